@@ -1,0 +1,56 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export OMADATA_PORT := $(PORT)
+export OMADATA_BASE_URL ?= http://127.0.0.1:$(PORT)
+
+.PHONY: run test lint bench venv messages clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Omadata needs Python 3.11")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: $(BIN)/python requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.dev
+
+## run: set up, seed the demo and start the operator, its worker and scheduler (Ctrl-C stops all)
+run: $(VENV)/.runtime
+	$(BIN)/python manage.py migrate --no-input -v 0
+	$(BIN)/python manage.py demo_seed
+	$(BIN)/python manage.py demo_banner
+	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile
+
+## test: set up and run the whole suite
+test: $(VENV)/.dev
+	$(BIN)/pytest
+
+## lint: ruff, missing migrations, and Django's deployment checks with production settings
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run -v 1
+	OMADATA_ENV=production DJANGO_SECRET_KEY=lint-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=') \
+	  ALLOWED_HOSTS=omadata.example.fi OMADATA_BASE_URL=https://omadata.example.fi \
+	  DATABASE_URL=postgres://omadata@127.0.0.1:5432/omadata CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
+	  $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+## bench: benchmarks, each printing its figure beside a floor measured in the same run
+bench: $(VENV)/.dev
+	$(BIN)/python bench/run.py
+
+## messages: refresh the fi and sv translation catalogues, then compile them
+messages: $(VENV)/.dev
+	$(BIN)/python manage.py makemessages -l fi -l sv --no-obsolete --ignore '.venv/*' --ignore 'tests/*'
+	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
+
+clean:
+	rm -rf $(VENV) staticfiles

@@ -1,0 +1,31 @@
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Print where the running demo is and how to log in to it."
+
+    def handle(self, *args, **options):
+        path = Path(settings.VAR_DIR) / "demo.json"
+        demo = json.loads(path.read_text())
+        base = settings.BASE_URL
+        lines = [
+            "",
+            f"Omadata is starting at {base}/",
+            f"  public registry  {base}/api/v1/services",
+            f"  API docs         {base}/api/docs/",
+            f"  health           {base}/health",
+            f"  administration   {base}/admin/",
+            "",
+            "Demo logins (also in var/demo.json):",
+        ]
+        for role in ("resident", "auditor", "staff"):
+            login = demo[role]
+            lines.append(f"  {role:<9} {login['username']:<10} password {login['password']}")
+        for slug, credential in demo["services"].items():
+            lines.append(f"  service {slug}: client_id {credential['client_id']}")
+        lines += ["", "Press Ctrl-C to stop everything.", ""]
+        self.stdout.write("\n".join(lines))

@@ -1,0 +1,167 @@
+"""Seed the demo: data types, the demo services (approved), and demo logins.
+
+Safe to run again: it reuses what exists and the secrets already written to
+var/demo.json, so the logins printed by `make run` keep working.
+"""
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from registry import services
+from registry.models import DataType, Organisation, Provider, Service
+from registry.selectors import credential_list
+
+User = get_user_model()
+
+DATA_TYPES = [
+    {
+        "key": "wellbeing.steps",
+        "title_fi": "Päivittäiset askeleet", "title_sv": "Dagliga steg", "title_en": "Daily steps",
+        "description_fi": "Askelmäärä päivittäin.", "description_sv": "Antal steg per dag.",
+        "description_en": "The number of steps taken each day.",
+        "sensitive": False,
+    },
+    {
+        "key": "wellbeing.heart_rate",
+        "title_fi": "Leposyke", "title_sv": "Vilopuls", "title_en": "Resting heart rate",
+        "description_fi": "Leposyke päivittäin. Terveystieto.",
+        "description_sv": "Vilopuls per dag. Hälsouppgift.",
+        "description_en": "Resting heart rate each day. Health data.",
+        "sensitive": True,
+    },
+    {
+        "key": "city.contact_details",
+        "title_fi": "Yhteystiedot", "title_sv": "Kontaktuppgifter", "title_en": "Contact details",
+        "description_fi": "Osoite, puhelinnumero ja sähköposti.",
+        "description_sv": "Adress, telefonnummer och e-post.",
+        "description_en": "Address, phone number and email.",
+        "sensitive": False,
+    },
+]  # fmt: skip
+
+
+def demo_services(demo_base: str) -> list[dict]:
+    return [
+        {
+            "organisation": {"name": "Askel Wearables Oy", "business_id": "2345678-0",
+                             "contact_email": "privacy@askel.example"},
+            "username": "askel",
+            "spec": {
+                "slug": "wearable",
+                "name": {"fi": "Askel-rannekello", "sv": "Askel-armbandsklocka",
+                         "en": "Askel smartwatch"},
+                "description": {
+                    "fi": "Rannekello, joka mittaa askeleet ja leposykkeen.",
+                    "sv": "En armbandsklocka som mäter steg och vilopuls.",
+                    "en": "A smartwatch that measures steps and resting heart rate.",
+                },
+                "privacy_policy_url": "https://askel.example/privacy",
+                "source": {"fetch_url": f"{demo_base}/wearable/data",
+                           "data_types": ["wellbeing.steps", "wellbeing.heart_rate"]},
+                "sink": None,
+                "webhook_url": f"{demo_base}/wearable/webhook",
+                "transparency": {"automated_decisions": False, "profiling": False},
+            },
+        },
+        {
+            "organisation": {"name": "Espoon kaupunki", "business_id": "0101263-6",
+                             "contact_email": "tietosuoja@espoo.example"},
+            "username": "espoo",
+            "spec": {
+                "slug": "wellbeing",
+                "name": {"fi": "Espoon hyvinvointipalvelu", "sv": "Esbo välmående-tjänst",
+                         "en": "Espoo wellbeing service"},
+                "description": {
+                    "fi": "Kaupungin hyvinvointiohjelma, joka tukee liikkumista.",
+                    "sv": "Stadens välmåendeprogram som stöder motion.",
+                    "en": "The city's wellbeing programme that encourages exercise.",
+                },
+                "privacy_policy_url": "https://espoo.example/tietosuoja",
+                "source": None,
+                "sink": {"delivery_url": f"{demo_base}/wellbeing/deliver",
+                         "data_types": ["wellbeing.steps", "wellbeing.heart_rate"]},
+                "webhook_url": f"{demo_base}/wellbeing/webhook",
+                "transparency": {"automated_decisions": False, "profiling": False},
+            },
+        },
+    ]  # fmt: skip
+
+
+class Command(BaseCommand):
+    help = "Seed the demo services and logins; write them to var/demo.json."
+
+    def handle(self, *args, **options):
+        path = Path(settings.VAR_DIR) / "demo.json"
+        saved = json.loads(path.read_text()) if path.exists() else {}
+        demo_base = os.environ.get("OMADATA_DEMO_BASE_URL", "http://127.0.0.1:8001").rstrip("/")
+        with transaction.atomic():
+            for spec in DATA_TYPES:
+                DataType.objects.update_or_create(key=spec["key"], defaults=spec)
+            result = {
+                "resident": self._login(saved, "resident", "aino"),
+                "auditor": self._login(saved, "auditor", "auditor"),
+                "staff": self._login(saved, "staff", "staff"),
+                "services": {},
+            }
+            staff = User.objects.get(username="staff")
+            Group.objects.get_or_create(name="auditors")[0].user_set.add(
+                User.objects.get(username="auditor")
+            )
+            for demo in demo_services(demo_base):
+                slug = demo["spec"]["slug"]
+                result["services"][slug] = self._service(saved, demo, staff)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(result, handle, indent=2)
+        self.stdout.write(f"Demo data ready; logins and credentials are in {path}")
+
+    def _login(self, saved, role: str, username: str) -> dict:
+        password = (saved.get(role) or {}).get("password") or secrets.token_urlsafe(9)
+        user, _created = User.objects.get_or_create(username=username)
+        if role == "staff":
+            user.is_staff = user.is_superuser = True
+        if not user.check_password(password):
+            user.set_password(password)
+        user.save()
+        return {"username": username, "password": password}
+
+    def _service(self, saved, demo: dict, staff) -> dict:
+        org = Organisation.objects.filter(business_id=demo["organisation"]["business_id"]).first()
+        if org is None:
+            org = services.organisation_create(**demo["organisation"])
+            org.verified = True
+            org.save(update_fields=["verified"])
+        provider = Provider.objects.filter(organisation=org).first() or services.provider_create(
+            organisation=org, username=demo["username"],
+            email=demo["organisation"]["contact_email"], password=secrets.token_urlsafe(12),
+        )  # fmt: skip
+        spec = demo["spec"]
+        service = Service.objects.filter(slug=spec["slug"]).first()
+        if service is None:
+            service = services.service_register(organisation=org, actor=staff, spec=spec)
+        else:
+            service = services.service_update(service=service, actor=staff, spec=spec)
+        services.service_approve(service=service, actor=staff)
+        return self._credential(saved.get("services", {}).get(spec["slug"]), provider)
+
+    def _credential(self, saved: dict | None, provider) -> dict:
+        if saved:
+            existing = (
+                credential_list(organisation=provider.organisation)
+                .filter(client_id=saved["client_id"])
+                .first()
+            )
+            if existing and check_password(saved["client_secret"], existing.client_secret):
+                return saved
+        application, secret = services.credential_create(provider=provider, name="demo")
+        return {"client_id": application.client_id, "client_secret": secret}

@@ -1,0 +1,146 @@
+"""What every API endpoint shares: the error format, strict input, scopes.
+
+Every error is JSON of one shape, `{"code", "message", "fields"}`, where
+`code` is stable for clients to branch on and `fields` names what was wrong
+with which input field.
+"""
+
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.views import exception_handler as drf_exception_handler
+
+# DRF's own codes for these exceptions are renamed to the ones we document.
+_CODES = {
+    exceptions.ParseError: "malformed_json",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "invalid_token",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.Throttled: "throttled",
+}
+
+
+def error_body(code: str, message: str, fields: list[dict] | None = None) -> dict:
+    return {"code": code, "message": str(message), "fields": fields or []}
+
+
+def error_response(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status)
+
+
+def _field_errors(detail, path: str = "") -> list[dict]:
+    """Flatten DRF's nested error detail into a list of {field, code, message}."""
+    if isinstance(detail, dict):
+        found = []
+        for key, value in detail.items():
+            name = path if key == "non_field_errors" else f"{path}.{key}" if path else str(key)
+            found += _field_errors(value, name)
+        return found
+    if isinstance(detail, list):
+        found = []
+        for index, value in enumerate(detail):
+            nested = isinstance(value, dict | list)
+            found += _field_errors(value, f"{path}[{index}]" if nested else path)
+        return found
+    return [
+        {"field": path or None, "code": getattr(detail, "code", "invalid"), "message": str(detail)}
+    ]
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # not an API exception: a real bug, reported as a 500
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = error_body(
+            "validation_failed", _("Some fields are invalid."), _field_errors(exc.detail)
+        )
+        return response
+    code = getattr(exc, "error_code", None) or _CODES.get(type(exc)) or exc.default_code
+    if isinstance(exc, exceptions.NotAuthenticated) and _bearer_sent(context):
+        code = "invalid_token"
+        exc.detail = _("The access token is invalid, expired or revoked.")
+    detail = exc.detail if isinstance(exc.detail, str) else exc.default_detail
+    response.data = error_body(code, detail)
+    return response
+
+
+def _bearer_sent(context) -> bool:
+    request = context.get("request")
+    header = request.META.get("HTTP_AUTHORIZATION", "") if request else ""
+    return header.lower().startswith("bearer ")
+
+
+class InsufficientScope(exceptions.PermissionDenied):
+    error_code = "insufficient_scope"
+
+
+class NotAProvider(exceptions.PermissionDenied):
+    error_code = "not_a_provider"
+    default_detail = _("These credentials do not belong to a service provider.")
+
+
+class RequiresScope(BasePermission):
+    """Require an OAuth2 token carrying the view's scope for this method.
+
+    The view names `required_scopes`, a dict from HTTP method to scope.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        token = request.auth
+        if token is None or not hasattr(token, "allow_scopes"):
+            raise exceptions.NotAuthenticated()
+        scope = view.required_scopes[request.method]
+        if not token.allow_scopes([scope]):
+            raise InsufficientScope(_("This token lacks the scope %(scope)s.") % {"scope": scope})
+        return True
+
+
+class StrictSerializer(serializers.Serializer):
+    """A serializer that refuses fields it does not know, instead of ignoring them.
+
+    A client that misspells `delivery_url` should hear so, not find the value gone.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        name: [serializers.ErrorDetail(_("Unknown field."), code="unknown_field")]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+class FieldErrorOutput(serializers.Serializer):
+    field = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorOutput(serializers.Serializer):
+    """The body of every error response."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = FieldErrorOutput(many=True)
+
+
+def caller_provider(request):
+    """The provider whose OAuth2 client made this request, or 403."""
+    from registry.selectors import provider_of_user
+
+    application = getattr(request.auth, "application", None)
+    provider = provider_of_user(getattr(application, "user", None))
+    if provider is None:
+        raise NotAProvider()
+    return provider

@@ -1,0 +1,102 @@
+"""Typed readers for deployment settings taken from the environment.
+
+Each helper fails loudly: a value that is present but malformed stops the
+process at start-up with the variable's name, rather than running on a guess.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+
+class EnvError(RuntimeError):
+    pass
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def env_required(name: str) -> str:
+    value = env_str(name)
+    if value is None:
+        raise EnvError(f"{name} must be set in this environment")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env_str(name)
+    if value is None:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise EnvError(f"{name} must be a boolean (true/false), not {value!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise EnvError(f"{name} must be an integer, not {value!r}") from None
+    if number < minimum:
+        raise EnvError(f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
+def env_float(name: str, default: float) -> float:
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise EnvError(f"{name} must be a number, not {value!r}") from None
+    if number <= 0:
+        raise EnvError(f"{name} must be positive, not {number}")
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = env_str(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env_str(name, default)
+    if value not in choices:
+        raise EnvError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def local_secret(path: Path) -> str:
+    """Read a secret kept in a local file, creating it (mode 0600) on first use.
+
+    Only for development: production deployments pass secrets in the environment.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write aside, then link into place: the web server and the workers may
+        # start together, and none of them may read a half-written secret.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

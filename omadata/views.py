@@ -1,0 +1,62 @@
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from omadata.api import error_response
+from omadata.health import broker_status, database_status
+from registry.selectors import service_list_public
+
+
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    checks = {"database": database_status(), "broker": broker_status()}
+    ok = all(check["status"] == "up" for check in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ok else "down", "checks": checks}, status=200 if ok else 503
+    )
+
+
+@require_GET
+def discovery(request: HttpRequest) -> JsonResponse:
+    """The operator's discovery document: where a service finds everything else."""
+    base = settings.BASE_URL
+    return JsonResponse(
+        {
+            "issuer": base,
+            "api_base": base + "/api/v1/",
+            "token_endpoint": base + reverse("oauth2_provider:token"),
+            "revocation_endpoint": base + reverse("oauth2_provider:revoke-token"),
+            "introspection_endpoint": base + reverse("oauth2_provider:introspect"),
+            "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "scopes_supported": sorted(settings.OMADATA_SCOPES),
+            "openapi": base + reverse("schema"),
+            "api_docs": base + reverse("api-docs"),
+            "service_registry": base + reverse("service-list"),
+            "ui_locales_supported": [code for code, _name in settings.LANGUAGES],
+        }
+    )
+
+
+def home(request: HttpRequest):
+    return render(request, "omadata/home.html", {"services": service_list_public()})
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith(("/api/", "/.well-known/", "/o/"))
+
+
+def not_found(request: HttpRequest, exception=None):
+    if _wants_json(request):
+        return error_response(404, "not_found", "Nothing is here.")
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest):
+    if _wants_json(request):
+        return error_response(500, "server_error", "Something went wrong on our side.")
+    return render(request, "500.html", status=500)

@@ -1,0 +1,105 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from registry import services
+from registry.models import AuditEvent, DataType, Organisation, Provider, Service
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "business_id", "contact_email", "verified", "created_at"]
+    list_filter = ["verified"]
+    search_fields = ["name", "business_id"]
+    readonly_fields = ["business_id", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # organisations are created with `manage.py provider_create`
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ["user", "organisation"]
+    search_fields = ["user__username", "organisation__name"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(DataType)
+class DataTypeAdmin(admin.ModelAdmin):
+    list_display = ["key", "title_en", "sensitive"]
+    list_filter = ["sensitive"]
+    search_fields = ["key", "title_fi", "title_sv", "title_en"]
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    """Staff review services here: approve or suspend, nothing else.
+
+    Providers describe their services through the API; staff change only the
+    status, with an action that writes the audit event, so nothing is edited here.
+    """
+
+    list_display = [
+        "slug",
+        "name_en",
+        "organisation",
+        "status",
+        "is_source",
+        "is_sink",
+        "updated_at",
+    ]
+    list_filter = ["status", "is_source", "is_sink"]
+    search_fields = ["slug", "name_fi", "name_sv", "name_en", "organisation__name"]
+    actions = ["approve", "suspend"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # consents and receipts refer to services: suspend instead
+
+    def get_actions(self, request):
+        # The actions change state, so they need the change permission the form lacks.
+        actions = super().get_actions(request)
+        if not request.user.has_perm("registry.change_service"):
+            return {}
+        return actions
+
+    @admin.action(description=_("Approve the selected services"))
+    def approve(self, request, queryset):
+        for service in queryset:
+            services.service_approve(service=service, actor=request.user)
+        count = queryset.count()
+        self.message_user(
+            request, ngettext("%d service approved.", "%d services approved.", count) % count,
+            messages.SUCCESS,
+        )  # fmt: skip
+
+    @admin.action(description=_("Suspend the selected services"))
+    def suspend(self, request, queryset):
+        for service in queryset:
+            services.service_suspend(service=service, actor=request.user, reason="staff action")
+        count = queryset.count()
+        self.message_user(
+            request, ngettext("%d service suspended.", "%d services suspended.", count) % count,
+            messages.WARNING,
+        )  # fmt: skip
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "action", "organisation", "service", "actor"]
+    list_filter = ["action"]
+    search_fields = ["organisation__name", "service__slug"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,317 @@
+"""The registry's REST API: register and manage services; the public registry."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from omadata.api import ErrorOutput, RequiresScope, StrictSerializer, caller_provider
+from registry import selectors, services
+from registry.models import Service
+
+ERRORS = {code: ErrorOutput for code in (400, 401, 403, 404, 413, 415)}
+
+
+def _texts(max_length: int) -> type[StrictSerializer]:
+    class LocalizedTextInput(StrictSerializer):
+        fi = serializers.CharField(max_length=max_length)
+        sv = serializers.CharField(max_length=max_length)
+        en = serializers.CharField(max_length=max_length)
+
+    LocalizedTextInput.__name__ = f"LocalizedText{max_length}Input"
+    return LocalizedTextInput
+
+
+NameInput, DescriptionInput = _texts(200), _texts(2000)
+
+
+class DataTypeKeys(serializers.ListField):
+    child = serializers.CharField(max_length=100)
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_empty=False, max_length=50, **kwargs)
+
+
+class SourceInput(StrictSerializer):
+    fetch_url = serializers.CharField(max_length=2000)
+    data_types = DataTypeKeys()
+
+
+class SinkInput(StrictSerializer):
+    delivery_url = serializers.CharField(max_length=2000)
+    data_types = DataTypeKeys()
+
+
+class TransparencyInput(StrictSerializer):
+    automated_decisions = serializers.BooleanField()
+    profiling = serializers.BooleanField()
+    algorithm_register_url = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, allow_null=True
+    )
+
+
+class ServiceRegisterInput(StrictSerializer):
+    slug = serializers.SlugField(max_length=60)
+    name = NameInput()
+    description = DescriptionInput()
+    privacy_policy_url = serializers.CharField(max_length=2000)
+    source = SourceInput(required=False, allow_null=True)
+    sink = SinkInput(required=False, allow_null=True)
+    webhook_url = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, allow_null=True
+    )
+    jwks = serializers.DictField(required=False, allow_null=True)
+    transparency = TransparencyInput(required=False)
+
+    def validate(self, data):
+        if not data.get("source") and not data.get("sink"):
+            raise serializers.ValidationError(
+                {
+                    "source": [
+                        serializers.ErrorDetail("Give a source, a sink or both.", "role_required")
+                    ]
+                }
+            )
+        data.setdefault("transparency", {"automated_decisions": False, "profiling": False})
+        return data
+
+
+class ServiceUpdateInput(StrictSerializer):
+    """Every field optional; a nested object (source, sink, texts) replaces the old whole."""
+
+    slug = serializers.SlugField(max_length=60, required=False)
+    name = NameInput(required=False)
+    description = DescriptionInput(required=False)
+    privacy_policy_url = serializers.CharField(max_length=2000, required=False)
+    source = SourceInput(required=False, allow_null=True)
+    sink = SinkInput(required=False, allow_null=True)
+    webhook_url = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, allow_null=True
+    )
+    jwks = serializers.DictField(required=False, allow_null=True)
+    transparency = TransparencyInput(required=False)
+
+
+class LocalizedTextOutput(serializers.Serializer):
+    fi = serializers.CharField()
+    sv = serializers.CharField()
+    en = serializers.CharField()
+
+
+class OrganisationOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    business_id = serializers.CharField()
+    verified = serializers.BooleanField()
+
+
+class TransparencyOutput(serializers.Serializer):
+    automated_decisions = serializers.BooleanField()
+    profiling = serializers.BooleanField()
+    algorithm_register_url = serializers.CharField()
+
+
+class ServicePublicOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    slug = serializers.CharField()
+    organisation = OrganisationOutput()
+    name = serializers.SerializerMethodField()
+    description = serializers.SerializerMethodField()
+    privacy_policy_url = serializers.CharField()
+    roles = serializers.ListField(child=serializers.ChoiceField(["source", "sink"]))
+    offers = serializers.SerializerMethodField()
+    accepts = serializers.SerializerMethodField()
+    transparency = serializers.SerializerMethodField()
+
+    @extend_schema(responses=LocalizedTextOutput)
+    def get_name(self, service: Service) -> dict:
+        return {lang: getattr(service, f"name_{lang}") for lang in ("fi", "sv", "en")}
+
+    @extend_schema(responses=LocalizedTextOutput)
+    def get_description(self, service: Service) -> dict:
+        return {lang: getattr(service, f"description_{lang}") for lang in ("fi", "sv", "en")}
+
+    def get_offers(self, service: Service) -> list[str]:
+        return [t.key for t in service.offered_types.all()]
+
+    def get_accepts(self, service: Service) -> list[str]:
+        return [t.key for t in service.accepted_types.all()]
+
+    @extend_schema(responses=TransparencyOutput)
+    def get_transparency(self, service: Service) -> dict:
+        return {
+            "automated_decisions": service.automated_decisions,
+            "profiling": service.profiling,
+            "algorithm_register_url": service.algorithm_register_url,
+        }
+
+
+class ServiceOwnOutput(ServicePublicOutput):
+    """What the owning organisation sees: status, endpoints and keys too."""
+
+    status = serializers.ChoiceField(Service.Status.choices)
+    fetch_url = serializers.CharField()
+    delivery_url = serializers.CharField()
+    webhook_url = serializers.CharField()
+    jwks = serializers.JSONField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ServiceCollectionApi(APIView):
+    """GET: the public registry of approved services. POST: register a service."""
+
+    required_scopes = {"POST": "services:write"}
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else [RequiresScope()]
+
+    def get_authenticators(self):
+        # The public list ignores credentials entirely, good or bad.
+        return [] if self.request.method == "GET" else super().get_authenticators()
+
+    @extend_schema(
+        operation_id="services_list_public",
+        auth=[],
+        parameters=[
+            OpenApiParameter("role", enum=["source", "sink"]),
+            OpenApiParameter(
+                "data_type", str, description="only services offering or accepting it"
+            ),
+        ],
+        responses={200: ServicePublicOutput(many=True)},
+    )
+    def get(self, request):
+        role = request.query_params.get("role")
+        data_type = request.query_params.get("data_type")
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(
+            selectors.service_list_public(role=role, data_type=data_type), request, view=self
+        )
+        return paginator.get_paginated_response(ServicePublicOutput(page, many=True).data)
+
+    @extend_schema(
+        operation_id="services_register",
+        request=ServiceRegisterInput,
+        responses={201: ServiceOwnOutput, **ERRORS},
+    )
+    def post(self, request):
+        provider = caller_provider(request)
+        data = ServiceRegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        service = services.service_register(
+            organisation=provider.organisation, actor=provider.user, spec=data.validated_data
+        )
+        service = selectors.service_access(
+            organisation=provider.organisation, service_id=service.pk
+        )
+        return Response(ServiceOwnOutput(service).data, status=status.HTTP_201_CREATED)
+
+
+class ServiceDetailApi(APIView):
+    """GET: one service (the owner's full view, or else the public view). PATCH: change it."""
+
+    required_scopes = {"GET": "services:read", "PATCH": "services:write"}
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else [RequiresScope()]
+
+    @extend_schema(
+        operation_id="services_read",
+        responses={200: ServiceOwnOutput, 404: ErrorOutput},
+        description="The owner, with `services:read`, sees the full record; anyone else "
+        "sees the public view of an approved service, and 404 otherwise.",
+    )
+    def get(self, request, service_id):
+        token = request.auth
+        if token is not None and token.allow_scopes(["services:read"]):
+            provider = caller_provider(request)
+            owned = selectors.service_list_owned(organisation=provider.organisation)
+            service = owned.filter(pk=service_id).first()
+            if service is not None:
+                return Response(ServiceOwnOutput(service).data)
+        service = selectors.service_get_public(service_id=service_id)
+        return Response(ServicePublicOutput(service).data)
+
+    @extend_schema(
+        operation_id="services_update",
+        request=ServiceUpdateInput,
+        responses={200: ServiceOwnOutput, **ERRORS},
+        description="Changing endpoints, roles, data types, names or transparency of an "
+        "approved service sends it back to `pending` until staff review it again.",
+    )
+    def patch(self, request, service_id):
+        provider = caller_provider(request)
+        service = selectors.service_access(
+            organisation=provider.organisation, service_id=service_id
+        )
+        data = ServiceUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.service_update(service=service, actor=provider.user, spec=data.validated_data)
+        service = selectors.service_access(
+            organisation=provider.organisation, service_id=service_id
+        )
+        return Response(ServiceOwnOutput(service).data)
+
+
+class OwnServiceListApi(APIView):
+    """The calling organisation's services, whatever their status."""
+
+    required_scopes = {"GET": "services:read"}
+    permission_classes = [RequiresScope]
+
+    @extend_schema(
+        operation_id="organisation_services", responses={200: ServiceOwnOutput(many=True), **ERRORS}
+    )
+    def get(self, request):
+        provider = caller_provider(request)
+        services_ = selectors.service_list_owned(organisation=provider.organisation)
+        return Response(ServiceOwnOutput(services_, many=True).data)
+
+
+class OrganisationOwnOutput(OrganisationOutput):
+    contact_email = serializers.EmailField()
+
+
+class OrganisationApi(APIView):
+    """The organisation the calling credentials belong to."""
+
+    required_scopes = {"GET": "services:read"}
+    permission_classes = [RequiresScope]
+
+    @extend_schema(
+        operation_id="organisation_read", responses={200: OrganisationOwnOutput, **ERRORS}
+    )
+    def get(self, request):
+        return Response(OrganisationOwnOutput(caller_provider(request).organisation).data)
+
+
+class DataTypeOutput(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.SerializerMethodField()
+    description = serializers.SerializerMethodField()
+    sensitive = serializers.BooleanField()
+    schema = serializers.JSONField(allow_null=True)
+
+    @extend_schema(responses=LocalizedTextOutput)
+    def get_title(self, data_type) -> dict:
+        return {lang: getattr(data_type, f"title_{lang}") for lang in ("fi", "sv", "en")}
+
+    @extend_schema(responses=LocalizedTextOutput)
+    def get_description(self, data_type) -> dict:
+        return {lang: getattr(data_type, f"description_{lang}") for lang in ("fi", "sv", "en")}
+
+
+class DataTypeListApi(APIView):
+    """The data types services may offer or accept."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        operation_id="data_types_list", auth=[], responses={200: DataTypeOutput(many=True)}
+    )
+    def get(self, request):
+        return Response(DataTypeOutput(selectors.data_type_list(), many=True).data)

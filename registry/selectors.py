@@ -1,0 +1,78 @@
+"""Reads of the registry, each scoped to who may see what."""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from oauth2_provider.models import get_application_model
+
+from registry.models import DataType, Organisation, Provider, Service
+
+Application = get_application_model()
+
+
+def _with_relations(services: QuerySet) -> QuerySet:
+    return services.select_related("organisation").prefetch_related(
+        "offered_types", "accepted_types"
+    )
+
+
+def service_list_public(*, role: str | None = None, data_type: str | None = None) -> QuerySet:
+    """Approved services: the only ones anybody outside their organisation sees."""
+    services = Service.objects.filter(status=Service.Status.APPROVED)
+    if role == "source":
+        services = services.filter(is_source=True)
+    elif role == "sink":
+        services = services.filter(is_sink=True)
+    if data_type:
+        services = services.filter(
+            Q(offered_types__key=data_type) | Q(accepted_types__key=data_type)
+        ).distinct()
+    return _with_relations(services)
+
+
+def service_list_owned(*, organisation: Organisation) -> QuerySet:
+    return _with_relations(Service.objects.filter(organisation=organisation))
+
+
+def service_access(*, organisation: Organisation, service_id) -> Service:
+    """The organisation's own service, or 404 whatever else exists under that id."""
+    try:
+        return service_list_owned(organisation=organisation).get(pk=service_id)
+    except Service.DoesNotExist:
+        raise Http404 from None
+
+
+def service_get_public(*, service_id) -> Service:
+    try:
+        return service_list_public().get(pk=service_id)
+    except Service.DoesNotExist:
+        raise Http404 from None
+
+
+def data_type_list() -> QuerySet:
+    return DataType.objects.all()
+
+
+def provider_of_user(user) -> Provider | None:
+    """The provider membership of a user, or None (residents, staff, auditors)."""
+    if user is None or not user.is_authenticated:
+        return None
+    try:
+        return Provider.objects.select_related("organisation").get(user=user)
+    except Provider.DoesNotExist:
+        return None
+
+
+def credential_list(*, organisation: Organisation) -> QuerySet:
+    """The OAuth2 applications of every provider user of the organisation."""
+    return (
+        Application.objects.filter(user__provider__organisation=organisation)
+        .select_related("user")
+        .order_by("-created")
+    )
+
+
+def credential_access(*, organisation: Organisation, credential_id: int):
+    try:
+        return credential_list(organisation=organisation).get(pk=credential_id)
+    except Application.DoesNotExist:
+        raise Http404 from None

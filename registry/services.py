@@ -1,0 +1,300 @@
+"""Changes to the registry. Each validates, writes and leaves its audit event
+in one transaction; views, API views, the admin and commands all call these."""
+
+import json
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from jwcrypto import jwk
+from oauth2_provider.models import get_application_model
+
+from omadata.netguard import UnsafeURL, check_service_url
+from registry.models import AuditEvent, DataType, Organisation, Provider, Service
+from registry.ytunnus import is_valid_business_id
+
+Application = get_application_model()
+User = get_user_model()
+
+MAX_JWKS_KEYS = 10
+_LINK = URLValidator(schemes=["https"])
+# Changing any of these on an approved service sends it back for review: staff
+# approved these endpoints, names and declarations, not whatever comes next.
+# Descriptions and key rotation (jwks) do not need a new review.
+_REVIEWED = (
+    "slug", "name_fi", "name_sv", "name_en", "privacy_policy_url", "is_source", "fetch_url",
+    "is_sink", "delivery_url", "webhook_url", "automated_decisions", "profiling",
+    "algorithm_register_url",
+)  # fmt: skip
+
+
+def _invalid(field: str, code: str, message: str) -> ValidationError:
+    return ValidationError({field: [ValidationError(message, code=code)]})
+
+
+def _audit(*, action: str, actor, organisation: Organisation, service=None, **detail) -> None:
+    AuditEvent.objects.create(
+        action=action, actor=actor, organisation=organisation, service=service, detail=detail
+    )
+
+
+def organisation_create(
+    *, name: str, business_id: str, contact_email: str, actor=None
+) -> Organisation:
+    if not is_valid_business_id(business_id):
+        raise _invalid(
+            "business_id", "invalid_business_id",
+            _("This is not a valid Finnish business ID (Y-tunnus), e.g. 1234567-1."),
+        )  # fmt: skip
+    if Organisation.objects.filter(business_id=business_id).exists():
+        raise _invalid(
+            "business_id", "duplicate", _("An organisation with this business ID exists.")
+        )
+    with transaction.atomic():
+        organisation = Organisation.objects.create(
+            name=name, business_id=business_id, contact_email=contact_email
+        )
+        _audit(
+            action=AuditEvent.Action.ORGANISATION_CREATED, actor=actor, organisation=organisation
+        )
+    return organisation
+
+
+def provider_create(
+    *, organisation: Organisation, username: str, email: str, password: str
+) -> Provider:
+    if User.objects.filter(username=username).exists():
+        raise _invalid("username", "duplicate", _("This user name is taken."))
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, email=email, password=password)
+        return Provider.objects.create(user=user, organisation=organisation)
+
+
+def credential_create(*, provider: Provider, name: str) -> tuple[Any, str]:
+    """Create an OAuth2 client-credentials application; return it and its secret.
+
+    The secret is stored hashed: this is the only moment it can be shown.
+    """
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        application = Application.objects.create(
+            name=name[:255],
+            user=provider.user,
+            client_type=Application.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+            client_secret=secret,
+        )
+        _audit(
+            action=AuditEvent.Action.CREDENTIAL_CREATED, actor=provider.user,
+            organisation=provider.organisation, client_id=application.client_id, name=name,
+        )  # fmt: skip
+    return application, secret
+
+
+def credential_revoke(*, provider: Provider, application) -> None:
+    """Delete an application; its tokens go with it, so they stop working at once."""
+    with transaction.atomic():
+        _audit(
+            action=AuditEvent.Action.CREDENTIAL_REVOKED, actor=provider.user,
+            organisation=provider.organisation, client_id=application.client_id,
+            name=application.name,
+        )  # fmt: skip
+        application.delete()
+
+
+def _check_url(field: str, url: str) -> None:
+    try:
+        check_service_url(url, allow_loopback=settings.OMADATA_ALLOW_LOOPBACK_URLS)
+    except UnsafeURL as problem:
+        raise _invalid(field, problem.code, problem.message) from None
+
+
+def _check_link(field: str, url: str) -> None:
+    """A link shown to residents (privacy policy, algorithm register): https only."""
+    try:
+        _LINK(url)
+    except ValidationError:
+        raise _invalid(field, "https_required", _("Enter an https:// URL.")) from None
+
+
+def _check_jwks(jwks: dict) -> None:
+    try:
+        keyset = jwk.JWKSet.from_json(json.dumps(jwks))
+    except Exception:  # jwcrypto raises many types for a malformed set
+        raise _invalid("jwks", "invalid_jwks", _("This is not a valid JWK set.")) from None
+    keys = list(keyset["keys"])
+    if not keys or len(keys) > MAX_JWKS_KEYS:
+        raise _invalid("jwks", "invalid_jwks", _("A JWK set has 1 to 10 keys."))
+    if any(key.has_private for key in keys):
+        raise _invalid("jwks", "private_key", _("Publish public keys only, never private ones."))
+    kids = [key.get("kid") for key in keys]
+    if None in kids or len(set(kids)) != len(kids):
+        raise _invalid("jwks", "invalid_jwks", _("Every key needs its own kid."))
+
+
+def _data_types(field: str, keys: list[str]) -> list[DataType]:
+    found = {t.key: t for t in DataType.objects.filter(key__in=keys)}
+    unknown = sorted(set(keys) - set(found))
+    if unknown:
+        raise _invalid(
+            field, "unknown_data_type",
+            _("Unknown data type: %(keys)s.") % {"keys": ", ".join(unknown)},
+        )  # fmt: skip
+    return [found[k] for k in dict.fromkeys(keys)]
+
+
+def _role_fields(role: str, spec: dict | None) -> tuple[dict, list[DataType] | None]:
+    url_field = "fetch_url" if role == "source" else "delivery_url"
+    if spec is None:
+        return {f"is_{role}": False, url_field: ""}, []
+    _check_url(f"{role}.{url_field}", spec[url_field])
+    types = _data_types(f"{role}.data_types", spec["data_types"])
+    if not types:
+        raise _invalid(f"{role}.data_types", "required", _("Name at least one data type."))
+    return {f"is_{role}": True, url_field: spec[url_field]}, types
+
+
+def _model_fields(spec: dict) -> tuple[dict, dict]:
+    """Validate an API-shaped service description; return model fields and M2M lists."""
+    fields: dict[str, Any] = {}
+    m2m: dict[str, list[DataType]] = {}
+    if "slug" in spec:
+        fields["slug"] = spec["slug"]
+    for text in ("name", "description"):
+        for language, value in spec.get(text, {}).items():
+            fields[f"{text}_{language}"] = value
+    if "privacy_policy_url" in spec:
+        _check_link("privacy_policy_url", spec["privacy_policy_url"])
+        fields["privacy_policy_url"] = spec["privacy_policy_url"]
+    for role, m2m_name in (("source", "offered_types"), ("sink", "accepted_types")):
+        if role in spec:
+            role_fields, m2m[m2m_name] = _role_fields(role, spec[role])
+            fields.update(role_fields)
+    if spec.get("webhook_url"):
+        _check_url("webhook_url", spec["webhook_url"])
+    if "webhook_url" in spec:
+        fields["webhook_url"] = spec["webhook_url"] or ""
+    if spec.get("jwks") is not None:
+        _check_jwks(spec["jwks"])
+    if "jwks" in spec:
+        fields["jwks"] = spec["jwks"]
+    if "transparency" in spec:
+        fields.update(_transparency_fields(spec["transparency"]))
+    return fields, m2m
+
+
+def _transparency_fields(spec: dict) -> dict:
+    register_url = spec.get("algorithm_register_url") or ""
+    if register_url:
+        _check_link("transparency.algorithm_register_url", register_url)
+    elif spec["automated_decisions"] or spec["profiling"]:
+        raise _invalid(
+            "transparency.algorithm_register_url", "required",
+            _("A service that makes automated decisions or profiles residents links to its "
+              "algorithm register entry."),
+        )  # fmt: skip
+    return {
+        "automated_decisions": spec["automated_decisions"],
+        "profiling": spec["profiling"],
+        "algorithm_register_url": register_url,
+    }
+
+
+def _save(service: Service, m2m: dict) -> None:
+    if not (service.is_source or service.is_sink):
+        raise _invalid("source", "role_required", _("A service is a source, a sink or both."))
+    if Service.objects.filter(slug=service.slug).exclude(pk=service.pk).exists():
+        raise _invalid("slug", "duplicate", _("This slug is taken."))
+    try:
+        with transaction.atomic():
+            service.save()
+    except IntegrityError:  # a concurrent registration took the slug
+        raise _invalid("slug", "duplicate", _("This slug is taken.")) from None
+    for name, types in m2m.items():
+        getattr(service, name).set(types)
+
+
+@transaction.atomic
+def service_register(*, organisation: Organisation, actor, spec: dict) -> Service:
+    """Register a service for `organisation`. It starts `pending` until staff approve it.
+
+    `spec` is the API's description of a service: slug, name and description in
+    fi/sv/en, privacy_policy_url, source and/or sink, webhook_url, jwks, transparency.
+    """
+    fields, m2m = _model_fields(spec)
+    service = Service(organisation=organisation, status=Service.Status.PENDING, **fields)
+    _save(service, m2m)
+    _audit(
+        action=AuditEvent.Action.SERVICE_REGISTERED, actor=actor,
+        organisation=organisation, service=service,
+    )  # fmt: skip
+    return service
+
+
+@transaction.atomic
+def service_update(*, service: Service, actor, spec: dict) -> Service:
+    """Change a service. A reviewed field changing on an approved service re-opens review.
+
+    A change that changes nothing writes nothing.
+    """
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    fields, m2m = _model_fields(spec)
+    before_types = _type_keys(service)
+    changed = [name for name, value in fields.items() if getattr(service, name) != value]
+    changed += [name for name in m2m if before_types[name] != {t.key for t in m2m[name]}]
+    if not changed:
+        return service
+    for name, value in fields.items():
+        setattr(service, name, value)
+    reopened = service.status == Service.Status.APPROVED and any(
+        name in _REVIEWED or name in m2m for name in changed
+    )
+    if reopened:
+        service.status = Service.Status.PENDING
+    _save(service, m2m)
+    _audit(
+        action=AuditEvent.Action.SERVICE_UPDATED, actor=actor, organisation=service.organisation,
+        service=service, fields=sorted(changed), review_reopened=reopened,
+    )  # fmt: skip
+    return service
+
+
+def _type_keys(service: Service) -> dict[str, set[str]]:
+    return {
+        "offered_types": set(service.offered_types.values_list("key", flat=True)),
+        "accepted_types": set(service.accepted_types.values_list("key", flat=True)),
+    }
+
+
+def _set_status(*, service: Service, actor, status: str, action: str, reason: str = "") -> Service:
+    with transaction.atomic():
+        service = Service.objects.select_for_update().get(pk=service.pk)
+        if service.status == status:
+            return service
+        previous = service.status
+        service.status = status
+        service.save(update_fields=["status", "updated_at"])
+        _audit(
+            action=action, actor=actor, organisation=service.organisation, service=service,
+            previous=previous, reason=reason,
+        )  # fmt: skip
+    return service
+
+
+def service_approve(*, service: Service, actor) -> Service:
+    return _set_status(
+        service=service, actor=actor, status=Service.Status.APPROVED,
+        action=AuditEvent.Action.SERVICE_APPROVED,
+    )  # fmt: skip
+
+
+def service_suspend(*, service: Service, actor, reason: str = "") -> Service:
+    return _set_status(
+        service=service, actor=actor, status=Service.Status.SUSPENDED,
+        action=AuditEvent.Action.SERVICE_SUSPENDED, reason=reason,
+    )  # fmt: skip

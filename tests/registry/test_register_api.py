@@ -1,0 +1,61 @@
+import pytest
+
+from registry.models import AuditEvent, Service
+from tests.conftest import sink_spec, source_spec
+
+pytestmark = pytest.mark.django_db
+
+
+def test_provider_registers_a_pending_service(api_as, source_provider, data_types):
+    response = api_as(source_provider).post("/api/v1/services", source_spec(), format="json")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "pending"
+    assert body["roles"] == ["source"]
+    assert sorted(body["offers"]) == ["wellbeing.heart_rate", "wellbeing.steps"]
+    service = Service.objects.get(pk=body["id"])
+    assert service.organisation == source_provider.organisation
+    assert AuditEvent.objects.filter(service=service, action="service.registered").count() == 1
+
+
+def test_pending_service_is_not_in_public_list(api_as, source_provider, data_types, client):
+    api_as(source_provider).post("/api/v1/services", source_spec(), format="json")
+
+    assert client.get("/api/v1/services").json()["results"] == []
+
+
+def test_approved_service_is_in_public_list(source_provider, data_types, register, staff, client):
+    register(source_provider, source_spec(), approve_by=staff)
+
+    results = client.get("/api/v1/services").json()["results"]
+
+    assert [s["slug"] for s in results] == ["wearable"]
+    assert "fetch_url" not in results[0]
+
+
+def test_malformed_json_is_a_400_with_code(api_as, source_provider):
+    response = api_as(source_provider).post(
+        "/api/v1/services", "{not json", content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_json"
+
+
+def test_unknown_field_is_refused(api_as, source_provider, data_types):
+    response = api_as(source_provider).post(
+        "/api/v1/services", source_spec(colour="blue"), format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == [
+        {"field": "colour", "code": "unknown_field", "message": "Unknown field."}
+    ]
+    assert not Service.objects.exists()
+
+
+def test_sink_and_source_register(api_as, sink_provider, data_types):
+    response = api_as(sink_provider).post("/api/v1/services", sink_spec(), format="json")
+
+    assert response.status_code == 201, response.json()
