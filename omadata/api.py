@@ -126,6 +126,9 @@ class FieldErrorOutput(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
 
+    class Meta:
+        ref_name = "FieldError"
+
 
 class ErrorOutput(serializers.Serializer):
     """The body of every error response."""
@@ -133,6 +136,9 @@ class ErrorOutput(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     fields = FieldErrorOutput(many=True)
+
+    class Meta:
+        ref_name = "Error"
 
 
 def caller_provider(request):

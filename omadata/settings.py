@@ -178,7 +178,7 @@ if PRODUCTION:
     SECURE_REDIRECT_EXEMPT = [r"^health$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
@@ -214,13 +214,32 @@ REST_FRAMEWORK = {
 # OAuth2 scopes a service provider's client may ask for. Later capabilities
 # add theirs here; the token endpoint refuses any other.
 OMADATA_SCOPES = {
-    "services:read": _("Read your organisation's services"),
-    "services:write": _("Register and change your organisation's services"),
+    "services:read": "Read your organisation's services",
+    "services:write": "Register and change your organisation's services",
 }
 OAUTH2_PROVIDER = {
     "SCOPES": dict(OMADATA_SCOPES),
     "DEFAULT_SCOPES": list(OMADATA_SCOPES),
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OMADATA_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
+    # Follow the OAuth 2.0 Security BCP (RFC 9700) everywhere: tokens stored
+    # hashed, never in query strings, no implicit or password grants.
+    **{
+        f"COMPLIANT_BCP_RFC9700_{part}": True
+        for part in (
+            "IMPLICIT_GRANT",
+            "PASSWORD_GRANT",
+            "PKCE_METHOD",
+            "ACCESS_TOKEN_TRANSPORT",
+            "AUTHZ_RESPONSE_ISS",
+            "TOKEN_STORAGE",
+            "REFRESH_TOKEN",
+            "REDIRECT_URI_SCHEME",
+            "REDIRECT_URI_MATCHING",
+            "PKCE_REQUIRED",
+        )
+    },
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -237,13 +256,18 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"ServiceStatusEnum": "registry.models.Service.Status"},
+    "OAUTH2_FLOWS": ["clientCredentials"],
+    "OAUTH2_TOKEN_URL": "/o/token/",
+    "OAUTH2_SCOPES": OMADATA_SCOPES,
 }
 
 # Celery. The default broker needs no server: kombu's filesystem transport
 # keeps each message as a file under var/, shared by every process on this
 # machine and kept across restarts. Production points it at Redis.
 _broker_dir = VAR_DIR / "broker"
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or env_str("REDIS_URL") or "filesystem://"
+CELERY_BROKER_URL = (
+    env_str("CELERY_BROKER_URL") or env_str("REDIS_URL") or "filesystem://localhost/"
+)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "data_folder_in": str(_broker_dir / "queue"),

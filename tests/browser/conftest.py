@@ -1,0 +1,42 @@
+import os
+
+import pytest
+
+from tests.groups import CHROMIUM, unavailable
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if unavailable("browser"):
+        pytest.skip(unavailable("browser"))  # the group hook reports or fails it first
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the live server
+    # and the test's own ORM calls are still synchronous Django.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def axe():
+    from axe_playwright_python.sync_playwright import Axe
+
+    def check(page) -> list[str]:
+        results = Axe().run(page)
+        return [f"{v['id']}: {v['help']}" for v in results.response["violations"]]
+
+    return check
