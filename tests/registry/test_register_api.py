@@ -45,7 +45,7 @@ def test_malformed_json_is_a_400_with_code(api_as, source_provider):
 
 def test_unknown_field_is_refused(api_as, source_provider, data_types):
     response = api_as(source_provider).post(
-        "/api/v1/services", source_spec(colour="blue"), format="json"
+        "/api/v1/services", source_spec(colour="blue"), format="json", HTTP_ACCEPT_LANGUAGE="en"
     )
 
     assert response.status_code == 400
