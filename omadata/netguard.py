@@ -14,6 +14,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext as _
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_URL_LENGTH = 2000
@@ -43,23 +45,23 @@ def resolve_host(host: str, port: int) -> list[IPAddress]:
 def address_problem(address: IPAddress, *, allow_loopback: bool) -> str | None:
     """Why the operator must not connect to `address`, or None if it may."""
     if address.version == 6 and _embeds_ipv4(address):
-        return "an IPv6 address that embeds an IPv4 address"
+        return _("an IPv6 address that embeds an IPv4 address")
     if address.is_loopback:
-        return None if allow_loopback else "a loopback address"
+        return None if allow_loopback else _("a loopback address")
     if address.is_unspecified:
-        return "the unspecified address"
+        return _("the unspecified address")
     if address.is_link_local:
-        return "a link-local address"
+        return _("a link-local address")
     if address.is_multicast:
-        return "a multicast address"
+        return _("a multicast address")
     if address.version == 4 and address in _SHARED_CGNAT:
-        return "a shared (CGNAT) address"
+        return _("a shared (CGNAT) address")
     if address.version == 6 and address.is_site_local:
-        return "a site-local address"
+        return _("a site-local address")
     if address.is_private:
-        return "a private address"
+        return _("a private address")
     if not address.is_global or address.is_reserved:
-        return "a reserved address"
+        return _("a reserved address")
     return None
 
 
@@ -93,31 +95,43 @@ def literal_address(host: str) -> IPAddress | None:
 def check_service_url(url: str, *, allow_loopback: bool) -> None:
     """Raise UnsafeURL unless the operator may send requests to `url`."""
     if len(url) > MAX_URL_LENGTH:
-        raise UnsafeURL("invalid_url", f"The URL is longer than {MAX_URL_LENGTH} characters.")
+        raise UnsafeURL(
+            "invalid_url",
+            _("The URL is longer than %(limit)d characters.") % {"limit": MAX_URL_LENGTH},
+        )
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise UnsafeURL("invalid_url", "This is not a valid URL.") from None
+        raise UnsafeURL("invalid_url", _("This is not a valid URL.")) from None
     host = parts.hostname or ""
     if parts.scheme not in ("https", "http") or not host or any(c.isspace() for c in url):
-        raise UnsafeURL("invalid_url", "This is not a valid http(s) URL.")
+        raise UnsafeURL("invalid_url", _("This is not a valid http(s) URL."))
     if parts.username is not None or parts.password is not None:
-        raise UnsafeURL("credentials_in_url", "The URL must not carry a user name or password.")
+        raise UnsafeURL("credentials_in_url", _("The URL must not carry a user name or password."))
     if parts.fragment:
-        raise UnsafeURL("invalid_url", "The URL must not have a fragment.")
+        raise UnsafeURL("invalid_url", _("The URL must not have a fragment."))
     if "%" in host:
-        raise UnsafeURL("forbidden_address", "The URL must not name a network interface.")
+        raise UnsafeURL("forbidden_address", _("The URL must not name a network interface."))
     literal = literal_address(host)
     if literal is not None:
         addresses = [literal]
     else:
         addresses = resolve_host(host, port or (443 if parts.scheme == "https" else 80))
         if not addresses:
-            raise UnsafeURL("unresolvable_host", f"The host {host} does not resolve.")
+            raise UnsafeURL(
+                "unresolvable_host", _("The host %(host)s does not resolve.") % {"host": host}
+            )
     problems = [address_problem(a, allow_loopback=allow_loopback) for a in addresses]
     for address, problem in zip(addresses, problems, strict=True):
         if problem:
-            raise UnsafeURL("forbidden_address", f"The host {host} is {problem} ({address}).")
+            raise UnsafeURL(
+                "forbidden_address",
+                _(
+                    "The host %(host)s resolves to %(address)s, which the operator must not "
+                    "connect to: %(problem)s."
+                )
+                % {"host": host, "address": address, "problem": problem},
+            )
     if parts.scheme == "http" and not (allow_loopback and all(a.is_loopback for a in addresses)):
-        raise UnsafeURL("https_required", "The URL must use https.")
+        raise UnsafeURL("https_required", _("The URL must use https."))

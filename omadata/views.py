@@ -2,6 +2,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -52,11 +53,11 @@ def _wants_json(request: HttpRequest) -> bool:
 
 def not_found(request: HttpRequest, exception=None):
     if _wants_json(request):
-        return error_response(404, "not_found", "Nothing is here.")
+        return error_response(404, "not_found", _("Nothing is here."))
     return render(request, "404.html", status=404)
 
 
 def server_error(request: HttpRequest):
     if _wants_json(request):
-        return error_response(500, "server_error", "Something went wrong on our side.")
+        return error_response(500, "server_error", _("Something went wrong on our side."))
     return render(request, "500.html", status=500)

@@ -66,14 +66,7 @@ class ServiceRegisterInput(StrictSerializer):
     transparency = TransparencyInput(required=False)
 
     def validate(self, data):
-        if not data.get("source") and not data.get("sink"):
-            raise serializers.ValidationError(
-                {
-                    "source": [
-                        serializers.ErrorDetail("Give a source, a sink or both.", "role_required")
-                    ]
-                }
-            )
+        # A service with neither role is refused by the service layer (role_required).
         data.setdefault("transparency", {"automated_decisions": False, "profiling": False})
         return data
 

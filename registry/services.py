@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from jwcrypto import jwk
 from oauth2_provider.models import get_application_model
 
@@ -53,7 +54,7 @@ def organisation_create(
         )  # fmt: skip
     if Organisation.objects.filter(business_id=business_id).exists():
         raise _invalid(
-            "business_id", "duplicate", _("An organisation with this business ID exists.")
+            "business_id", "duplicate", _("An organisation with this business ID already exists.")
         )
     with transaction.atomic():
         organisation = Organisation.objects.create(
@@ -129,7 +130,8 @@ def _check_jwks(jwks: dict) -> None:
         raise _invalid("jwks", "invalid_jwks", _("This is not a valid JWK set.")) from None
     keys = list(keyset["keys"])
     if not keys or len(keys) > MAX_JWKS_KEYS:
-        raise _invalid("jwks", "invalid_jwks", _("A JWK set has 1 to 10 keys."))
+        message = _("A JWK set has 1 to %(limit)d keys.") % {"limit": MAX_JWKS_KEYS}
+        raise _invalid("jwks", "invalid_jwks", message)
     if any(key.has_private for key in keys):
         raise _invalid("jwks", "private_key", _("Publish public keys only, never private ones."))
     kids = [key.get("kid") for key in keys]
@@ -141,10 +143,10 @@ def _data_types(field: str, keys: list[str]) -> list[DataType]:
     found = {t.key: t for t in DataType.objects.filter(key__in=keys)}
     unknown = sorted(set(keys) - set(found))
     if unknown:
-        raise _invalid(
-            field, "unknown_data_type",
-            _("Unknown data type: %(keys)s.") % {"keys": ", ".join(unknown)},
-        )  # fmt: skip
+        message = ngettext(
+            "Unknown data type: %(keys)s.", "Unknown data types: %(keys)s.", len(unknown)
+        )
+        raise _invalid(field, "unknown_data_type", message % {"keys": ", ".join(unknown)})
     return [found[k] for k in dict.fromkeys(keys)]
 
 
