@@ -1,6 +1,6 @@
 """The registry's REST API: register and manage services; the public registry."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
@@ -153,6 +153,13 @@ class ServiceOwnOutput(ServicePublicOutput):
     updated_at = serializers.DateTimeField()
 
 
+class ServiceFilterInput(serializers.Serializer):
+    role = serializers.ChoiceField(["source", "sink"], required=False)
+    data_type = serializers.CharField(
+        max_length=100, required=False, help_text="only services offering or accepting it"
+    )
+
+
 def _method(view) -> str | None:
     # The schema generator builds views without a request.
     return getattr(view.request, "method", None)
@@ -173,25 +180,21 @@ class ServiceCollectionApi(APIView):
     @extend_schema(
         operation_id="services_list_public",
         auth=[],
-        parameters=[
-            OpenApiParameter("role", enum=["source", "sink"]),
-            OpenApiParameter(
-                "data_type", str, description="only services offering or accepting it"
-            ),
-        ],
-        responses={200: ServicePublicOutput(many=True)},
+        parameters=[ServiceFilterInput],
+        responses={200: ServicePublicOutput(many=True), 400: ErrorOutput},
     )
     def get(self, request):
-        role = request.query_params.get("role")
-        data_type = request.query_params.get("data_type")
+        filters = ServiceFilterInput(data=request.query_params)
+        filters.is_valid(raise_exception=True)
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(
-            selectors.service_list_public(role=role, data_type=data_type), request, view=self
+            selectors.service_list_public(**filters.validated_data), request, view=self
         )
         return paginator.get_paginated_response(ServicePublicOutput(page, many=True).data)
 
     @extend_schema(
         operation_id="services_register",
+        auth=[{"oauth2": ["services:write"]}],
         request=ServiceRegisterInput,
         responses={201: ServiceOwnOutput, **ERRORS},
     )
@@ -218,6 +221,7 @@ class ServiceDetailApi(APIView):
 
     @extend_schema(
         operation_id="services_read",
+        auth=[{"oauth2": ["services:read"]}, {}],
         responses={200: ServiceOwnOutput, 404: ErrorOutput},
         description="The owner, with `services:read`, sees the full record; anyone else "
         "sees the public view of an approved service, and 404 otherwise.",
@@ -235,6 +239,7 @@ class ServiceDetailApi(APIView):
 
     @extend_schema(
         operation_id="services_update",
+        auth=[{"oauth2": ["services:write"]}],
         request=ServiceUpdateInput,
         responses={200: ServiceOwnOutput, **ERRORS},
         description="Changing endpoints, roles, data types, names or transparency of an "
@@ -261,7 +266,9 @@ class OwnServiceListApi(APIView):
     permission_classes = [RequiresScope]
 
     @extend_schema(
-        operation_id="organisation_services", responses={200: ServiceOwnOutput(many=True), **ERRORS}
+        operation_id="organisation_services",
+        auth=[{"oauth2": ["services:read"]}],
+        responses={200: ServiceOwnOutput(many=True), **ERRORS},
     )
     def get(self, request):
         provider = caller_provider(request)
@@ -280,7 +287,9 @@ class OrganisationApi(APIView):
     permission_classes = [RequiresScope]
 
     @extend_schema(
-        operation_id="organisation_read", responses={200: OrganisationOwnOutput, **ERRORS}
+        operation_id="organisation_read",
+        auth=[{"oauth2": ["services:read"]}],
+        responses={200: OrganisationOwnOutput, **ERRORS},
     )
     def get(self, request):
         return Response(OrganisationOwnOutput(caller_provider(request).organisation).data)

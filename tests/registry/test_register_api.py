@@ -59,3 +59,21 @@ def test_sink_and_source_register(api_as, sink_provider, data_types):
     response = api_as(sink_provider).post("/api/v1/services", sink_spec(), format="json")
 
     assert response.status_code == 201, response.json()
+
+
+def test_public_list_filters_by_role(
+    source_provider, sink_provider, data_types, register, staff, client
+):
+    register(source_provider, source_spec(), approve_by=staff)
+    register(sink_provider, sink_spec(), approve_by=staff)
+
+    sinks = client.get("/api/v1/services", {"role": "sink"}).json()["results"]
+
+    assert [s["slug"] for s in sinks] == ["wellbeing"]
+
+
+def test_public_list_refuses_an_unknown_role(client, db):
+    response = client.get("/api/v1/services", {"role": "broker"})
+
+    assert response.status_code == 400
+    assert response.json()["fields"][0]["field"] == "role"
