@@ -5,9 +5,11 @@ Every error is JSON of one shape, `{"code", "message", "fields"}`, where
 with which input field.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers
+from rest_framework.fields import get_error_detail
 from rest_framework.permissions import BasePermission
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -54,6 +56,9 @@ def _field_errors(detail, path: str = "") -> list[dict]:
 def exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, DjangoValidationError):
+        # The services validate too (URLs, data types, keys): the same 400, codes kept.
+        exc = exceptions.ValidationError(get_error_detail(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # not an API exception: a real bug, reported as a 500
