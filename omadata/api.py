@@ -70,7 +70,8 @@ def exception_handler(exc, context):
     code = getattr(exc, "error_code", None) or _CODES.get(type(exc)) or exc.default_code
     if isinstance(exc, exceptions.NotAuthenticated) and _bearer_sent(context):
         code = "invalid_token"
-        exc.detail = _("The access token is invalid, expired or revoked.")
+        # str(): a lazy message is not a str, and would be swapped for the default below.
+        exc.detail = str(_("The access token is invalid, expired or revoked."))
     detail = exc.detail if isinstance(exc.detail, str) else exc.default_detail
     response.data = error_body(code, detail)
     return response
