@@ -5,9 +5,11 @@ Every error is JSON of one shape, `{"code", "message", "fields"}`, where
 with which input field.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers
+from rest_framework.fields import get_error_detail
 from rest_framework.permissions import BasePermission
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -54,6 +56,9 @@ def _field_errors(detail, path: str = "") -> list[dict]:
 def exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, DjangoValidationError):
+        # The services validate too (URLs, data types, keys): the same 400, codes kept.
+        exc = exceptions.ValidationError(get_error_detail(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # not an API exception: a real bug, reported as a 500
@@ -65,7 +70,8 @@ def exception_handler(exc, context):
     code = getattr(exc, "error_code", None) or _CODES.get(type(exc)) or exc.default_code
     if isinstance(exc, exceptions.NotAuthenticated) and _bearer_sent(context):
         code = "invalid_token"
-        exc.detail = _("The access token is invalid, expired or revoked.")
+        # str(): a lazy message is not a str, and would be swapped for the default below.
+        exc.detail = str(_("The access token is invalid, expired or revoked."))
     detail = exc.detail if isinstance(exc.detail, str) else exc.default_detail
     response.data = error_body(code, detail)
     return response
@@ -93,10 +99,15 @@ class RequiresScope(BasePermission):
     """
 
     def has_permission(self, request, view) -> bool:
+        # Permissions run before DRF looks for the method's handler: a method the
+        # view names no scope for is one it does not serve.
+        method = "GET" if request.method == "HEAD" else request.method
+        scope = view.required_scopes.get(method)
+        if scope is None:
+            raise exceptions.MethodNotAllowed(request.method)
         token = request.auth
         if token is None or not hasattr(token, "allow_scopes"):
             raise exceptions.NotAuthenticated()
-        scope = view.required_scopes[request.method]
         if not token.allow_scopes([scope]):
             raise InsufficientScope(_("This token lacks the scope %(scope)s.") % {"scope": scope})
         return True

@@ -132,7 +132,9 @@ def _check_jwks(jwks: dict) -> None:
     if not keys or len(keys) > MAX_JWKS_KEYS:
         message = _("A JWK set has 1 to %(limit)d keys.") % {"limit": MAX_JWKS_KEYS}
         raise _invalid("jwks", "invalid_jwks", message)
-    if any(key.has_private for key in keys):
+    # A symmetric (oct) key is a shared secret, and jwcrypto counts it as neither public
+    # nor private: only keys with a public part belong here.
+    if any(key.has_private or not key.has_public for key in keys):
         raise _invalid("jwks", "private_key", _("Publish public keys only, never private ones."))
     kids = [key.get("kid") for key in keys]
     if None in kids or len(set(kids)) != len(kids):

@@ -2,7 +2,8 @@
 
 import re
 
-_FORMAT = re.compile(r"^(\d{7})-(\d)$")
+# ASCII digits only (\d takes any script's), and \Z, since $ also matches before a final newline.
+_FORMAT = re.compile(r"^([0-9]{7})-([0-9])\Z")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
 
 

@@ -27,6 +27,17 @@ FAKE_DNS = {
     "ula.example.fi": ["fd12:3456::1"],
     "linklocal6.example.fi": ["fe80::1"],
     "mixed.example.fi": ["93.184.215.16", "192.168.0.10"],
+    "mixed6.example.fi": ["2606:2800:21f:cb07::2", "fd00::2"],
+    "private172.example.fi": ["172.16.5.4"],
+    "unspecified.example.fi": ["0.0.0.0"],
+    "multicast.example.fi": ["224.0.0.251"],
+    "reserved.example.fi": ["240.0.0.1"],
+    "loopback6.example.fi": ["::1"],
+    "sitelocal6.example.fi": ["fec0::1"],
+    "mappedloopback.example.fi": ["::ffff:127.0.0.1"],
+    "compat.example.fi": ["::a00:1"],
+    "teredo.example.fi": ["2001:0:4136:e378:8000:63bf:3fff:fdd2"],
+    "nat64.example.fi": ["64:ff9b::a00:1"],
     "localhost": ["127.0.0.1", "::1"],
 }
 
@@ -187,7 +198,7 @@ def token_for(client):
         response = client.post(
             "/o/token/",
             {"grant_type": "client_credentials", "scope": scope},
-            HTTP_AUTHORIZATION=_basic(_application.client_id, secret),
+            HTTP_AUTHORIZATION=basic_auth(_application.client_id, secret),
         )
         assert response.status_code == 200, response.content
         return response.json()["access_token"]
@@ -195,7 +206,8 @@ def token_for(client):
     return get
 
 
-def _basic(client_id: str, secret: str) -> str:
+def basic_auth(client_id: str, secret: str) -> str:
+    """An HTTP Basic Authorization header value, as OAuth2 clients send their credentials."""
     import base64
 
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
