@@ -104,6 +104,8 @@ def check_service_url(url: str, *, allow_loopback: bool) -> None:
         port = parts.port
     except ValueError:
         raise UnsafeURL("invalid_url", _("This is not a valid URL.")) from None
+    if port == 0:
+        raise UnsafeURL("invalid_url", _("This is not a valid URL."))
     host = parts.hostname or ""
     if parts.scheme not in ("https", "http") or not host or any(c.isspace() for c in url):
         raise UnsafeURL("invalid_url", _("This is not a valid http(s) URL."))

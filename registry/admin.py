@@ -70,9 +70,10 @@ class ServiceAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Approve the selected services"))
     def approve(self, request, queryset):
-        for service in queryset:
+        count = 0
+        for service in queryset.exclude(status=Service.Status.APPROVED):
             services.service_approve(service=service, actor=request.user)
-        count = queryset.count()
+            count += 1
         self.message_user(
             request, ngettext("%d service approved.", "%d services approved.", count) % count,
             messages.SUCCESS,
@@ -80,9 +81,10 @@ class ServiceAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Suspend the selected services"))
     def suspend(self, request, queryset):
-        for service in queryset:
+        count = 0
+        for service in queryset.exclude(status=Service.Status.SUSPENDED):
             services.service_suspend(service=service, actor=request.user, reason="staff action")
-        count = queryset.count()
+            count += 1
         self.message_user(
             request, ngettext("%d service suspended.", "%d services suspended.", count) % count,
             messages.WARNING,

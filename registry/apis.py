@@ -1,7 +1,7 @@
 """The registry's REST API: register and manage services; the public registry."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -160,6 +160,10 @@ class ServiceFilterInput(serializers.Serializer):
     )
 
 
+def _bearer_sent(request) -> bool:
+    return request.META.get("HTTP_AUTHORIZATION", "").lower().startswith("bearer ")
+
+
 def _method(view) -> str | None:
     # The schema generator builds views without a request.
     return getattr(view.request, "method", None)
@@ -222,12 +226,16 @@ class ServiceDetailApi(APIView):
     @extend_schema(
         operation_id="services_read",
         auth=[{"oauth2": ["services:read"]}, {}],
-        responses={200: ServiceOwnOutput, 404: ErrorOutput},
+        responses={200: ServiceOwnOutput, 401: ErrorOutput, 404: ErrorOutput},
         description="The owner, with `services:read`, sees the full record; anyone else "
-        "sees the public view of an approved service, and 404 otherwise.",
+        "sees the public view of an approved service, and 404 otherwise. A token that is "
+        "sent but invalid or expired gets 401.",
     )
     def get(self, request, service_id):
         token = request.auth
+        if token is None and _bearer_sent(request):
+            # An expired token should say so, not quietly show the public view.
+            raise exceptions.NotAuthenticated()
         if token is not None and token.allow_scopes(["services:read"]):
             provider = caller_provider(request)
             owned = selectors.service_list_owned(organisation=provider.organisation)

@@ -362,3 +362,10 @@ def test_allow_loopback_still_requires_https_to_public_host(url):
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8001/data", "http://localhost/"])
 def test_loopback_is_refused_without_the_switch(url):
     assert refusal(url) == "forbidden_address"
+
+
+def test_port_zero_is_not_a_valid_url():
+    with pytest.raises(UnsafeURL) as raised:
+        check_service_url("https://wearable.example.fi:0/data", allow_loopback=False)
+
+    assert raised.value.code == "invalid_url"

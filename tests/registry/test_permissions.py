@@ -418,10 +418,21 @@ def test_public_detail_of_approved_service_needs_no_token(
 ):
     service = register(source_provider, source_spec(), approve_by=staff)
 
-    response = bearer("not-a-token").get(detail(service))
+    response = APIClient().get(detail(service))
 
     assert response.status_code == 200
     assert set(response.json()) == PUBLIC_KEYS
+
+
+def test_public_detail_with_a_bad_token_is_401_rather_than_the_public_view(
+    source_provider, data_types, register, staff
+):
+    service = register(source_provider, source_spec(), approve_by=staff)
+
+    response = bearer("not-a-token").get(detail(service))
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_token"
 
 
 def test_suspending_removes_service_from_public_list(source_provider, data_types, register, staff):
@@ -445,3 +456,17 @@ def test_public_detail_of_suspended_service_is_404(
         response = api.get(detail(service))
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
+
+
+def test_expired_token_on_own_service_detail_is_401_not_the_public_view(
+    client, source_provider, data_types, register
+):
+    service = register(source_provider, source_spec())
+    _application, _secret, token = issue(client, source_provider)
+    lifetime = settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=lifetime + 1), tick=False):
+        response = bearer(token).get(detail(service))
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_token"

@@ -405,3 +405,20 @@ def test_business_id_with_remainder_one_is_refused(check_digit):
 )
 def test_business_id_in_wrong_format_is_refused(business_id):
     assert not is_valid_business_id(business_id)
+
+
+def test_approving_an_approved_service_again_counts_and_records_nothing(
+    client, staff, source_provider, data_types, register
+):
+    service = register(source_provider, source_spec(), approve_by=staff)
+    client.force_login(staff)
+
+    response = client.post(
+        "/admin/registry/service/",
+        {"action": "approve", "_selected_action": [str(service.pk)]},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert "0 services approved." in response.content.decode()
+    assert AuditEvent.objects.filter(service=service, action="service.approved").count() == 1

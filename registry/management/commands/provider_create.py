@@ -2,7 +2,7 @@ import secrets
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from registry import services
 
@@ -35,6 +35,8 @@ class Command(BaseCommand):
         except ValidationError as error:
             problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items())
             raise CommandError(problems) from None
+        except IntegrityError:  # another run created the same organisation or user meanwhile
+            raise CommandError("The organisation or the user name exists already.") from None
         self.stdout.write(
             f"Organisation: {org.name} ({org.business_id}), id {org.id}\n"
             f"Provider user: {username}\n"
