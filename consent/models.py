@@ -1,0 +1,41 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class LogHead(models.Model):
+    """The receipt log's current size: one row, locked by every append."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    tree_size = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("receipt log head")
+        constraints = [
+            # There is one log; a second head row would fork it.
+            models.CheckConstraint(condition=models.Q(id=1), name="log_head_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return f"receipt log of {self.tree_size}"
+
+
+class LogNode(models.Model):
+    """The hash of a perfect subtree of the receipt log (RFC 6962 hashing).
+
+    Level 0 holds leaf hashes; the node at (level, index) covers leaves
+    index * 2**level up to (index + 1) * 2**level - 1. Nodes are written once,
+    when the subtree is complete, and never change.
+    """
+
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        verbose_name = _("receipt log node")
+        constraints = [
+            models.UniqueConstraint(fields=["level", "index"], name="log_node_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"node {self.level}/{self.index}"
