@@ -39,3 +39,24 @@ class LogNode(models.Model):
 
     def __str__(self) -> str:
         return f"node {self.level}/{self.index}"
+
+
+class SigningKey(models.Model):
+    """A public key the operator has signed with. Never deleted: old receipts verify forever.
+
+    The private half lives outside the database (a key file or a secret in the
+    environment); this row is what `/.well-known/jwks.json` publishes.
+    """
+
+    kid = models.CharField(max_length=100, primary_key=True)
+    public_jwk = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
+
+    def __str__(self) -> str:
+        return self.kid

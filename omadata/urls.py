@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import views as oauth2_views
 
+from consent import views as consent_views
 from omadata import views
 from registry import apis as registry_apis
 from registry import views as registry_views
@@ -37,6 +38,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("health", views.health, name="health"),
     path(".well-known/mydata-operator", views.discovery, name="discovery"),
+    path(".well-known/jwks.json", consent_views.jwks, name="jwks"),
     path("o/", include(oauth2_patterns)),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -28,6 +28,8 @@ def discovery(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "issuer": base,
+            "jwks_uri": base + reverse("jwks"),
+            "receipt_signing_alg_values_supported": ["ES256"],
             "api_base": base + "/api/v1/",
             "token_endpoint": base + reverse("oauth2_provider:token"),
             "revocation_endpoint": base + reverse("oauth2_provider:revoke-token"),

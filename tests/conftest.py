@@ -89,6 +89,18 @@ def _fast_passwords(settings, tmp_path):
     settings.OMADATA_ALLOW_LOOPBACK_URLS = False
 
 
+@pytest.fixture(autouse=True)
+def _own_signing_keys(settings, tmp_path, monkeypatch):
+    """Each test signs with keys of its own, in a directory of its own."""
+    from consent import keys
+
+    monkeypatch.delenv("OMADATA_SIGNING_KEY", raising=False)
+    settings.OMADATA_KEYS_DIR = tmp_path / "keys"
+    keys.forget_recorded()
+    yield
+    keys.forget_recorded()
+
+
 # -- the cast -----------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from consent import keys
 from registry import services
 from registry.models import DataType, Organisation, Provider, Service
 from registry.selectors import credential_list
@@ -103,6 +104,7 @@ class Command(BaseCommand):
         path = Path(settings.VAR_DIR) / "demo.json"
         saved = json.loads(path.read_text()) if path.exists() else {}
         demo_base = os.environ.get("OMADATA_DEMO_BASE_URL", "http://127.0.0.1:8001").rstrip("/")
+        keys.active_key()  # the operator's signing key exists, and is published, from the start
         with transaction.atomic():
             for spec in DATA_TYPES:
                 DataType.objects.update_or_create(key=spec["key"], defaults=spec)
