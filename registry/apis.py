@@ -36,6 +36,9 @@ class DataTypeKeys(serializers.ListField):
 
 class SourceInput(StrictSerializer):
     fetch_url = serializers.CharField(max_length=2000)
+    link_url = serializers.CharField(
+        max_length=2000, help_text="where the operator sends a resident to link their account"
+    )
     data_types = DataTypeKeys()
 
 
@@ -146,6 +149,7 @@ class ServiceOwnOutput(ServicePublicOutput):
 
     status = serializers.ChoiceField(Service.Status.choices)
     fetch_url = serializers.CharField()
+    link_url = serializers.CharField()
     delivery_url = serializers.CharField()
     webhook_url = serializers.CharField()
     jwks = serializers.JSONField(allow_null=True)

@@ -29,6 +29,7 @@ _LINK = URLValidator(schemes=["https"])
 # Descriptions and key rotation (jwks) do not need a new review.
 _REVIEWED = (
     "slug", "name_fi", "name_sv", "name_en", "privacy_policy_url", "is_source", "fetch_url",
+    "link_url",
     "is_sink", "delivery_url", "webhook_url", "automated_decisions", "profiling",
     "algorithm_register_url",
 )  # fmt: skip
@@ -152,15 +153,19 @@ def _data_types(field: str, keys: list[str]) -> list[DataType]:
     return [found[k] for k in dict.fromkeys(keys)]
 
 
+_ROLE_URLS = {"source": ("fetch_url", "link_url"), "sink": ("delivery_url",)}
+
+
 def _role_fields(role: str, spec: dict | None) -> tuple[dict, list[DataType] | None]:
-    url_field = "fetch_url" if role == "source" else "delivery_url"
+    url_fields = _ROLE_URLS[role]
     if spec is None:
-        return {f"is_{role}": False, url_field: ""}, []
-    _check_url(f"{role}.{url_field}", spec[url_field])
+        return {f"is_{role}": False, **dict.fromkeys(url_fields, "")}, []
+    for name in url_fields:
+        _check_url(f"{role}.{name}", spec[name])
     types = _data_types(f"{role}.data_types", spec["data_types"])
     if not types:
         raise _invalid(f"{role}.data_types", "required", _("Name at least one data type."))
-    return {f"is_{role}": True, url_field: spec[url_field]}, types
+    return {f"is_{role}": True, **{name: spec[name] for name in url_fields}}, types
 
 
 def _model_fields(spec: dict) -> tuple[dict, dict]:

@@ -162,6 +162,7 @@ def source_spec(slug="wearable", **changes) -> dict:
         "privacy_policy_url": "https://wearable.example.fi/privacy",
         "source": {
             "fetch_url": "https://wearable.example.fi/data",
+            "link_url": "https://wearable.example.fi/link",
             "data_types": ["wellbeing.steps", "wellbeing.heart_rate"],
         },
         "webhook_url": "https://wearable.example.fi/hooks",

@@ -23,7 +23,11 @@ def public_jwk(kid: str | None = "k1") -> dict:
 
 
 def source(fetch_url="https://wearable.example.fi/data", data_types=("wellbeing.steps",)) -> dict:
-    return {"fetch_url": fetch_url, "data_types": list(data_types)}
+    return {
+        "fetch_url": fetch_url,
+        "link_url": "https://wearable.example.fi/link",
+        "data_types": list(data_types),
+    }
 
 
 def sink(delivery_url="https://sink.example.fi/deliver", data_types=("wellbeing.steps",)) -> dict:

@@ -128,6 +128,7 @@ def test_other_organisation_gets_404_on_update(
         {
             "source": {
                 "fetch_url": "https://sink.example.fi/steal",
+                "link_url": "https://sink.example.fi/link",
                 "data_types": ["wellbeing.steps"],
             }
         },

@@ -153,14 +153,27 @@ def patch(api, service, body):
 
 
 STEPS_AND_HEART = ["wellbeing.steps", "wellbeing.heart_rate"]
+LINK = "https://wearable.example.fi/link"
 NEW_FETCH_URL = {
-    "source": {"fetch_url": "https://wearable.example.fi/v2", "data_types": STEPS_AND_HEART}
+    "source": {
+        "fetch_url": "https://wearable.example.fi/v2",
+        "link_url": LINK,
+        "data_types": STEPS_AND_HEART,
+    }
 }
 FEWER_TYPES = {
-    "source": {"fetch_url": "https://wearable.example.fi/data", "data_types": ["wellbeing.steps"]}
+    "source": {
+        "fetch_url": "https://wearable.example.fi/data",
+        "link_url": LINK,
+        "data_types": ["wellbeing.steps"],
+    }
 }
 SAME_TYPES_REORDERED = {
-    "source": {"fetch_url": "https://wearable.example.fi/data", "data_types": STEPS_AND_HEART[::-1]}
+    "source": {
+        "fetch_url": "https://wearable.example.fi/data",
+        "link_url": LINK,
+        "data_types": STEPS_AND_HEART[::-1],
+    }
 }
 ADD_SINK = {
     "sink": {"delivery_url": "https://wearable.example.fi/in", "data_types": ["wellbeing.steps"]}

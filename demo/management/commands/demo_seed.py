@@ -67,6 +67,7 @@ def demo_services(demo_base: str) -> list[dict]:
                 },
                 "privacy_policy_url": "https://askel.example/privacy",
                 "source": {"fetch_url": f"{demo_base}/wearable/data",
+                           "link_url": f"{demo_base}/wearable/link",
                            "data_types": ["wellbeing.steps", "wellbeing.heart_rate"]},
                 "sink": None,
                 "webhook_url": f"{demo_base}/wearable/webhook",
