@@ -1,0 +1,198 @@
+"""Consent receipts: signed, chained per consent or link, and appended to the log.
+
+The payload follows the Kantara Consent Receipt v1.1 fields, with an `omadata`
+object for what Kantara lacks (the event, status, source and sink, terms, the
+notice hash, the previous receipt's hash and the receipt's place in the log).
+"""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.utils import timezone
+
+from consent import jws
+from consent.log import log_append
+from consent.models import Consent, ConsentRequest, LogHead, Principal, Receipt
+from registry.models import Service, ServiceLink
+
+RECEIPT_TYP = "consent-receipt+jwt"
+KANTARA_VERSION = "KI-CR-v1.1.0"
+
+
+def principal_pseudonym(user) -> str:
+    """The resident's stable pseudonym in receipts, made on first use."""
+    principal, _created = Principal.objects.get_or_create(
+        user=user, defaults={"pseudonym": secrets.token_urlsafe(24)}
+    )
+    return principal.pseudonym
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _controller(service: Service) -> dict:
+    organisation = service.organisation
+    return {
+        "piiController": organisation.name,
+        "contact": organisation.contact_email,
+        "email": organisation.contact_email,
+        "piiControllerUrl": service.privacy_policy_url,
+        "onBehalf": False,
+    }
+
+
+def _service_ref(service: Service) -> dict:
+    return {"id": str(service.id), "slug": service.slug, "organisation": service.organisation.name}
+
+
+def _terms_payload(terms: Consent | ConsentRequest, language: str) -> tuple[list, list, dict]:
+    """Kantara `services`, the sensitive categories, and the omadata terms of a consent."""
+    data_types = sorted(terms.data_types.all(), key=lambda t: t.key)
+    sensitive = [t.key for t in data_types if t.sensitive]
+    purpose = {
+        "purpose": terms.localized("purpose", language),
+        "purposeCategory": [terms.purpose_category],
+        "consentType": "EXPLICIT",
+        "piiCategory": [t.key for t in data_types],
+        "primaryPurpose": True,
+        "termination": f"withdrawal by the resident, or {terms.valid_until.isoformat()}",
+        "thirdPartyDisclosure": True,
+        "thirdPartyName": terms.source.organisation.name,
+    }
+    services = [{"service": terms.sink.slug, "purposes": [purpose]}]
+    omadata = {
+        "source": _service_ref(terms.source),
+        "sink": _service_ref(terms.sink),
+        "data_types": [t.key for t in data_types],
+        **terms.terms(),
+    }
+    return services, sensitive, omadata
+
+
+def _previous_hash(*, consent=None, link=None, request=None) -> str | None:
+    if consent is not None:
+        previous = Receipt.objects.filter(consent=consent)
+    elif link is not None:
+        previous = Receipt.objects.filter(link=link)
+    else:
+        previous = Receipt.objects.filter(request=request)
+    return previous.order_by("-log_index").values_list("sha256", flat=True).first()
+
+
+def _issue(*, event: str, payload: dict, omadata: dict, **subject) -> Receipt:
+    """Sign and log one receipt. Runs inside the caller's transaction."""
+    LogHead.objects.get_or_create(pk=1)
+    # Lock the log first: the receipt names its own log index, so the index must
+    # not move between reading it and appending.
+    index = LogHead.objects.select_for_update().get(pk=1).tree_size
+    receipt_id = Receipt._meta.get_field("id").default()
+    payload.update(
+        version=KANTARA_VERSION,
+        jurisdiction="FI",
+        consentTimestamp=int(timezone.now().timestamp()),
+        consentReceiptID=str(receipt_id),
+    )
+    payload["omadata"] = {
+        "event": event,
+        **omadata,
+        "previous_receipt_sha256": _previous_hash(**subject),
+        "log_index": index,
+        "operator": settings.BASE_URL,
+    }
+    token = jws.sign(payload, typ=RECEIPT_TYP)
+    appended = log_append(data=token.encode())
+    if appended != index:  # the lock above makes this impossible; never sign a lie quietly
+        raise RuntimeError(f"receipt log index moved from {index} to {appended}")
+    return Receipt.objects.create(
+        id=receipt_id, log_index=index, event=event, jws=token, sha256=sha256_hex(token), **subject
+    )
+
+
+def consent_receipt_issue(*, consent: Consent, event: str, reason: str = "") -> Receipt:
+    services, sensitive, terms = _terms_payload(consent, consent.language)
+    payload = {
+        "collectionMethod": "Omadata consent screen",
+        "language": consent.language,
+        "piiPrincipalId": principal_pseudonym(consent.resident),
+        "piiControllers": [_controller(consent.sink)],
+        "policyUrl": consent.sink.privacy_policy_url,
+        "services": services,
+        "sensitive": bool(sensitive),
+        "spiCat": sensitive,
+    }
+    omadata = {
+        "consent_id": str(consent.id),
+        "status": consent.status,
+        "request_id": str(consent.request_id),
+        "notice_sha256": consent.notice_sha256,
+        **terms,
+    }
+    if reason:
+        omadata["reason"] = reason
+    if consent.superseded_by_id:
+        omadata["superseded_by"] = str(consent.superseded_by_id)
+    return _issue(event=event, payload=payload, omadata=omadata, consent=consent)
+
+
+def refusal_receipt_issue(*, request: ConsentRequest, language: str, notice_sha256: str) -> Receipt:
+    services, sensitive, terms = _terms_payload(request, language)
+    payload = {
+        "collectionMethod": "Omadata consent screen",
+        "language": language,
+        "piiPrincipalId": principal_pseudonym(request.resident),
+        "piiControllers": [_controller(request.sink)],
+        "policyUrl": request.sink.privacy_policy_url,
+        "services": services,
+        "sensitive": bool(sensitive),
+        "spiCat": sensitive,
+    }
+    omadata = {
+        "consent_id": None,
+        "status": "refused",
+        "request_id": str(request.id),
+        "notice_sha256": notice_sha256,
+        **terms,
+    }
+    return _issue(event=Receipt.Event.REFUSED, payload=payload, omadata=omadata, request=request)
+
+
+def link_receipt_issue(*, link: ServiceLink, event: str, language: str = "fi") -> Receipt:
+    payload = {
+        "collectionMethod": "Omadata account linking",
+        "language": language,
+        "piiPrincipalId": principal_pseudonym(link.resident),
+        "piiControllers": [_controller(link.service)],
+        "policyUrl": link.service.privacy_policy_url,
+        "services": [
+            {
+                "service": link.service.slug,
+                "purposes": [
+                    {
+                        "purpose": "Linking the resident's account at this service to Omadata",
+                        "purposeCategory": ["account_link"],
+                        "consentType": "EXPLICIT",
+                        "piiCategory": ["pairwise_subject_id"],
+                        "primaryPurpose": True,
+                        "termination": "removal of the link by the resident",
+                        "thirdPartyDisclosure": False,
+                    }
+                ],
+            }
+        ],
+        "sensitive": False,
+        "spiCat": [],
+    }
+    omadata = {
+        "link_id": str(link.id),
+        "status": link.status,
+        "service": _service_ref(link.service),
+        "subject": link.subject,
+    }
+    return _issue(event=event, payload=payload, omadata=omadata, link=link)
+
+
+def receipt_verify(token: str) -> dict:
+    """Verify a receipt with the operator's published keys; return its payload."""
+    return jws.verify(token, typ=RECEIPT_TYP)
