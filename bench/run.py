@@ -90,6 +90,8 @@ def main() -> None:
             OMADATA_VAR_DIR=var,
             DATABASE_URL=f"sqlite:///{var}/bench.sqlite3",
             OMADATA_ALLOW_LOOPBACK_URLS="true",
+            DJANGO_DEBUG="false",  # no query log: measure what production runs
+            OMADATA_KEYS_DIR=f"{var}/keys",
             CELERY_BROKER_URL="",
         )
         import django
@@ -98,6 +100,10 @@ def main() -> None:
         django.setup()
         call_command("migrate", verbosity=0)
         bench_registry_list()
+        print()
+        from bench.receipts import bench_receipts
+
+        bench_receipts()
 
 
 if __name__ == "__main__":

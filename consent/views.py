@@ -1,7 +1,24 @@
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+"""The resident's pages: the consent screen, account linking, and their consents."""
 
-from consent import keys
+from urllib.parse import urlencode, urlsplit
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from consent import keys, selectors, services
+from consent.models import ConsentRequest
+from consent.receipts import sha256_hex
+from omadata.errors import Conflict
+
+NOTICE_TEMPLATE = "consent/notice.html"
 
 
 @require_GET
@@ -10,3 +27,160 @@ def jwks(request: HttpRequest) -> JsonResponse:
     response = JsonResponse(keys.jwks())
     response["Cache-Control"] = "public, max-age=300"
     return response
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _notice(consent_request: ConsentRequest) -> str:
+    """The notice exactly as the resident sees it; its SHA-256 goes into the receipt."""
+    return render_to_string(NOTICE_TEMPLATE, {"req": consent_request})
+
+
+def _back_to_sink(consent_request: ConsentRequest, **params) -> HttpResponse:
+    query = {**params, "state": consent_request.state} if consent_request.state else params
+    separator = "&" if "?" in consent_request.return_url else "?"
+    return redirect(f"{consent_request.return_url}{separator}{urlencode(query)}")
+
+
+def _allow_forms_to(response: HttpResponse, *urls: str) -> HttpResponse:
+    # The answer and the linking step end in a redirect to the sink or the source;
+    # browsers hold those redirects to the page's form-action policy.
+    response._csp_update = {"form-action": sorted({_origin(u) for u in urls if u})}
+    return response
+
+
+@login_required
+def consent_screen(request: HttpRequest, request_id) -> HttpResponse:
+    consent_request = selectors.request_access_for_resident(
+        resident=request.user, request_id=request_id
+    )
+    services.consent_request_claim(request=consent_request, resident=request.user)
+    linked = services.link_active(resident=request.user, service=consent_request.source)
+    notice = _notice(consent_request)
+    response = render(
+        request,
+        "consent/screen.html",
+        {
+            "req": consent_request,
+            "notice": notice,
+            "notice_sha256": sha256_hex(notice),
+            "linked": linked is not None,
+            "answerable": consent_request.status == ConsentRequest.Status.OPEN
+            and not services.request_expired(consent_request),
+        },
+    )
+    return _allow_forms_to(response, consent_request.return_url, consent_request.source.link_url)
+
+
+@require_POST
+@login_required
+def consent_link_start(request: HttpRequest, request_id) -> HttpResponse:
+    consent_request = selectors.request_access_for_resident(
+        resident=request.user, request_id=request_id
+    )
+    return_to = request.build_absolute_uri(reverse("consent-screen", args=[consent_request.id]))
+    try:
+        url = services.link_start(
+            resident=request.user, service=consent_request.source, return_to=return_to
+        )
+    except Conflict as problem:
+        messages.error(request, problem.message)
+        return redirect("consent-screen", consent_request.id)
+    return redirect(url)
+
+
+@require_POST
+@login_required
+def consent_answer(request: HttpRequest, request_id) -> HttpResponse:
+    consent_request = selectors.request_access_for_resident(
+        resident=request.user, request_id=request_id
+    )
+    notice = _notice(consent_request)
+    if request.POST.get("notice_sha256") != sha256_hex(notice):
+        messages.error(request, _("The request changed while you read it. Please read it again."))
+        return redirect("consent-screen", consent_request.id)
+    language = translation.get_language()
+    try:
+        if request.POST.get("answer") == "approve":
+            consent = services.consent_grant(
+                request=consent_request, resident=request.user, language=language,
+                notice_text=notice,
+            )  # fmt: skip
+            return _back_to_sink(consent_request, consent_id=str(consent.id))
+        if request.POST.get("answer") == "refuse":
+            services.consent_refuse(
+                request=consent_request, resident=request.user, language=language,
+                notice_text=notice,
+            )  # fmt: skip
+            return _back_to_sink(consent_request, error="access_denied")
+    except Conflict as problem:
+        messages.error(request, problem.message)
+        return redirect("consent-screen", consent_request.id)
+    messages.error(request, _("Choose Approve or Refuse."))
+    return redirect("consent-screen", consent_request.id)
+
+
+@login_required
+def my_consents(request: HttpRequest) -> HttpResponse:
+    consents = selectors.consent_list_for_resident(resident=request.user)
+    return render(
+        request,
+        "consent/my_consents.html",
+        {
+            "live": [c for c in consents if c.is_live],
+            "ended": [c for c in consents if not c.is_live],
+            "links": selectors.link_list(resident=request.user),
+        },
+    )
+
+
+@login_required
+def my_consent(request: HttpRequest, consent_id) -> HttpResponse:
+    consent = selectors.consent_access_for_resident(resident=request.user, consent_id=consent_id)
+    return render(
+        request,
+        "consent/my_consent.html",
+        {"consent": consent, "receipts": selectors.receipts_of(consent)},
+    )
+
+
+_ACTIONS = {
+    "pause": (
+        services.consent_pause,
+        _lazy("The consent is paused: no data moves until you resume it."),
+    ),
+    "resume": (services.consent_resume, _lazy("The consent is in force again.")),
+    "withdraw": (
+        services.consent_withdraw,
+        _lazy("The consent is withdrawn: no more data moves under it."),
+    ),
+}
+
+
+@require_POST
+@login_required
+def my_consent_change(request: HttpRequest, consent_id, action: str) -> HttpResponse:
+    if action not in _ACTIONS:
+        raise Http404
+    consent = selectors.consent_access_for_resident(resident=request.user, consent_id=consent_id)
+    change, done = _ACTIONS[action]
+    try:
+        change(consent=consent)
+        messages.success(request, done)
+    except Conflict as problem:
+        messages.error(request, problem.message)
+    return redirect("my-consent", consent.id)
+
+
+@require_POST
+@login_required
+def my_link_remove(request: HttpRequest, link_id) -> HttpResponse:
+    link = selectors.link_access(resident=request.user, link_id=link_id)
+    services.link_remove(link=link)
+    messages.success(
+        request, _("The link is removed, and the consents that needed it are withdrawn.")
+    )
+    return redirect("my-consents")

@@ -11,7 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers
 from rest_framework.fields import get_error_detail
 from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from omadata.errors import Conflict
 
 # DRF's own codes for these exceptions are renamed to the ones we document.
 _CODES = {
@@ -56,6 +59,8 @@ def _field_errors(detail, path: str = "") -> list[dict]:
 def exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, Conflict):
+        return Response(error_body(exc.code, exc.message), status=409)
     if isinstance(exc, DjangoValidationError):
         # The services validate too (URLs, data types, keys): the same 400, codes kept.
         exc = exceptions.ValidationError(get_error_detail(exc))

@@ -217,6 +217,9 @@ REST_FRAMEWORK = {
 OMADATA_SCOPES = {
     "services:read": "Read your organisation's services",
     "services:write": "Register and change your organisation's services",
+    "consents:request": "Ask residents for consent on behalf of your sinks",
+    "consents:read": "Read the consents that concern your services, with their receipts",
+    "links:write": "Confirm residents' account links to your services",
 }
 OAUTH2_PROVIDER = {
     "SCOPES": dict(OMADATA_SCOPES),
@@ -256,7 +259,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ServiceStatusEnum": "registry.models.Service.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "ServiceStatusEnum": "registry.models.Service.Status",
+        "ConsentStatusEnum": "consent.models.Consent.Status",
+        "ConsentRequestStatusEnum": "consent.models.ConsentRequest.Status",
+    },
     "OAUTH2_FLOWS": ["clientCredentials"],
     "OAUTH2_TOKEN_URL": "/o/token/",
     "OAUTH2_SCOPES": OMADATA_SCOPES,
@@ -291,7 +298,23 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "sign-log-checkpoint": {
+        "task": "consent.checkpoint_sign",
+        "schedule": env_float("OMADATA_CHECKPOINT_INTERVAL", 300.0),
+    },
+    "expire-consents": {
+        "task": "consent.consent_expire",
+        "schedule": env_float("OMADATA_EXPIRY_INTERVAL", 60.0),
+    },
+}
+
+# Consent terms: the longest validity a sink may ask for, how long a request
+# waits for the resident, and how long a single-use link token lives.
+OMADATA_MAX_CONSENT_DAYS = env_int("OMADATA_MAX_CONSENT_DAYS", 365, minimum=1)
+OMADATA_CONSENT_REQUEST_SECONDS = env_int("OMADATA_CONSENT_REQUEST_SECONDS", 86400, minimum=60)
+OMADATA_LINK_TOKEN_SECONDS = env_int("OMADATA_LINK_TOKEN_SECONDS", 600, minimum=30)
+OMADATA_MAX_RECURRING_LIMIT = 1000
 
 # The operator's signing keys (consent/keys.py says where each kind comes from).
 OMADATA_KEYS_DIR = Path(env_str("OMADATA_KEYS_DIR", str(VAR_DIR / "keys")))

@@ -4,6 +4,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import views as oauth2_views
 
+from consent import apis as consent_apis
+from consent import audit_apis
 from consent import views as consent_views
 from omadata import views
 from registry import apis as registry_apis
@@ -32,6 +34,50 @@ api_v1 = [
         name="organisation-services",
     ),
     path("data-types", registry_apis.DataTypeListApi.as_view(), name="data-type-list"),
+    path(
+        "consent-requests",
+        consent_apis.ConsentRequestCollectionApi.as_view(),
+        name="consent-request-list",
+    ),
+    path(
+        "consent-requests/<uuid:request_id>",
+        consent_apis.ConsentRequestDetailApi.as_view(),
+        name="consent-request-detail",
+    ),
+    path("consents", consent_apis.ConsentCollectionApi.as_view(), name="consent-list"),
+    path(
+        "consents/<uuid:consent_id>", consent_apis.ConsentDetailApi.as_view(), name="consent-detail"
+    ),
+    path("links", consent_apis.LinkConfirmApi.as_view(), name="link-confirm"),
+    path("audit/checkpoints", audit_apis.CheckpointApi.as_view(), name="audit-checkpoint"),
+    path(
+        "audit/receipts/<uuid:receipt_id>/inclusion",
+        audit_apis.InclusionProofApi.as_view(),
+        name="audit-inclusion",
+    ),
+    path("audit/consistency", audit_apis.ConsistencyProofApi.as_view(), name="audit-consistency"),
+]
+
+resident_pages = [
+    path("consent/requests/<uuid:request_id>", consent_views.consent_screen, name="consent-screen"),
+    path(
+        "consent/requests/<uuid:request_id>/link",
+        consent_views.consent_link_start,
+        name="consent-link-start",
+    ),
+    path(
+        "consent/requests/<uuid:request_id>/answer",
+        consent_views.consent_answer,
+        name="consent-answer",
+    ),
+    path("my/consents", consent_views.my_consents, name="my-consents"),
+    path("my/consents/<uuid:consent_id>", consent_views.my_consent, name="my-consent"),
+    path(
+        "my/consents/<uuid:consent_id>/<str:action>",
+        consent_views.my_consent_change,
+        name="my-consent-change",
+    ),
+    path("my/links/<uuid:link_id>/remove", consent_views.my_link_remove, name="my-link-remove"),
 ]
 
 urlpatterns = [
@@ -41,6 +87,7 @@ urlpatterns = [
     path(".well-known/jwks.json", consent_views.jwks, name="jwks"),
     path("o/", include(oauth2_patterns)),
     path("api/v1/", include(api_v1)),
+    *resident_pages,
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

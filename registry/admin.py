@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from registry import services
-from registry.models import AuditEvent, DataType, Organisation, Provider, Service
+from registry.models import AuditEvent, DataType, Organisation, Provider, Service, ServiceLink
 
 
 @admin.register(Organisation)
@@ -96,6 +96,22 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_display = ["at", "action", "organisation", "service", "actor"]
     list_filter = ["action"]
     search_fields = ["organisation__name", "service__slug"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ServiceLink)
+class ServiceLinkAdmin(admin.ModelAdmin):
+    list_display = ["service", "status", "created_at", "confirmed_at", "removed_at"]
+    list_filter = ["status"]
+    list_select_related = ["service"]
 
     def has_add_permission(self, request) -> bool:
         return False

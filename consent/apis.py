@@ -1,0 +1,250 @@
+"""The consent API for services: ask for consent, read consents and receipts, confirm links."""
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from consent import selectors, services
+from consent.models import Consent, ConsentRequest, Frequency, Period, PurposeCategory
+from omadata.api import ErrorOutput, RequiresScope, StrictSerializer, caller_provider
+from registry.models import Service
+
+ERRORS = {code: ErrorOutput for code in (400, 401, 403, 404, 409, 413, 415)}
+
+
+class PurposeInput(StrictSerializer):
+    fi = serializers.CharField(max_length=1000)
+    sv = serializers.CharField(max_length=1000)
+    en = serializers.CharField(max_length=1000)
+
+
+class FrequencyInput(StrictSerializer):
+    frequency = serializers.ChoiceField(Frequency.choices)
+    limit = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    period = serializers.ChoiceField(Period.choices, required=False, allow_null=True)
+
+
+class ConsentRequestInput(StrictSerializer):
+    sink = serializers.UUIDField(help_text="your sink service's id")
+    source = serializers.UUIDField(help_text="the source service's id")
+    data_types = serializers.ListField(
+        child=serializers.CharField(max_length=100), allow_empty=False, max_length=50
+    )
+    purpose = PurposeInput()
+    purpose_category = serializers.ChoiceField(PurposeCategory.choices)
+    valid_until = serializers.DateTimeField()
+    frequency = FrequencyInput()
+    return_url = serializers.CharField(max_length=2000)
+    state = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    subject_reference = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class TermsOutput(serializers.Serializer):
+    source = serializers.UUIDField(source="source_id")
+    sink = serializers.UUIDField(source="sink_id")
+    data_types = serializers.SerializerMethodField()
+    purpose = serializers.SerializerMethodField()
+    purpose_category = serializers.CharField()
+    valid_until = serializers.DateTimeField()
+    frequency = serializers.SerializerMethodField()
+
+    def get_data_types(self, obj) -> list[str]:
+        return sorted(t.key for t in obj.data_types.all())
+
+    def get_purpose(self, obj) -> dict:
+        return obj.terms()["purpose"]
+
+    def get_frequency(self, obj) -> dict:
+        return obj.terms()["frequency"]
+
+
+class ConsentRequestOutput(TermsOutput):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(ConsentRequest.Status.choices)
+    url = serializers.SerializerMethodField(help_text="send the resident here")
+    expires_at = serializers.DateTimeField()
+    consent = serializers.SerializerMethodField()
+    state = serializers.CharField()
+
+    def get_url(self, request: ConsentRequest) -> str:
+        return settings.BASE_URL + reverse("consent-screen", args=[request.id])
+
+    def get_consent(self, request: ConsentRequest) -> str | None:
+        consent = getattr(request, "consent", None) if request.status == "approved" else None
+        return str(consent.id) if consent else None
+
+
+class ReceiptOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    event = serializers.CharField()
+    log_index = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    jws = serializers.CharField()
+
+
+class ConsentOutput(TermsOutput):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(Consent.Status.choices)
+    created_at = serializers.DateTimeField()
+    status_changed_at = serializers.DateTimeField()
+    language = serializers.CharField()
+    notice_sha256 = serializers.CharField()
+    request = serializers.UUIDField(source="request_id")
+    superseded_by = serializers.UUIDField(source="superseded_by_id", allow_null=True)
+
+
+class ConsentDetailOutput(ConsentOutput):
+    receipts = serializers.SerializerMethodField()
+
+    @extend_schema(responses=ReceiptOutput(many=True))
+    def get_receipts(self, consent) -> list:
+        return ReceiptOutput(selectors.receipts_of(consent), many=True).data
+
+
+class ConsentRequestCollectionApi(APIView):
+    required_scopes = {"POST": "consents:request"}
+    permission_classes = [RequiresScope]
+
+    @extend_schema(
+        operation_id="consent_requests_create",
+        auth=[{"oauth2": ["consents:request"]}],
+        request=ConsentRequestInput,
+        responses={201: ConsentRequestOutput, **ERRORS},
+        description="Ask for a resident's consent on behalf of one of your sinks. Send the "
+        "resident to `url`; they come back to `return_url` with `consent_id` (or "
+        "`error=access_denied`) and your `state`.",
+    )
+    def post(self, request):
+        provider = caller_provider(request)
+        data = ConsentRequestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        sink = Service.objects.filter(
+            pk=data.validated_data["sink"], organisation=provider.organisation
+        ).first()
+        if sink is None:
+            # Someone else's service, or none: the same answer, so nothing leaks.
+            raise serializers.ValidationError(
+                {
+                    "sink": [
+                        serializers.ErrorDetail("No service of yours has this id.", "unknown_sink")
+                    ]
+                }
+            )
+        created = services.consent_request_create(sink=sink, spec=data.validated_data)
+        return Response(ConsentRequestOutput(created).data, status=status.HTTP_201_CREATED)
+
+
+class ConsentRequestDetailApi(APIView):
+    required_scopes = {"GET": "consents:request"}
+    permission_classes = [RequiresScope]
+
+    @extend_schema(
+        operation_id="consent_requests_read",
+        auth=[{"oauth2": ["consents:request"]}],
+        responses={200: ConsentRequestOutput, **ERRORS},
+    )
+    def get(self, request, request_id):
+        provider = caller_provider(request)
+        found = selectors.request_access_for_sink(
+            organisation=provider.organisation, request_id=request_id
+        )
+        return Response(ConsentRequestOutput(found).data)
+
+
+class ConsentFilterInput(serializers.Serializer):
+    status = serializers.ChoiceField(Consent.Status.choices, required=False)
+
+
+class ConsentCollectionApi(APIView):
+    required_scopes = {"GET": "consents:read"}
+    permission_classes = [RequiresScope]
+
+    @extend_schema(
+        operation_id="consents_list",
+        auth=[{"oauth2": ["consents:read"]}],
+        parameters=[ConsentFilterInput],
+        responses={200: ConsentOutput(many=True), **ERRORS},
+        description="Consents whose source or sink is one of your services.",
+    )
+    def get(self, request):
+        provider = caller_provider(request)
+        filters = ConsentFilterInput(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        consents = selectors.consent_list_for_organisation(
+            organisation=provider.organisation, **filters.validated_data
+        )
+        return Response(ConsentOutput(consents, many=True).data)
+
+
+class ConsentDetailApi(APIView):
+    required_scopes = {"GET": "consents:read"}
+    permission_classes = [RequiresScope]
+
+    @extend_schema(
+        operation_id="consents_read",
+        auth=[{"oauth2": ["consents:read"]}],
+        responses={200: ConsentDetailOutput, **ERRORS},
+        description="A consent's status, terms and signed receipts (compact JWS; verify them "
+        "with /.well-known/jwks.json).",
+    )
+    def get(self, request, consent_id):
+        provider = caller_provider(request)
+        consent = selectors.consent_access_for_organisation(
+            organisation=provider.organisation, consent_id=consent_id
+        )
+        return Response(ConsentDetailOutput(consent).data)
+
+
+class LinkConfirmInput(StrictSerializer):
+    service = serializers.UUIDField(help_text="your service that the resident links to")
+    token = serializers.CharField(max_length=8000, help_text="the link_token you were sent")
+    reference = serializers.CharField(
+        max_length=200, help_text="your own opaque reference for the resident"
+    )
+
+
+class LinkOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    service = serializers.UUIDField(source="service_id")
+    subject = serializers.CharField(help_text="the resident's pairwise id at your service")
+    status = serializers.CharField()
+    confirmed_at = serializers.DateTimeField()
+
+
+class LinkConfirmApi(APIView):
+    required_scopes = {"POST": "links:write"}
+    permission_classes = [RequiresScope]
+
+    @extend_schema(
+        operation_id="links_confirm",
+        auth=[{"oauth2": ["links:write"]}],
+        request=LinkConfirmInput,
+        responses={201: LinkOutput, **ERRORS},
+        description="Confirm a resident's account link with the single-use token the operator "
+        "sent them to you with. Then send the resident's browser to the token's `return_to`.",
+    )
+    def post(self, request):
+        provider = caller_provider(request)
+        data = LinkConfirmInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        service = Service.objects.filter(
+            pk=data.validated_data["service"], organisation=provider.organisation
+        ).first()
+        if service is None:
+            raise serializers.ValidationError(
+                {
+                    "service": [
+                        serializers.ErrorDetail(
+                            "No service of yours has this id.", "unknown_service"
+                        )
+                    ]
+                }
+            )
+        link = services.link_confirm(
+            service=service, token=data.validated_data["token"],
+            reference=data.validated_data["reference"],
+        )  # fmt: skip
+        return Response(LinkOutput(link).data, status=status.HTTP_201_CREATED)

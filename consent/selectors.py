@@ -1,0 +1,85 @@
+"""Reads of consents, requests and receipts, each scoped to who may see them."""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from consent.models import Consent, ConsentRequest, Receipt
+from registry.models import Organisation, ServiceLink
+
+
+def _consents() -> QuerySet:
+    return Consent.objects.select_related(
+        "source__organisation", "sink__organisation"
+    ).prefetch_related("data_types")
+
+
+def consent_list_for_organisation(
+    *, organisation: Organisation, status: str | None = None
+) -> QuerySet:
+    """Consents whose source or sink belongs to `organisation`."""
+    consents = _consents().filter(
+        Q(source__organisation=organisation) | Q(sink__organisation=organisation)
+    )
+    if status:
+        consents = consents.filter(status=status)
+    return consents.order_by("-created_at")
+
+
+def consent_access_for_organisation(*, organisation: Organisation, consent_id) -> Consent:
+    try:
+        return consent_list_for_organisation(organisation=organisation).get(pk=consent_id)
+    except Consent.DoesNotExist:
+        raise Http404 from None
+
+
+def consent_list_for_resident(*, resident) -> QuerySet:
+    return _consents().filter(resident=resident).order_by("-created_at")
+
+
+def consent_access_for_resident(*, resident, consent_id) -> Consent:
+    try:
+        return consent_list_for_resident(resident=resident).get(pk=consent_id)
+    except Consent.DoesNotExist:
+        raise Http404 from None
+
+
+def request_access_for_sink(*, organisation: Organisation, request_id) -> ConsentRequest:
+    try:
+        return ConsentRequest.objects.select_related("consent").get(
+            pk=request_id, sink__organisation=organisation
+        )
+    except ConsentRequest.DoesNotExist:
+        raise Http404 from None
+
+
+def request_access_for_resident(*, resident, request_id) -> ConsentRequest:
+    """An open request anyone logged in may answer, or one this resident answered.
+
+    A request answered by another resident is 404: it is not theirs to see.
+    """
+    try:
+        request = ConsentRequest.objects.select_related(
+            "source__organisation", "sink__organisation"
+        ).get(pk=request_id)
+    except ConsentRequest.DoesNotExist:
+        raise Http404 from None
+    if request.resident_id not in (None, resident.pk):
+        raise Http404
+    return request
+
+
+def receipts_of(consent: Consent) -> QuerySet:
+    return Receipt.objects.filter(consent=consent).order_by("log_index")
+
+
+def link_list(*, resident) -> QuerySet:
+    return ServiceLink.objects.filter(
+        resident=resident, status=ServiceLink.Status.ACTIVE
+    ).select_related("service__organisation")
+
+
+def link_access(*, resident, link_id) -> ServiceLink:
+    link = link_list(resident=resident).filter(pk=link_id).first()
+    if link is None:
+        raise Http404
+    return link

@@ -1,0 +1,397 @@
+"""The consent lifecycle and account links. Each change is one transaction that
+writes the new state, its signed receipt and its outbox notifications together."""
+
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consent import jws
+from consent.models import Consent, ConsentRequest, Frequency, Receipt
+from consent.notifications import notify_consent_change, notify_refusal
+from consent.receipts import (
+    consent_receipt_issue,
+    link_receipt_issue,
+    refusal_receipt_issue,
+    sha256_hex,
+)
+from omadata.errors import Conflict
+from omadata.netguard import UnsafeURL, check_service_url
+from registry.models import DataType, LinkToken, Service, ServiceLink
+
+LINK_TYP = "link+jwt"
+
+
+def _invalid(field: str | None, code: str, message: str) -> ValidationError:
+    if field is None:
+        return ValidationError(message, code=code)
+    return ValidationError({field: [ValidationError(message, code=code)]})
+
+
+def _state_error(code: str, message: str) -> Conflict:
+    return Conflict(code, str(message))
+
+
+# -- requests --------------------------------------------------------------------------
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname or "", parts.port
+
+
+def _check_return_url(sink: Service, url: str) -> None:
+    try:
+        check_service_url(url, allow_loopback=settings.OMADATA_ALLOW_LOOPBACK_URLS)
+    except UnsafeURL as problem:
+        raise _invalid("return_url", problem.code, problem.message) from None
+    registered = [sink.delivery_url, sink.webhook_url, sink.privacy_policy_url]
+    if _origin(url) not in {_origin(u) for u in registered if u}:
+        raise _invalid(
+            "return_url", "foreign_origin",
+            _("The return URL must be on an origin the sink has registered."),
+        )  # fmt: skip
+
+
+def _check_frequency(spec: dict) -> None:
+    kind, limit, period = spec["frequency"], spec.get("limit"), spec.get("period")
+    if kind == Frequency.ONE_OFF and (limit is not None or period):
+        raise _invalid("frequency", "invalid", _("A one-off consent has no limit or period."))
+    if kind == Frequency.RECURRING and (
+        not period or limit is None or not 1 <= limit <= settings.OMADATA_MAX_RECURRING_LIMIT
+    ):
+        raise _invalid(
+            "frequency", "invalid",
+            _("A recurring consent names a period and a limit from 1 to %(max)d.")
+            % {"max": settings.OMADATA_MAX_RECURRING_LIMIT},
+        )  # fmt: skip
+
+
+def _request_data_types(source: Service, sink: Service, keys: list[str]) -> list[DataType]:
+    offered = {t.key: t for t in source.offered_types.all()}
+    accepted = {t.key for t in sink.accepted_types.all()}
+    not_offered = [k for k in keys if k not in offered]
+    if not_offered:
+        raise _invalid(
+            "data_types", "not_offered",
+            _("The source does not offer: %(keys)s.") % {"keys": ", ".join(not_offered)},
+        )  # fmt: skip
+    not_accepted = [k for k in keys if k not in accepted]
+    if not_accepted:
+        raise _invalid(
+            "data_types", "not_accepted",
+            _("Your sink does not accept: %(keys)s.") % {"keys": ", ".join(not_accepted)},
+        )  # fmt: skip
+    return [offered[k] for k in dict.fromkeys(keys)]
+
+
+@transaction.atomic
+def consent_request_create(*, sink: Service, spec: dict) -> ConsentRequest:
+    """Record a sink's request for consent. The caller has checked that it owns `sink`.
+
+    `spec`: source (service id), data_types, purpose {fi, sv, en}, purpose_category,
+    valid_until, frequency {frequency, limit, period}, return_url, state, subject_reference.
+    """
+    now = timezone.now()
+    if sink.status != Service.Status.APPROVED or not sink.is_sink:
+        raise _invalid(None, "sink_not_usable", _("Your service is not an approved sink."))
+    source = Service.objects.filter(
+        pk=spec["source"], status=Service.Status.APPROVED, is_source=True
+    ).first()
+    if source is None:
+        raise _invalid("source", "unknown_source", _("No approved source has this id."))
+    types = _request_data_types(source, sink, spec["data_types"])
+    valid_until = spec["valid_until"]
+    if valid_until <= now:
+        raise _invalid("valid_until", "in_the_past", _("The validity must end in the future."))
+    if valid_until > now + timedelta(days=settings.OMADATA_MAX_CONSENT_DAYS):
+        raise _invalid(
+            "valid_until", "too_long",
+            _("A consent may last at most %(days)d days.")
+            % {"days": settings.OMADATA_MAX_CONSENT_DAYS},
+        )  # fmt: skip
+    _check_frequency(spec["frequency"])
+    _check_return_url(sink, spec["return_url"])
+    request = ConsentRequest.objects.create(
+        sink=sink, source=source,
+        purpose_fi=spec["purpose"]["fi"], purpose_sv=spec["purpose"]["sv"],
+        purpose_en=spec["purpose"]["en"], purpose_category=spec["purpose_category"],
+        valid_until=valid_until, frequency=spec["frequency"]["frequency"],
+        frequency_limit=spec["frequency"].get("limit"),
+        frequency_period=spec["frequency"].get("period") or "",
+        return_url=spec["return_url"], state=spec.get("state", ""),
+        subject_reference=spec.get("subject_reference", ""),
+        expires_at=now + timedelta(seconds=settings.OMADATA_CONSENT_REQUEST_SECONDS),
+    )  # fmt: skip
+    request.data_types.set(types)
+    return request
+
+
+def request_expired(request: ConsentRequest) -> bool:
+    return request.expires_at <= timezone.now()
+
+
+def consent_request_claim(*, request: ConsentRequest, resident) -> None:
+    """Bind an open request to the first resident who opens it; no one else may answer it."""
+    if request.resident_id is None:
+        ConsentRequest.objects.filter(pk=request.pk, resident__isnull=True).update(
+            resident=resident
+        )
+        request.refresh_from_db(fields=["resident"])
+    if request.resident_id != resident.pk:
+        raise Http404
+
+
+def _open_request(request: ConsentRequest, resident) -> ConsentRequest:
+    request = (
+        ConsentRequest.objects.select_for_update()
+        .select_related("source__organisation", "sink__organisation")
+        .get(pk=request.pk)
+    )
+    if request.resident_id not in (None, resident.pk):
+        raise Http404
+    if request.status != ConsentRequest.Status.OPEN:
+        raise _state_error("request_answered", _("This request has been answered already."))
+    if request.expires_at <= timezone.now():
+        raise _state_error("request_expired", _("This request has expired."))
+    for service in (request.source, request.sink):
+        if service.status != Service.Status.APPROVED:
+            raise _state_error("service_unavailable", _("A service in this request is not in use."))
+    return request
+
+
+# -- links ------------------------------------------------------------------------------
+
+
+def link_active(*, resident, service: Service) -> ServiceLink | None:
+    return ServiceLink.objects.filter(
+        resident=resident, service=service, status=ServiceLink.Status.ACTIVE
+    ).first()
+
+
+@transaction.atomic
+def link_start(*, resident, service: Service, return_to: str) -> str:
+    """Begin linking `resident` at `service`; return the URL to send the resident to.
+
+    The URL carries a signed, single-use, short-lived link token for the service.
+    """
+    if service.status != Service.Status.APPROVED or not service.link_url:
+        raise _state_error("service_cannot_link", _("This service does not take links."))
+    if link_active(resident=resident, service=service):
+        raise _state_error("already_linked", _("You are linked to this service already."))
+    link = ServiceLink.objects.filter(
+        resident=resident, service=service, status=ServiceLink.Status.PENDING
+    ).first() or ServiceLink.objects.create(
+        resident=resident, service=service, subject=secrets.token_urlsafe(24)
+    )
+    now = timezone.now()
+    expires = now + timedelta(seconds=settings.OMADATA_LINK_TOKEN_SECONDS)
+    token = LinkToken.objects.create(jti=secrets.token_urlsafe(24), link=link, expires_at=expires)
+    signed = jws.sign(
+        {
+            "iss": settings.BASE_URL, "aud": str(service.id), "sub": link.subject,
+            "jti": token.jti, "iat": int(now.timestamp()), "exp": int(expires.timestamp()),
+            "return_to": return_to,
+        },
+        typ=LINK_TYP,
+    )  # fmt: skip
+    separator = "&" if "?" in service.link_url else "?"
+    return f"{service.link_url}{separator}link_token={signed}"
+
+
+@transaction.atomic
+def link_confirm(*, service: Service, token: str, reference: str) -> ServiceLink:
+    """The service confirms a link token with its own reference for the resident."""
+    try:
+        claims = jws.verify(token, typ=LINK_TYP)
+    except jws.JWSError as error:
+        raise _invalid("token", f"token_{error.code}", error.message) from None
+    if claims.get("aud") != str(service.id):
+        raise _invalid("token", "token_wrong_audience", _("This token is for another service."))
+    row = (
+        LinkToken.objects.select_for_update()
+        .select_related("link")
+        .filter(jti=claims.get("jti"))
+        .first()
+    )
+    now = timezone.now()
+    if row is None or row.link.service_id != service.id:
+        raise _invalid("token", "token_unknown", _("This link token is unknown."))
+    if row.used_at is not None:
+        raise _invalid("token", "token_used", _("This link token has been used already."))
+    if row.expires_at <= now:
+        raise _invalid("token", "token_expired", _("This link token has expired."))
+    link = row.link
+    if link.status != ServiceLink.Status.PENDING:
+        raise _invalid("token", "token_used", _("This link token has been used already."))
+    row.used_at = now
+    row.save(update_fields=["used_at"])
+    link.status = ServiceLink.Status.ACTIVE
+    link.service_reference = reference
+    link.confirmed_at = now
+    link.save(update_fields=["status", "service_reference", "confirmed_at"])
+    link_receipt_issue(link=link, event=Receipt.Event.LINK_CREATED)
+    return link
+
+
+def _link_sink(*, resident, request: ConsentRequest) -> None:
+    """The sink asked for this resident, so granting links the resident there too."""
+    if link_active(resident=resident, service=request.sink):
+        return
+    link = ServiceLink.objects.create(
+        resident=resident, service=request.sink, subject=secrets.token_urlsafe(24),
+        service_reference=request.subject_reference, status=ServiceLink.Status.ACTIVE,
+        confirmed_at=timezone.now(),
+    )  # fmt: skip
+    link_receipt_issue(link=link, event=Receipt.Event.LINK_CREATED)
+
+
+@transaction.atomic
+def link_remove(*, link: ServiceLink) -> ServiceLink:
+    """Remove a link; the live consents that need it are withdrawn with it."""
+    link = ServiceLink.objects.select_for_update().get(pk=link.pk)
+    if link.status == ServiceLink.Status.REMOVED:
+        return link
+    live = Consent.objects.filter(
+        resident=link.resident, status__in=[Consent.Status.ACTIVE, Consent.Status.PAUSED]
+    ).filter(source=link.service) | Consent.objects.filter(
+        resident=link.resident, sink=link.service,
+        status__in=[Consent.Status.ACTIVE, Consent.Status.PAUSED],
+    )  # fmt: skip
+    for consent in live:
+        _change(consent, Consent.Status.WITHDRAWN, Receipt.Event.WITHDRAWN, reason="link_removed")
+    link.status = ServiceLink.Status.REMOVED
+    link.removed_at = timezone.now()
+    link.save(update_fields=["status", "removed_at"])
+    link_receipt_issue(link=link, event=Receipt.Event.LINK_REMOVED)
+    return link
+
+
+# -- answering a request ----------------------------------------------------------------
+
+
+@transaction.atomic
+def consent_grant(*, request: ConsentRequest, resident, language: str, notice_text: str) -> Consent:
+    """The resident approves `request` as shown in `notice_text`, in `language`.
+
+    A live consent between the same source, sink and purpose is superseded.
+    """
+    request = _open_request(request, resident)
+    if link_active(resident=resident, service=request.source) is None:
+        raise _state_error("link_required", _("Link your account at the source first."))
+    _link_sink(resident=resident, request=request)
+    now = timezone.now()
+    consent = Consent.objects.create(
+        resident=resident, request=request, source=request.source, sink=request.sink,
+        purpose_fi=request.purpose_fi, purpose_sv=request.purpose_sv,
+        purpose_en=request.purpose_en, purpose_category=request.purpose_category,
+        valid_until=request.valid_until, frequency=request.frequency,
+        frequency_limit=request.frequency_limit, frequency_period=request.frequency_period,
+        language=language, notice_sha256=sha256_hex(notice_text), status_changed_at=now,
+    )  # fmt: skip
+    consent.data_types.set(request.data_types.all())
+    previous = Consent.objects.select_for_update().filter(
+        resident=resident, source=request.source, sink=request.sink,
+        purpose_category=request.purpose_category,
+        status__in=[Consent.Status.ACTIVE, Consent.Status.PAUSED],
+    ).exclude(pk=consent.pk)  # fmt: skip
+    for old in previous:
+        old.superseded_by = consent
+        _change(old, Consent.Status.WITHDRAWN, Receipt.Event.WITHDRAWN, reason="superseded")
+    request.status = ConsentRequest.Status.APPROVED
+    request.resident = resident
+    request.answered_at = now
+    request.save(update_fields=["status", "resident", "answered_at"])
+    receipt = consent_receipt_issue(consent=consent, event=Receipt.Event.GRANTED)
+    notify_consent_change(consent=consent, receipt=receipt)
+    return consent
+
+
+@transaction.atomic
+def consent_refuse(
+    *, request: ConsentRequest, resident, language: str, notice_text: str
+) -> Receipt:
+    request = _open_request(request, resident)
+    request.status = ConsentRequest.Status.REFUSED
+    request.resident = resident
+    request.answered_at = timezone.now()
+    request.save(update_fields=["status", "resident", "answered_at"])
+    receipt = refusal_receipt_issue(
+        request=request, language=language, notice_sha256=sha256_hex(notice_text)
+    )
+    notify_refusal(request=request, receipt=receipt)
+    return receipt
+
+
+# -- later changes ----------------------------------------------------------------------
+
+
+def _change(consent: Consent, status: str, event: str, reason: str = "") -> Receipt:
+    consent.status = status
+    consent.status_changed_at = timezone.now()
+    consent.save(update_fields=["status", "status_changed_at", "superseded_by"])
+    receipt = consent_receipt_issue(consent=consent, event=event, reason=reason)
+    notify_consent_change(consent=consent, receipt=receipt)
+    return receipt
+
+
+_MOVES = {
+    # action: (statuses it applies to, new status, receipt event)
+    "pause": ((Consent.Status.ACTIVE,), Consent.Status.PAUSED, Receipt.Event.PAUSED),
+    "resume": ((Consent.Status.PAUSED,), Consent.Status.ACTIVE, Receipt.Event.RESUMED),
+    "withdraw": (
+        (Consent.Status.ACTIVE, Consent.Status.PAUSED),
+        Consent.Status.WITHDRAWN,
+        Receipt.Event.WITHDRAWN,
+    ),
+}
+
+
+def _move(consent: Consent, action: str) -> Consent:
+    allowed, status, event = _MOVES[action]
+    with transaction.atomic():
+        consent = Consent.objects.select_for_update().get(pk=consent.pk)
+        if consent.status not in allowed:
+            raise _state_error(
+                "invalid_transition",
+                _("A consent that is %(status)s cannot be changed so.")
+                % {"status": consent.get_status_display()},
+            )
+        if action == "resume" and consent.valid_until <= timezone.now():
+            raise _state_error("consent_expired", _("This consent has expired."))
+        _change(consent, status, event, reason="resident" if action == "withdraw" else "")
+    return consent
+
+
+def consent_pause(*, consent: Consent) -> Consent:
+    return _move(consent, "pause")
+
+
+def consent_resume(*, consent: Consent) -> Consent:
+    return _move(consent, "resume")
+
+
+def consent_withdraw(*, consent: Consent) -> Consent:
+    return _move(consent, "withdraw")
+
+
+def consent_expire_due(*, now=None) -> int:
+    """Expire every live consent whose validity has ended; return how many."""
+    now = now or timezone.now()
+    due = Consent.objects.filter(
+        status__in=[Consent.Status.ACTIVE, Consent.Status.PAUSED], valid_until__lte=now
+    ).values_list("pk", flat=True)
+    expired = 0
+    for pk in list(due):
+        with transaction.atomic():
+            consent = Consent.objects.select_for_update().get(pk=pk)
+            if consent.is_live and consent.valid_until <= now:
+                _change(consent, Consent.Status.EXPIRED, Receipt.Event.EXPIRED)
+                expired += 1
+    return expired

@@ -1,0 +1,204 @@
+"""The consent API as sinks and sources use it."""
+
+import base64
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from consent import services
+from consent.models import ConsentRequest
+from consent.receipts import receipt_verify
+
+pytestmark = pytest.mark.django_db
+ALL = "services:read consents:request consents:read links:write"
+
+
+def body(source, sink, **changes) -> dict:
+    data = {
+        "sink": str(sink.id),
+        "source": str(source.id),
+        "data_types": ["wellbeing.steps"],
+        "purpose": {"fi": "Liikunta.", "sv": "Motion.", "en": "Exercise."},
+        "purpose_category": "wellbeing",
+        "valid_until": (timezone.now() + timedelta(days=30)).isoformat(),
+        "frequency": {"frequency": "one_off"},
+        "return_url": "https://sink.example.fi/back",
+        "state": "s-123",
+    }
+    data.update(changes)
+    return data
+
+
+def test_sink_asks_for_consent_and_gets_the_url_to_send_the_resident_to(
+    api_as, sink_provider, wellbeing, wearable
+):
+    response = api_as(sink_provider, ALL).post(
+        "/api/v1/consent-requests", body(wearable, wellbeing), format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    created = response.json()
+    assert created["status"] == "open"
+    assert created["url"].endswith(f"/consent/requests/{created['id']}")
+    assert created["state"] == "s-123"
+
+
+def test_another_organisation_cannot_ask_on_behalf_of_the_sink(
+    api_as, source_provider, wellbeing, wearable
+):
+    response = api_as(source_provider, ALL).post(
+        "/api/v1/consent-requests", body(wearable, wellbeing), format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"][0]["code"] == "unknown_sink"
+    assert not ConsentRequest.objects.exists()
+
+
+def test_asking_without_the_scope_is_403(api_as, sink_provider, wellbeing, wearable):
+    response = api_as(sink_provider, "services:read").post(
+        "/api/v1/consent-requests", body(wearable, wellbeing), format="json"
+    )
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "insufficient_scope"
+
+
+def test_asking_from_an_unapproved_source_is_refused(
+    api_as, sink_provider, source_provider, wellbeing, wearable, register, data_types
+):
+    from tests.conftest import source_spec
+
+    pending = register(source_provider, source_spec(slug="pending-watch"))
+
+    response = api_as(sink_provider, ALL).post(
+        "/api/v1/consent-requests", body(pending, wellbeing), format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"][0]["code"] == "unknown_source"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "code"),
+    [
+        ({"data_types": ["city.contact_details"]}, "data_types", "not_offered"),
+        ({"return_url": "https://evil.example.fi/"}, "return_url", "unresolvable_host"),
+        ({"return_url": "https://wearable.example.fi/x"}, "return_url", "foreign_origin"),
+        ({"frequency": {"frequency": "recurring"}}, "frequency", "invalid"),
+        ({"purpose_category": "marketing"}, "purpose_category", "invalid_choice"),
+        ({"colour": "red"}, "colour", "unknown_field"),
+    ],
+)
+def test_bad_requests_are_refused_with_the_field_at_fault(
+    api_as, sink_provider, wellbeing, wearable, changes, field, code
+):
+    response = api_as(sink_provider, ALL).post(
+        "/api/v1/consent-requests", body(wearable, wellbeing, **changes), format="json"
+    )
+
+    assert response.status_code == 400
+    assert (field, code) in [(f["field"], f["code"]) for f in response.json()["fields"]]
+    assert not ConsentRequest.objects.exists()
+
+
+def test_source_and_sink_read_the_consent_with_its_receipt(
+    api_as, sink_provider, source_provider, consent
+):
+    for provider in (sink_provider, source_provider):
+        response = api_as(provider, ALL).get(f"/api/v1/consents/{consent.id}")
+
+        assert response.status_code == 200
+        receipt = response.json()["receipts"][0]
+        assert receipt["event"] == "consent.granted"
+        assert receipt_verify(receipt["jws"])["omadata"]["consent_id"] == str(consent.id)
+
+
+def test_a_third_organisation_gets_404_for_the_consent(api_as, consent):
+    from tests.conftest import make_provider
+
+    stranger = make_provider(name="Muu Oy", business_id="1572860-0", username="muu")
+
+    response = api_as(stranger, ALL).get(f"/api/v1/consents/{consent.id}")
+
+    assert response.status_code == 404
+
+
+def test_consent_list_filters_by_status(api_as, sink_provider, consent):
+    api = api_as(sink_provider, ALL)
+    services.consent_pause(consent=consent)
+
+    assert [c["id"] for c in api.get("/api/v1/consents?status=paused").json()] == [str(consent.id)]
+    assert api.get("/api/v1/consents?status=active").json() == []
+    assert api.get("/api/v1/consents?status=happy").status_code == 400
+
+
+def test_source_confirms_a_link_through_the_api(api_as, source_provider, wearable, aino):
+    url = services.link_start(resident=aino, service=wearable, return_to="https://x/back")
+    token = url.split("link_token=")[1]
+
+    response = api_as(source_provider, ALL).post(
+        "/api/v1/links",
+        {"service": str(wearable.id), "token": token, "reference": "owner-1"},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["status"] == "active"
+
+
+def test_a_replayed_link_token_is_refused(api_as, source_provider, wearable, aino):
+    url = services.link_start(resident=aino, service=wearable, return_to="https://x/back")
+    payload = {"service": str(wearable.id), "token": url.split("link_token=")[1], "reference": "r"}
+    api = api_as(source_provider, ALL)
+    api.post("/api/v1/links", payload, format="json")
+
+    response = api.post("/api/v1/links", payload, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["fields"][0]["code"] == "token_used"
+
+
+def test_a_link_token_cannot_be_confirmed_for_someone_elses_service(
+    api_as, sink_provider, wearable, aino
+):
+    url = services.link_start(resident=aino, service=wearable, return_to="https://x/back")
+
+    response = api_as(sink_provider, ALL).post(
+        "/api/v1/links",
+        {"service": str(wearable.id), "token": url.split("link_token=")[1], "reference": "r"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"][0]["code"] == "unknown_service"
+
+
+def test_inclusion_and_consistency_proofs_verify(client, consent):
+    from consent import merkle
+    from consent.audit import b64
+
+    services.consent_pause(consent=consent)
+    first = client.post("/api/v1/audit/checkpoints").json()
+    services.consent_resume(consent=consent)
+    second = client.post("/api/v1/audit/checkpoints").json()
+    receipt = consent.receipts.order_by("log_index").first()
+
+    inclusion = client.get(f"/api/v1/audit/receipts/{receipt.id}/inclusion").json()
+    consistency = client.get(
+        "/api/v1/audit/consistency", {"first": first["tree_size"], "second": second["tree_size"]}
+    ).json()
+
+    unb64 = base64.b64decode
+    merkle.verify_inclusion(
+        leaf_hash=unb64(inclusion["leaf_hash"]), index=inclusion["log_index"],
+        size=second["tree_size"], proof=[unb64(p) for p in inclusion["proof"]],
+        root=unb64(second["root"]),
+    )  # fmt: skip
+    merkle.verify_consistency(
+        old_size=first["tree_size"], new_size=second["tree_size"],
+        old_root=unb64(first["root"]), new_root=unb64(second["root"]),
+        proof=[unb64(p) for p in consistency["proof"]],
+    )  # fmt: skip
+    assert b64(merkle.leaf_hash(receipt.jws.encode())) == inclusion["leaf_hash"]

@@ -1,0 +1,175 @@
+"""The consent screen and the resident's pages, through Django's test client."""
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from consent.models import Consent, Receipt
+from consent.receipts import receipt_verify
+
+pytestmark = pytest.mark.django_db
+
+
+def screen(client, consent_request, language="en"):
+    return client.get(f"/consent/requests/{consent_request.id}", HTTP_ACCEPT_LANGUAGE=language)
+
+
+def answer(client, consent_request, choice: str, language="en"):
+    page = screen(client, consent_request, language).content.decode()
+    notice_sha256 = re.search(r'name="notice_sha256" value="([0-9a-f]{64})"', page)[1]
+    return client.post(
+        f"/consent/requests/{consent_request.id}/answer",
+        {"answer": choice, "notice_sha256": notice_sha256},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+
+def test_screen_needs_a_login(client, consent_request):
+    response = screen(client, consent_request)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_screen_shows_who_asks_what_why_and_how_long(client, aino, consent_request):
+    client.force_login(aino)
+
+    page = screen(client, consent_request).content.decode()
+
+    assert "Espoon kaupunki" in page
+    assert "An exercise programme." in page
+    assert "Valid until" in page
+    assert "withdraw this consent at any time" in page
+
+
+def test_screen_asks_to_link_the_source_first(client, aino, consent_request):
+    client.force_login(aino)
+
+    page = screen(client, consent_request).content.decode()
+
+    assert "Link my account at Askel watch" in page
+    assert 'value="approve"' not in page
+
+
+def test_linking_sends_the_resident_to_the_source_with_a_token(client, aino, consent_request):
+    client.force_login(aino)
+
+    response = client.post(f"/consent/requests/{consent_request.id}/link")
+
+    assert response.status_code == 302
+    location = urlsplit(response["Location"])
+    assert (
+        f"{location.scheme}://{location.netloc}{location.path}"
+        == "https://wearable.example.fi/link"
+    )
+    assert "link_token" in parse_qs(location.query)
+
+
+def test_approving_returns_to_the_sink_with_the_consent_and_state(
+    client, aino, linked, consent_request
+):
+    client.force_login(aino)
+
+    response = answer(client, consent_request, "approve", language="sv")
+
+    consent = Consent.objects.get()
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert query == {"consent_id": [str(consent.id)], "state": ["xyz"]}
+    assert consent.language == "sv"
+
+
+def test_refusing_returns_to_the_sink_with_access_denied(client, aino, consent_request):
+    client.force_login(aino)
+
+    response = answer(client, consent_request, "refuse")
+
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert query == {"error": ["access_denied"], "state": ["xyz"]}
+    assert Receipt.objects.get().event == "consent.refused"
+
+
+def test_the_receipt_holds_the_hash_of_the_notice_as_shown(client, aino, linked, consent_request):
+    client.force_login(aino)
+    page = screen(client, consent_request, "fi").content.decode()
+    shown = re.search(r'name="notice_sha256" value="([0-9a-f]{64})"', page)[1]
+
+    answer(client, consent_request, "approve", language="fi")
+
+    payload = receipt_verify(Consent.objects.get().receipts.get().jws)
+    assert payload["omadata"]["notice_sha256"] == shown
+
+
+def test_post_without_csrf_token_is_refused(aino, linked, consent_request):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(aino)
+
+    response = client.post(
+        f"/consent/requests/{consent_request.id}/answer",
+        {"answer": "approve", "notice_sha256": "x"},
+    )
+
+    assert response.status_code == 403
+    assert not Consent.objects.exists()
+
+
+def test_another_resident_gets_404_for_a_claimed_request(client, aino, consent_request):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(aino)
+    screen(client, consent_request)
+    eero = get_user_model().objects.create_user("eero")
+    client.force_login(eero)
+
+    assert screen(client, consent_request).status_code == 404
+    response = client.post(f"/consent/requests/{consent_request.id}/answer", {"answer": "refuse"})
+    assert response.status_code == 404
+
+
+def test_resident_withdraws_in_one_step(client, aino, consent):
+    client.force_login(aino)
+
+    response = client.post(f"/my/consents/{consent.id}/withdraw")
+
+    assert response.status_code == 302
+    consent.refresh_from_db()
+    assert consent.status == "withdrawn"
+
+
+def test_another_resident_cannot_withdraw(client, consent):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_user("eero"))
+
+    assert client.post(f"/my/consents/{consent.id}/withdraw").status_code == 404
+    consent.refresh_from_db()
+    assert consent.status == "active"
+
+
+def test_unknown_action_is_404(client, aino, consent):
+    client.force_login(aino)
+
+    assert client.post(f"/my/consents/{consent.id}/delete").status_code == 404
+
+
+def test_my_consents_lists_the_consent_with_its_receipts(client, aino, consent):
+    client.force_login(aino)
+
+    listing = client.get("/my/consents", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    detail = client.get(f"/my/consents/{consent.id}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Wellbeing" in listing
+    assert consent.receipts.get().jws in detail
+
+
+def test_consent_screen_allows_forms_to_reach_the_sink_and_source(client, aino, consent_request):
+    client.force_login(aino)
+
+    policy = screen(client, consent_request)["Content-Security-Policy"]
+
+    form_action = next(d for d in policy.split(";") if "form-action" in d)
+    assert "https://sink.example.fi" in form_action
+    assert "https://wearable.example.fi" in form_action
