@@ -7,6 +7,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +85,9 @@ def bench_registry_list() -> None:
     )
 
 
-def main() -> None:
+@contextmanager
+def django_in_temporary_directory() -> Iterator[None]:
+    """Django set up on a fresh, migrated SQLite database that is deleted afterwards."""
     with tempfile.TemporaryDirectory() as var:
         os.environ.update(
             DJANGO_SETTINGS_MODULE="omadata.settings",
@@ -99,11 +103,19 @@ def main() -> None:
 
         django.setup()
         call_command("migrate", verbosity=0)
+        yield
+
+
+def main() -> None:
+    from bench.merkle import bench_log_proofs
+    from bench.receipts import bench_receipts
+
+    with django_in_temporary_directory():
         bench_registry_list()
         print()
-        from bench.receipts import bench_receipts
-
         bench_receipts()
+        print()
+        bench_log_proofs()
 
 
 if __name__ == "__main__":
