@@ -293,6 +293,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# Requests to services (omadata/outbound.py): one deadline covers a whole
+# request, connect to last byte, and a service's answer is read up to a cap.
+OMADATA_OUTBOUND_TIMEOUT = env_float("OMADATA_OUTBOUND_TIMEOUT", 10.0)
+OMADATA_OUTBOUND_MAX_BYTES = env_int("OMADATA_OUTBOUND_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+
 # The operator's signing keys (consent/keys.py says where each kind comes from).
 OMADATA_KEYS_DIR = Path(env_str("OMADATA_KEYS_DIR", str(VAR_DIR / "keys")))
 

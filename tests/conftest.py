@@ -8,6 +8,7 @@ from omadata import netguard
 from registry import services
 from registry.models import DataType, Service
 from tests import groups
+from tests.servers import AcceptCounter, WebhookReceiver
 
 GROUPS = ("postgres", "redis", "browser")
 _not_run: dict[str, list[str]] = {}
@@ -99,6 +100,22 @@ def _own_signing_keys(settings, tmp_path, monkeypatch):
     keys.forget_recorded()
     yield
     keys.forget_recorded()
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on 127.0.0.1 (tests/servers.py)."""
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def accept_counter():
+    """A listening socket that counts connections: proof that none was made."""
+    counter = AcceptCounter().start()
+    yield counter
+    counter.stop()
 
 
 # -- the cast -----------------------------------------------------------------
