@@ -2,8 +2,10 @@
 
 from celery import shared_task
 
+from consent import notifications
+
 
 @shared_task(name="consent.notification_deliver")
 def notification_deliver(notification_id: str) -> None:
-    """Deliver one webhook notification (implemented with the outbound HTTP client)."""
-    raise NotImplementedError
+    """Make the next due try at delivering one notification; do nothing if none is due."""
+    notifications.notification_deliver(notification_id=notification_id)
