@@ -28,6 +28,8 @@ NOTIFICATION_TYP = "notification+jwt"
 # A claimed try owns its row for the request's deadline and this much more,
 # time to record the outcome even when the database is slow.
 CLAIM_MARGIN = timedelta(seconds=30)
+# How many overdue rows one sweep re-enqueues; the next sweep takes the rest.
+SWEEP_BATCH = 500
 # Failures worth trying again: the service, or the way to it, may come back.
 _TRANSIENT_ERRORS = frozenset(
     {"timeout", "connection_failed", "unresolvable_host", "rate_limited", "server_error"}
@@ -181,6 +183,33 @@ def backoff_delay(*, attempt: int) -> float:
         settings.OMADATA_NOTIFY_BACKOFF_BASE * 2 ** min(attempt, 32),
     )
     return random.uniform(0, ceiling)  # noqa: S311 -- spreading load, not a secret
+
+
+def notification_sweep() -> list[UUID]:
+    """Re-enqueue pending notifications overdue by more than OMADATA_SWEEP_AFTER.
+
+    A row is overdue when its message was lost: the broker was down at commit,
+    or a worker died during a try and its claim ran out. Each swept row is made
+    due now, so that it is not swept again for OMADATA_SWEEP_AFTER however slow
+    the queue; a row a worker claims meanwhile is left alone. Return the ids
+    enqueued (after commit), oldest first, at most SWEEP_BATCH.
+    """
+    now = timezone.now()
+    overdue = Notification.objects.filter(
+        status=Notification.Status.PENDING,
+        next_attempt_at__lt=now - timedelta(seconds=settings.OMADATA_SWEEP_AFTER),
+    )
+    with transaction.atomic():
+        ids = list(overdue.order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+        overdue.filter(pk__in=ids).update(next_attempt_at=now)
+        transaction.on_commit(lambda: _enqueue_all(ids))
+    return ids
+
+
+def _enqueue_all(ids: list[UUID]) -> None:
+    for notification_id in ids:
+        if not _enqueue(notification_id):
+            break  # the broker is down: the rest would fail as well, and wait for the next sweep
 
 
 def notify_consent_change(*, consent: Consent, receipt: Receipt) -> list[Notification]:

@@ -9,3 +9,9 @@ from consent import notifications
 def notification_deliver(notification_id: str) -> None:
     """Make the next due try at delivering one notification; do nothing if none is due."""
     notifications.notification_deliver(notification_id=notification_id)
+
+
+@shared_task(name="consent.notification_sweep")
+def notification_sweep() -> None:
+    """Re-enqueue the notifications whose delivery messages were lost."""
+    notifications.notification_sweep()

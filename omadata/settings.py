@@ -294,7 +294,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
 
 # Requests to services (omadata/outbound.py): one deadline covers a whole
 # request, connect to last byte, and a service's answer is read up to a cap.
@@ -313,6 +312,19 @@ if OMADATA_NOTIFY_BACKOFF_CAP >= CELERY_VISIBILITY_TIMEOUT:
         "OMADATA_NOTIFY_BACKOFF_CAP must be shorter than CELERY_VISIBILITY_TIMEOUT "
         f"({OMADATA_NOTIFY_BACKOFF_CAP:g} >= {CELERY_VISIBILITY_TIMEOUT})"
     )
+
+# The sweeper re-enqueues pending work whose time is this long past: the broker
+# was down when it was queued, or a worker died with it. Beat runs it.
+OMADATA_SWEEP_AFTER = env_float("OMADATA_SWEEP_AFTER", 60.0)
+OMADATA_SWEEP_INTERVAL = env_float("OMADATA_SWEEP_INTERVAL", 30.0)
+CELERY_BEAT_SCHEDULE = {
+    "notification-sweep": {
+        "task": "consent.notification_sweep",
+        "schedule": OMADATA_SWEEP_INTERVAL,
+        # A sweep that waited a whole interval in the queue is stale: the next one is due.
+        "options": {"expires": OMADATA_SWEEP_INTERVAL},
+    },
+}
 
 # The operator's signing keys (consent/keys.py says where each kind comes from).
 OMADATA_KEYS_DIR = Path(env_str("OMADATA_KEYS_DIR", str(VAR_DIR / "keys")))

@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from consent import notifications
 from consent.models import Notification, NotificationAttempt
-from consent.tasks import notification_deliver
+from consent.tasks import notification_deliver, notification_sweep
+from omadata.celery import app
 from registry import services
 from tests.servers import Answer, redirect
 
@@ -196,3 +197,51 @@ def test_backoff_is_full_jitter_between_zero_and_the_capped_ceiling(settings, at
     # Spread over the whole range, not bunched at either end.
     assert min(waits) < ceiling * 0.05
     assert max(waits) > ceiling * 0.95
+
+
+def test_sweeper_enqueues_only_pending_rows_overdue_by_sweep_after(
+    webhook_service, queue_notification, settings, django_capture_on_commit_callbacks
+):
+    settings.OMADATA_SWEEP_AFTER = 60
+    now = timezone.now()
+    rows = {}
+    for name, status, seconds_ago in [
+        ("overdue", "pending", 61),
+        ("older", "pending", 3600),
+        ("just_due", "pending", 30),
+        ("later", "pending", -30),
+        ("delivered", "delivered", 3600),
+        ("failed", "failed", 3600),
+    ]:
+        rows[name] = queue_notification(webhook_service)
+        Notification.objects.filter(pk=rows[name].pk).update(
+            status=status, next_attempt_at=now - timedelta(seconds=seconds_ago)
+        )
+
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        swept = notifications.notification_sweep()
+
+    assert swept == [rows["older"].pk, rows["overdue"].pk]  # oldest first
+    assert len(enqueued) == 1
+
+
+def test_swept_row_is_not_swept_again_within_sweep_after(
+    webhook_service, queue_notification, settings, django_capture_on_commit_callbacks
+):
+    settings.OMADATA_SWEEP_AFTER = 60
+    notification = queue_notification(webhook_service)
+    Notification.objects.filter(pk=notification.pk).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=5)
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        assert notifications.notification_sweep() == [notification.pk]
+
+        assert notifications.notification_sweep() == []
+
+
+def test_scheduler_runs_the_sweep_task_every_sweep_interval(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["notification-sweep"]
+
+    assert entry["task"] == notification_sweep.name
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] == settings.OMADATA_SWEEP_INTERVAL
