@@ -75,6 +75,21 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{group}: {len(nodeids)} tests not run, because {reason}")
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """Keep an SQLite test database in a file: worker processes that tests start open it too.
+
+    Django would put it in memory, where only the test process can see it.
+    PostgreSQL needs nothing: its test database has a name any process can use.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        folder = tmp_path_factory.mktemp("database")
+        database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def fake_dns(monkeypatch):
     def resolve(host: str, port: int):
