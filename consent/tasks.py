@@ -2,11 +2,19 @@
 
 from celery import shared_task
 
+from consent import notifications
+
 
 @shared_task(name="consent.notification_deliver")
 def notification_deliver(notification_id: str) -> None:
-    """Deliver one webhook notification (implemented with the outbound HTTP client)."""
-    raise NotImplementedError
+    """Make the next due try at delivering one notification; do nothing if none is due."""
+    notifications.notification_deliver(notification_id=notification_id)
+
+
+@shared_task(name="consent.notification_sweep")
+def notification_sweep() -> None:
+    """Re-enqueue the notifications whose delivery messages were lost."""
+    notifications.notification_sweep()
 
 
 @shared_task(name="consent.checkpoint_sign")

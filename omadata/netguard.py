@@ -92,8 +92,13 @@ def literal_address(host: str) -> IPAddress | None:
     return None
 
 
-def check_service_url(url: str, *, allow_loopback: bool) -> None:
-    """Raise UnsafeURL unless the operator may send requests to `url`."""
+def check_service_url(url: str, *, allow_loopback: bool) -> list[IPAddress]:
+    """Raise UnsafeURL unless the operator may send requests to `url`.
+
+    Return the addresses the host resolved to, every one of them checked. A
+    client must connect to one of these and not look the name up again: a
+    second answer could name another address (DNS rebinding).
+    """
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeURL(
             "invalid_url",
@@ -137,3 +142,4 @@ def check_service_url(url: str, *, allow_loopback: bool) -> None:
             )
     if parts.scheme == "http" and not (allow_loopback and all(a.is_loopback for a in addresses)):
         raise UnsafeURL("https_required", _("The URL must use https."))
+    return addresses

@@ -273,6 +273,9 @@ SPECTACULAR_SETTINGS = {
 # keeps each message as a file under var/, shared by every process on this
 # machine and kept across restarts. Production points it at Redis.
 _broker_dir = VAR_DIR / "broker"
+# Redis hands a message that a worker has not acknowledged within this many
+# seconds to another worker: it must outlast any task's run and retry countdown.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=10)
 CELERY_BROKER_URL = (
     env_str("CELERY_BROKER_URL") or env_str("REDIS_URL") or "filesystem://localhost/"
 )
@@ -285,7 +288,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=10)}
+    else {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
     for _folder in ("queue", "control", "processed"):
@@ -298,7 +301,30 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {
+
+# Requests to services (omadata/outbound.py): one deadline covers a whole
+# request, connect to last byte, and a service's answer is read up to a cap.
+OMADATA_OUTBOUND_TIMEOUT = env_float("OMADATA_OUTBOUND_TIMEOUT", 10.0)
+OMADATA_OUTBOUND_MAX_BYTES = env_int("OMADATA_OUTBOUND_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+
+# Webhook notifications: a transient failure is retried after a random wait of
+# up to min(cap, base * 2**tries) seconds, until the attempts run out.
+OMADATA_NOTIFY_BACKOFF_BASE = env_float("OMADATA_NOTIFY_BACKOFF_BASE", 2.0)
+OMADATA_NOTIFY_BACKOFF_CAP = env_float("OMADATA_NOTIFY_BACKOFF_CAP", 600.0)
+OMADATA_NOTIFY_MAX_ATTEMPTS = env_int("OMADATA_NOTIFY_MAX_ATTEMPTS", 10, minimum=1)
+if OMADATA_NOTIFY_BACKOFF_CAP >= CELERY_VISIBILITY_TIMEOUT:
+    # A retry waits in a worker, unacknowledged, for its countdown: a countdown
+    # past the visibility timeout would make Redis hand it to a second worker.
+    raise EnvError(
+        "OMADATA_NOTIFY_BACKOFF_CAP must be shorter than CELERY_VISIBILITY_TIMEOUT "
+        f"({OMADATA_NOTIFY_BACKOFF_CAP:g} >= {CELERY_VISIBILITY_TIMEOUT})"
+    )
+
+# The sweeper re-enqueues pending work whose time is this long past: the broker
+# was down when it was queued, or a worker died with it. Beat runs it.
+OMADATA_SWEEP_AFTER = env_float("OMADATA_SWEEP_AFTER", 60.0)
+OMADATA_SWEEP_INTERVAL = env_float("OMADATA_SWEEP_INTERVAL", 30.0)
+CELERY_BEAT_SCHEDULE = {
     "sign-log-checkpoint": {
         "task": "consent.checkpoint_sign",
         "schedule": env_float("OMADATA_CHECKPOINT_INTERVAL", 300.0),
@@ -306,6 +332,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "expire-consents": {
         "task": "consent.consent_expire",
         "schedule": env_float("OMADATA_EXPIRY_INTERVAL", 60.0),
+    },
+    "notification-sweep": {
+        "task": "consent.notification_sweep",
+        "schedule": OMADATA_SWEEP_INTERVAL,
+        # A sweep that waited a whole interval in the queue is stale: the next one is due.
+        "options": {"expires": OMADATA_SWEEP_INTERVAL},
     },
 }
 

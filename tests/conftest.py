@@ -8,6 +8,7 @@ from omadata import netguard
 from registry import services
 from registry.models import DataType, Service
 from tests import groups
+from tests.servers import AcceptCounter, WebhookReceiver
 
 GROUPS = ("postgres", "redis", "browser")
 _not_run: dict[str, list[str]] = {}
@@ -74,6 +75,21 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{group}: {len(nodeids)} tests not run, because {reason}")
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """Keep an SQLite test database in a file: worker processes that tests start open it too.
+
+    Django would put it in memory, where only the test process can see it.
+    PostgreSQL needs nothing: its test database has a name any process can use.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        folder = tmp_path_factory.mktemp("database")
+        database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def fake_dns(monkeypatch):
     def resolve(host: str, port: int):
@@ -99,6 +115,22 @@ def _own_signing_keys(settings, tmp_path, monkeypatch):
     keys.forget_recorded()
     yield
     keys.forget_recorded()
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on 127.0.0.1 (tests/servers.py)."""
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def accept_counter():
+    """A listening socket that counts connections: proof that none was made."""
+    counter = AcceptCounter().start()
+    yield counter
+    counter.stop()
 
 
 # -- the cast -----------------------------------------------------------------

@@ -55,6 +55,17 @@ def test_production_with_sqlite_and_embedded_broker_warns_on_deploy_check():
     assert "omadata.W002" in result.stderr
 
 
+def test_retry_wait_longer_than_the_visibility_timeout_is_refused():
+    too_long = {"CELERY_VISIBILITY_TIMEOUT": "600", "OMADATA_NOTIFY_BACKOFF_CAP": "600"}
+
+    result = manage("check", env={**PRODUCTION, **too_long})
+
+    assert result.returncode != 0
+    assert "OMADATA_NOTIFY_BACKOFF_CAP must be shorter than CELERY_VISIBILITY_TIMEOUT" in (
+        result.stderr
+    )
+
+
 def test_malformed_boolean_names_the_variable(monkeypatch):
     monkeypatch.setenv("OMADATA_ALLOW_LOOPBACK_URLS", "perhaps")
 
