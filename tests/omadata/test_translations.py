@@ -1,11 +1,14 @@
-"""The Finnish and Swedish catalogues are complete, compiled, and used.
+"""The Finnish and Swedish catalogues are complete, up to date, compiled, and used.
 
 The .po files are read with a small parser of our own, and the committed .mo
 files are compared with what the .po files compile to: with GNU msgfmt where it
-is installed, and always with the same rules written here in Python.
+is installed, and always with the same rules written here in Python. Where GNU
+gettext is installed, makemessages runs on a copy of the project to show that
+the catalogues hold exactly the strings the source marks for translation.
 """
 
 import ast
+import contextlib
 import gettext
 import re
 import shutil
@@ -15,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
+from django.test import override_settings
 
 LANGUAGES = ("fi", "sv")
 LOCALE = Path(settings.LOCALE_PATHS[0])
@@ -159,6 +164,73 @@ def test_finnish_and_swedish_translate_the_same_strings():
         return {(e.msgctxt, e.msgid, e.msgid_plural) for e in translated_entries(language)}
 
     assert keys("fi") == keys("sv")
+
+
+# As `make messages` runs it.
+MAKEMESSAGES_IGNORE = [".venv/*", "tests/*"]
+
+
+def _describe(key: tuple[str | None, str, str | None]) -> str:
+    msgctxt, msgid, msgid_plural = key
+    text = repr(msgid) if msgid_plural is None else f"{msgid!r} / {msgid_plural!r}"
+    return text if msgctxt is None else f"{msgctxt!r}: {text}"
+
+
+@pytest.fixture(scope="module")
+def fresh_catalogues(tmp_path_factory) -> Path:
+    """The locale directory of a copy of the project, after makemessages has run there.
+
+    The copy leaves out what makemessages would skip anyway (hidden folders, the
+    tests, the collected static files), so the project's own files stay untouched.
+    """
+    missing = [t for t in ("xgettext", "msguniq", "msgmerge") if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"GNU gettext is not installed ({', '.join(missing)} missing)")
+    project = Path(settings.BASE_DIR)
+    skipped = {Path(settings.STATIC_ROOT).resolve(), (project / "tests").resolve()}
+    if settings.MEDIA_ROOT:
+        skipped.add(Path(settings.MEDIA_ROOT).resolve())
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        return {
+            name
+            for name in names
+            if name.startswith(".")
+            or name == "__pycache__"
+            or (Path(folder) / name).resolve() in skipped
+        }
+
+    copy = tmp_path_factory.mktemp("messages") / "project"
+    shutil.copytree(project, copy, ignore=ignore)
+    with contextlib.chdir(copy), override_settings(LOCALE_PATHS=[copy / "locale"]):
+        call_command(
+            "makemessages",
+            locale=list(LANGUAGES),
+            no_obsolete=True,
+            ignore_patterns=MAKEMESSAGES_IGNORE,
+            verbosity=0,
+        )
+    return copy / "locale"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_catalogue_holds_exactly_the_strings_of_the_source(language, fresh_catalogues):
+    def keys(path: Path) -> set:
+        return {(e.msgctxt, e.msgid, e.msgid_plural) for e in read_po(path) if not e.is_header}
+
+    committed = keys(po_path(language))
+    fresh = keys(fresh_catalogues / language / "LC_MESSAGES" / "django.po")
+
+    assert len(fresh) > 50
+    difference = {
+        "new in the source": sorted(map(_describe, fresh - committed)),
+        "gone from the source": sorted(map(_describe, committed - fresh)),
+    }
+    where = po_path(language).relative_to(settings.BASE_DIR)
+    assert difference == {"new in the source": [], "gone from the source": []}, (
+        f"{where} is out of date with the source: run `make messages`, "
+        "translate the new strings, and run it again to compile them"
+    )
 
 
 _PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]|<[^>]+>")
