@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from consent import keys, selectors, services
@@ -150,12 +150,12 @@ def my_consent(request: HttpRequest, consent_id) -> HttpResponse:
 _ACTIONS = {
     "pause": (
         services.consent_pause,
-        _lazy("The consent is paused: no data moves until you resume it."),
+        gettext_lazy("The consent is paused: no data moves until you resume it."),
     ),
-    "resume": (services.consent_resume, _lazy("The consent is in force again.")),
+    "resume": (services.consent_resume, gettext_lazy("The consent is in force again.")),
     "withdraw": (
         services.consent_withdraw,
-        _lazy("The consent is withdrawn: no more data moves under it."),
+        gettext_lazy("The consent is withdrawn: no more data moves under it."),
     ),
 }
 
