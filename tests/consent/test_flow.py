@@ -1,0 +1,170 @@
+"""The whole consent flow over real HTTP, as a sink, a source and a resident live it.
+
+The operator runs as a live server; the source and the sink are real HTTP
+services on 127.0.0.1 that verify the operator's signatures with its JWKS,
+fetched over HTTP, using PyJWT rather than the operator's own JOSE code.
+"""
+
+import re
+from datetime import timedelta
+
+import jwt
+import pytest
+import requests
+from django.utils import timezone
+
+from consent.models import Consent
+from omadata.celery import app
+from registry import services as registry_services
+from tests.conftest import sink_spec, source_spec
+from tests.peers import BrowserFacingService
+from tests.servers import WebhookReceiver, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SCOPES = "consents:request consents:read"
+
+
+@pytest.fixture
+def deliver_in_process():
+    # Delivery tasks run where they are enqueued (after commit, in the live server):
+    # this test is about the flow; real workers are proven in test_notification_worker.
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def world(live_server, settings, source_provider, sink_provider, data_types, register, staff):
+    settings.OMADATA_ALLOW_LOOPBACK_URLS = True
+    settings.BASE_URL = live_server.url
+    parts = {
+        "source_web": BrowserFacingService(operator_url=live_server.url).start(),
+        "sink_web": BrowserFacingService(operator_url=live_server.url).start(),
+        "source_hooks": WebhookReceiver().start(),
+        "sink_hooks": WebhookReceiver().start(),
+    }
+    source_role = {
+        "fetch_url": f"{parts['source_web'].url}/data",
+        "link_url": f"{parts['source_web'].url}/link",
+        "data_types": ["wellbeing.steps"],
+    }
+    sink_role = {
+        "delivery_url": f"{parts['sink_web'].url}/deliver",
+        "data_types": ["wellbeing.steps"],
+    }
+    parts["source"] = register(
+        source_provider,
+        source_spec(source=source_role, webhook_url=parts["source_hooks"].url),
+        approve_by=staff,
+    )
+    parts["sink"] = register(
+        sink_provider,
+        sink_spec(sink=sink_role, webhook_url=parts["sink_hooks"].url),
+        approve_by=staff,
+    )
+    application, secret = registry_services.credential_create(provider=source_provider, name="web")
+    parts["source_web"].act_as(
+        service_id=str(parts["source"].id), client_id=application.client_id, client_secret=secret
+    )
+    application, secret = registry_services.credential_create(provider=sink_provider, name="api")
+    parts["sink_api"] = _api_session(live_server.url, application.client_id, secret)
+    yield parts
+    for name in ("source_web", "sink_web", "source_hooks", "sink_hooks"):
+        parts[name].stop()
+
+
+def _api_session(base: str, client_id: str, secret: str) -> requests.Session:
+    token = requests.post(
+        f"{base}/o/token/", data={"grant_type": "client_credentials", "scope": SCOPES},
+        auth=(client_id, secret), timeout=10,
+    ).json()["access_token"]  # fmt: skip
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+
+
+def _post(browser: requests.Session, url: str, page_url: str, page: str, **data):
+    data["csrfmiddlewaretoken"] = _csrf(page)
+    return browser.post(url, data=data, headers={"Referer": page_url}, timeout=10)
+
+
+def test_consent_flow_end_to_end(live_server, world, aino, deliver_in_process):
+    base = live_server.url
+    # The sink asks for consent.
+    asked = world["sink_api"].post(
+        f"{base}/api/v1/consent-requests",
+        json={
+            "sink": str(world["sink"].id), "source": str(world["source"].id),
+            "data_types": ["wellbeing.steps"],
+            "purpose": {"fi": "Liikunta.", "sv": "Motion.", "en": "Exercise."},
+            "purpose_category": "wellbeing",
+            "valid_until": (timezone.now() + timedelta(days=30)).isoformat(),
+            "frequency": {"frequency": "one_off"},
+            "return_url": f"{world['sink_web'].url}/back", "state": "flow-1",
+        },
+        timeout=10,
+    )  # fmt: skip
+    assert asked.status_code == 201, asked.text
+    consent_url = asked.json()["url"]
+
+    # The resident logs in, links the source, and approves.
+    browser = requests.Session()
+    browser.headers["Accept-Language"] = "fi"
+    login = browser.get(consent_url, timeout=10)
+    screen = _post(
+        browser, login.url, login.url, login.text, username="aino", password="correct horse battery"
+    )
+    assert "notice_sha256" in screen.text
+    linked = _post(browser, f"{consent_url}/link", screen.url, screen.text)
+    assert world["source_web"].errors == []
+    assert linked.url == consent_url
+    notice_sha256 = re.search(r'name="notice_sha256" value="([0-9a-f]{64})"', linked.text)[1]
+    back = _post(
+        browser, f"{consent_url}/answer", linked.url, linked.text,
+        answer="approve", notice_sha256=notice_sha256,
+    )  # fmt: skip
+    assert back.url.startswith(f"{world['sink_web'].url}/back")
+    consent_id = world["sink_web"].returns[0]["consent_id"]
+    assert world["sink_web"].returns == [{"consent_id": consent_id, "state": "flow-1"}]
+
+    # The sink reads the consent and verifies its receipt with the JWKS, over HTTP.
+    consent = world["sink_api"].get(f"{base}/api/v1/consents/{consent_id}", timeout=10).json()
+    assert consent["status"] == "active"
+    jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=10).json()
+    receipt = _verify(consent["receipts"][0]["jws"], jwks, typ="consent-receipt+jwt")
+    assert receipt["omadata"]["consent_id"] == consent_id
+    assert receipt["omadata"]["notice_sha256"] == notice_sha256
+    assert receipt["language"] == "fi"
+
+    # The resident withdraws, in one step.
+    mine = browser.get(f"{base}/my/consents/{consent_id}", timeout=10)
+    _post(browser, f"{base}/my/consents/{consent_id}/withdraw", mine.url, mine.text)
+    assert Consent.objects.get(pk=consent_id).status == "withdrawn"
+
+    # Both services were told, with notifications they verified themselves.
+    for service, hooks in ((world["source"], "source_hooks"), (world["sink"], "sink_hooks")):
+        receiver = world[hooks]
+        receiver.trust(jwks=requests.get(f"{base}/.well-known/jwks.json", timeout=10).json(),
+                       audience=str(service.id))  # fmt: skip
+        wait_for(lambda r=receiver: len(r.requests) >= 2)
+        events = []
+        for received in receiver.requests:
+            claims = _verify(
+                received.body.decode(), jwks, typ="notification+jwt", aud=str(service.id)
+            )
+            events.append(claims["event"])
+            assert claims["data"]["consent_id"] == consent_id
+        assert events == ["consent.granted", "consent.withdrawn"]
+
+
+def _verify(token: str, jwks: dict, *, typ: str, aud: str | None = None) -> dict:
+    header = jwt.get_unverified_header(token)
+    assert header["typ"] == typ
+    key = jwt.PyJWKSet.from_dict(jwks)[header["kid"]]
+    if aud is None:
+        return jwt.decode(token, key=key, algorithms=["ES256"], options={"verify_aud": False})
+    return jwt.decode(token, key=key, algorithms=["ES256"], audience=aud)
