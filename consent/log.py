@@ -5,7 +5,7 @@ lock, because the nodes of any size up to a committed head are written and never
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import reduce
 from operator import or_
 
@@ -47,6 +47,16 @@ def log_append(*, data: bytes) -> int:
     the leaf and the receipt commit or vanish together. The head row stays locked
     until that transaction ends, so keep it short after this call.
     """
+    index, _data = log_append_built(build=lambda _index: data)
+    return index
+
+
+def log_append_built(*, build: Callable[[int], bytes]) -> tuple[int, bytes]:
+    """Like log_append, for a leaf that names its own index: `build(index)` makes it.
+
+    A receipt states its place in the log, so it is signed under the head's lock,
+    once its index is certain. Returns the index and the leaf data.
+    """
     if not transaction.get_connection().in_atomic_block:
         # SQLite ignores select_for_update, so Django would not catch this there.
         raise transaction.TransactionManagementError(
@@ -56,10 +66,11 @@ def log_append(*, data: bytes) -> int:
     # two racing inserts of the head one fails, and its retry waits for the lock.
     head, _created = LogHead.objects.select_for_update().get_or_create(id=1)
     index = head.tree_size
+    data = build(index)
     store = DbNodeStore()
     store.put_many(merkle.append(store, size=index, data=data))
     LogHead.objects.filter(id=head.id).update(tree_size=index + 1)
-    return index
+    return index, data
 
 
 def log_size() -> int:

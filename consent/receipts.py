@@ -12,8 +12,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from consent import jws
-from consent.log import log_append
-from consent.models import Consent, ConsentRequest, LogHead, Principal, Receipt
+from consent.log import log_append_built
+from consent.models import Consent, ConsentRequest, Principal, Receipt
 from registry.models import Service, ServiceLink
 
 RECEIPT_TYP = "consent-receipt+jwt"
@@ -83,10 +83,6 @@ def _previous_hash(*, consent=None, link=None, request=None) -> str | None:
 
 def _issue(*, event: str, payload: dict, omadata: dict, **subject) -> Receipt:
     """Sign and log one receipt. Runs inside the caller's transaction."""
-    LogHead.objects.get_or_create(pk=1)
-    # Lock the log first: the receipt names its own log index, so the index must
-    # not move between reading it and appending.
-    index = LogHead.objects.select_for_update().get(pk=1).tree_size
     receipt_id = Receipt._meta.get_field("id").default()
     payload.update(
         version=KANTARA_VERSION,
@@ -94,20 +90,23 @@ def _issue(*, event: str, payload: dict, omadata: dict, **subject) -> Receipt:
         consentTimestamp=int(timezone.now().timestamp()),
         consentReceiptID=str(receipt_id),
     )
-    payload["omadata"] = {
+    omadata = {
         "event": event,
         **omadata,
         "previous_receipt_sha256": _previous_hash(**subject),
-        "log_index": index,
         "operator": settings.BASE_URL,
     }
-    token = jws.sign(payload, typ=RECEIPT_TYP)
-    appended = log_append(data=token.encode())
-    if appended != index:  # the lock above makes this impossible; never sign a lie quietly
-        raise RuntimeError(f"receipt log index moved from {index} to {appended}")
+
+    def signed(index: int) -> bytes:
+        # Signed under the log's lock: the receipt states the index it really gets.
+        payload["omadata"] = {**omadata, "log_index": index}
+        return jws.sign(payload, typ=RECEIPT_TYP).encode()
+
+    index, token = log_append_built(build=signed)
     return Receipt.objects.create(
-        id=receipt_id, log_index=index, event=event, jws=token, sha256=sha256_hex(token), **subject
-    )
+        id=receipt_id, log_index=index, event=event, jws=token.decode(),
+        sha256=hashlib.sha256(token).hexdigest(), **subject,
+    )  # fmt: skip
 
 
 def consent_receipt_issue(*, consent: Consent, event: str, reason: str = "") -> Receipt:

@@ -1,0 +1,87 @@
+"""Every kind of receipt verifies with an independent JOSE library and the JWKS alone."""
+
+import json
+from datetime import timedelta
+
+import jwt
+import pytest
+import time_machine
+
+from consent import keys, services
+from consent.models import Receipt
+from consent.receipts import receipt_verify
+
+pytestmark = pytest.mark.django_db
+KANTARA_FIELDS = {
+    "version", "jurisdiction", "consentTimestamp", "collectionMethod", "consentReceiptID",
+    "language", "piiPrincipalId", "piiControllers", "policyUrl", "services", "sensitive",
+    "spiCat", "omadata",
+}  # fmt: skip
+
+
+@pytest.fixture
+def every_event(consent, consent_request, linked, wellbeing, wearable, aino):
+    """One receipt of every kind, with a key rotation in the middle."""
+    services.consent_pause(consent=consent)
+    keys.key_rotate()
+    services.consent_resume(consent=consent)
+    refused = services.consent_request_create(sink=wellbeing, spec=_spec(wearable))
+    services.consent_refuse(request=refused, resident=aino, language="en", notice_text="n")
+    with time_machine.travel(consent.valid_until + timedelta(seconds=1), tick=False):
+        services.consent_expire_due()
+    services.link_remove(link=linked)
+    return Receipt.objects.order_by("log_index")
+
+
+def _spec(source):
+    from tests.consent.conftest import request_spec
+
+    return request_spec(source)
+
+
+def test_one_receipt_of_every_kind_was_made(every_event):
+    assert set(every_event.values_list("event", flat=True)) == {
+        "link.created", "consent.granted", "consent.paused", "consent.resumed",
+        "consent.refused", "consent.expired", "link.removed",
+    }  # fmt: skip
+
+
+def test_every_receipt_verifies_with_pyjwt_and_the_published_jwks(every_event, client):
+    published = jwt.PyJWKSet.from_dict(client.get("/.well-known/jwks.json").json())
+
+    kids = set()
+    for receipt in every_event:
+        header = jwt.get_unverified_header(receipt.jws)
+        assert header["alg"] == "ES256"
+        assert header["typ"] == "consent-receipt+jwt"
+        payload = jwt.decode(
+            receipt.jws, key=published[header["kid"]], algorithms=["ES256"],
+            options={"verify_aud": False},
+        )  # fmt: skip
+        assert set(payload) == KANTARA_FIELDS
+        assert payload["omadata"]["event"] == receipt.event
+        assert payload["omadata"]["log_index"] == receipt.log_index
+        kids.add(header["kid"])
+    assert len(kids) == 2  # signed before and after the rotation
+
+
+def test_receipts_name_the_resident_by_one_pseudonym_only(every_event, aino):
+    payloads = [receipt_verify(receipt.jws) for receipt in every_event]
+
+    assert len({p["piiPrincipalId"] for p in payloads}) == 1
+    for payload in payloads:
+        assert aino.username not in json.dumps(payload)
+
+
+def test_sensitive_data_is_marked_in_the_receipt(wellbeing, wearable, aino, linked, settings):
+    from tests.consent.conftest import request_spec
+
+    wellbeing.accepted_types.add(*wearable.offered_types.all())
+    request = services.consent_request_create(
+        sink=wellbeing, spec=request_spec(wearable, data_types=["wellbeing.heart_rate"])
+    )
+    consent = services.consent_grant(request=request, resident=aino, language="fi", notice_text="n")
+
+    payload = receipt_verify(consent.receipts.get().jws)
+    assert payload["sensitive"] is True
+    assert payload["spiCat"] == ["wellbeing.heart_rate"]
