@@ -11,17 +11,7 @@ from consent.models import (
     Receipt,
     SigningKey,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from omadata.admin import ReadOnlyAdmin
 
 
 @admin.register(Consent)

@@ -47,8 +47,10 @@ def _service_ref(service: Service) -> dict:
     return {"id": str(service.id), "slug": service.slug, "organisation": service.organisation.name}
 
 
-def _terms_payload(terms: Consent | ConsentRequest, language: str) -> tuple[list, list, dict]:
-    """Kantara `services`, the sensitive categories, and the omadata terms of a consent."""
+def _terms_payload(
+    terms: Consent | ConsentRequest, *, resident, language: str
+) -> tuple[dict, dict]:
+    """The Kantara fields of a consent or a request, and its terms for the omadata object."""
     data_types = sorted(terms.data_types.all(), key=lambda t: t.key)
     sensitive = [t.key for t in data_types if t.sensitive]
     purpose = {
@@ -61,14 +63,23 @@ def _terms_payload(terms: Consent | ConsentRequest, language: str) -> tuple[list
         "thirdPartyDisclosure": True,
         "thirdPartyName": terms.source.organisation.name,
     }
-    services = [{"service": terms.sink.slug, "purposes": [purpose]}]
+    kantara = {
+        "collectionMethod": "Omadata consent screen",
+        "language": language,
+        "piiPrincipalId": principal_pseudonym(resident),
+        "piiControllers": [_controller(terms.sink)],
+        "policyUrl": terms.sink.privacy_policy_url,
+        "services": [{"service": terms.sink.slug, "purposes": [purpose]}],
+        "sensitive": bool(sensitive),
+        "spiCat": sensitive,
+    }
     omadata = {
         "source": _service_ref(terms.source),
         "sink": _service_ref(terms.sink),
         "data_types": [t.key for t in data_types],
         **terms.terms(),
     }
-    return services, sensitive, omadata
+    return kantara, omadata
 
 
 def _previous_hash(*, consent=None, link=None, request=None) -> str | None:
@@ -110,17 +121,7 @@ def _issue(*, event: str, payload: dict, omadata: dict, **subject) -> Receipt:
 
 
 def consent_receipt_issue(*, consent: Consent, event: str, reason: str = "") -> Receipt:
-    services, sensitive, terms = _terms_payload(consent, consent.language)
-    payload = {
-        "collectionMethod": "Omadata consent screen",
-        "language": consent.language,
-        "piiPrincipalId": principal_pseudonym(consent.resident),
-        "piiControllers": [_controller(consent.sink)],
-        "policyUrl": consent.sink.privacy_policy_url,
-        "services": services,
-        "sensitive": bool(sensitive),
-        "spiCat": sensitive,
-    }
+    payload, terms = _terms_payload(consent, resident=consent.resident, language=consent.language)
     omadata = {
         "consent_id": str(consent.id),
         "status": consent.status,
@@ -136,17 +137,7 @@ def consent_receipt_issue(*, consent: Consent, event: str, reason: str = "") -> 
 
 
 def refusal_receipt_issue(*, request: ConsentRequest, language: str, notice_sha256: str) -> Receipt:
-    services, sensitive, terms = _terms_payload(request, language)
-    payload = {
-        "collectionMethod": "Omadata consent screen",
-        "language": language,
-        "piiPrincipalId": principal_pseudonym(request.resident),
-        "piiControllers": [_controller(request.sink)],
-        "policyUrl": request.sink.privacy_policy_url,
-        "services": services,
-        "sensitive": bool(sensitive),
-        "spiCat": sensitive,
-    }
+    payload, terms = _terms_payload(request, resident=request.resident, language=language)
     omadata = {
         "consent_id": None,
         "status": "refused",

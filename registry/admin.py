@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from omadata.admin import ReadOnlyAdmin
 from registry import services
 from registry.models import AuditEvent, DataType, Organisation, Provider, Service, ServiceLink
 
@@ -92,32 +93,14 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "action", "organisation", "service", "actor"]
     list_filter = ["action"]
     search_fields = ["organisation__name", "service__slug"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(ServiceLink)
-class ServiceLinkAdmin(admin.ModelAdmin):
+class ServiceLinkAdmin(ReadOnlyAdmin):
     list_display = ["service", "status", "created_at", "confirmed_at", "removed_at"]
     list_filter = ["status"]
     list_select_related = ["service"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
