@@ -244,11 +244,17 @@ def _link_sink(*, resident, request: ConsentRequest) -> None:
     """The sink asked for this resident, so granting links the resident there too."""
     if link_active(resident=resident, service=request.sink):
         return
-    link = ServiceLink.objects.create(
-        resident=resident, service=request.sink, subject=secrets.token_urlsafe(24),
-        service_reference=request.subject_reference, status=ServiceLink.Status.ACTIVE,
-        confirmed_at=timezone.now(),
-    )  # fmt: skip
+    # A service that is also a source may hold a link the resident began there and
+    # never finished: the sink's own request completes it rather than adding a second.
+    link = ServiceLink.objects.filter(
+        resident=resident, service=request.sink, status=ServiceLink.Status.PENDING
+    ).first() or ServiceLink(
+        resident=resident, service=request.sink, subject=secrets.token_urlsafe(24)
+    )
+    link.service_reference = request.subject_reference
+    link.status = ServiceLink.Status.ACTIVE
+    link.confirmed_at = timezone.now()
+    link.save()
     link_receipt_issue(link=link, event=Receipt.Event.LINK_CREATED)
 
 

@@ -259,3 +259,20 @@ def test_removing_a_link_withdraws_the_consents_that_need_it(consent, linked):
     consent.refresh_from_db()
     assert consent.status == "withdrawn"
     assert Receipt.objects.filter(link=linked).count() == 2
+
+
+def test_grant_completes_a_pending_link_at_a_sink_that_is_also_a_source(
+    wellbeing, wearable, aino, linked
+):
+    wellbeing.is_source = True
+    wellbeing.link_url = "https://sink.example.fi/link"
+    wellbeing.save()
+    services.link_start(resident=aino, service=wellbeing, return_to="https://x/back")
+    request = services.consent_request_create(sink=wellbeing, spec=request_spec(wearable))
+
+    services.consent_grant(request=request, resident=aino, language="fi", notice_text=NOTICE)
+
+    links = ServiceLink.objects.filter(resident=aino, service=wellbeing)
+    assert [(link.status, link.service_reference) for link in links] == [
+        ("active", "espoo-user-17")
+    ]
