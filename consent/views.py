@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -81,7 +82,7 @@ def consent_link_start(request: HttpRequest, request_id) -> HttpResponse:
     consent_request = selectors.request_access_for_resident(
         resident=request.user, request_id=request_id
     )
-    return_to = request.build_absolute_uri(reverse("consent-screen", args=[consent_request.id]))
+    return_to = settings.BASE_URL + reverse("consent-screen", args=[consent_request.id])
     try:
         url = services.link_start(
             resident=request.user, service=consent_request.source, return_to=return_to

@@ -40,6 +40,8 @@ def discovery(request: HttpRequest) -> JsonResponse:
             "openapi": base + reverse("schema"),
             "api_docs": base + reverse("api-docs"),
             "service_registry": base + reverse("service-list"),
+            "consent_requests": base + reverse("consent-request-list"),
+            "log_checkpoints": base + reverse("audit-checkpoint"),
             "ui_locales_supported": [code for code, _name in settings.LANGUAGES],
         }
     )
