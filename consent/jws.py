@@ -20,7 +20,9 @@ MAX_TOKEN_BYTES = 64 * 1024
 _FOREIGN_KEY_HEADERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256")
 
 
-@dataclass(frozen=True)
+# Not frozen: Python sets __traceback__ on an exception as it passes through a
+# `with` block, and a frozen dataclass refuses that.
+@dataclass(eq=False)
 class JWSError(Exception):
     code: str
     message: str

@@ -3,7 +3,9 @@
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+# Not frozen: Python sets __traceback__ on an exception as it passes through a
+# `with` block, and a frozen dataclass refuses that.
+@dataclass(eq=False)
 class Conflict(Exception):
     """The change does not apply to the thing in its present state (HTTP 409).
 

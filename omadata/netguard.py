@@ -24,7 +24,9 @@ _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1:
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
-@dataclass(frozen=True)
+# Not frozen: Python sets __traceback__ on an exception as it passes through a
+# `with` block, and a frozen dataclass refuses that.
+@dataclass(eq=False)
 class UnsafeURL(Exception):
     code: str
     message: str

@@ -41,7 +41,9 @@ class OutboundResponse:
     elapsed: float  # seconds, from the call to the last byte
 
 
-@dataclass(frozen=True)
+# Not frozen: Python sets __traceback__ on an exception as it passes through a
+# `with` block, and a frozen dataclass refuses that.
+@dataclass(eq=False)
 class OutboundError(Exception):
     """Why a request failed. `status` is the peer's HTTP status when it sent one.
 
