@@ -1,0 +1,36 @@
+"""Signed notifications from the operator to either demo service's webhook."""
+
+import json
+
+from demo.operator_api import TokenInvalid
+from demo.web import Request, Response, error, json_response
+
+NOTIFICATION_TYP = "notification+jwt"
+
+
+def receive(demo, request: Request, slug: str) -> Response:
+    """Verify a notification meant for service `slug`, and record it once per id."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/jose":
+        return error(415, "unsupported_media_type", "A notification is application/jose.")
+    try:
+        claims = demo.api.verify(
+            request.body.decode(errors="replace"), typ=NOTIFICATION_TYP,
+            audience=demo.api.service_id(slug), is_token=False,
+        )  # fmt: skip
+    except TokenInvalid as problem:
+        return error(400, "invalid_notification", str(problem))
+    data = claims.get("data") if isinstance(claims.get("data"), dict) else {}
+    demo.store.event_save(
+        service=slug, event_id=str(claims.get("id")), event=str(claims.get("event")),
+        summary=_summary(data),
+    )  # fmt: skip
+    if slug == "wellbeing" and data.get("consent_id") and data.get("status"):
+        # The sink's consent list follows what the operator says: paused, withdrawn, expired.
+        demo.store.consent_save(consent_id=str(data["consent_id"]), status=str(data["status"]))
+    return json_response({"status": "received"})
+
+
+def _summary(data: dict) -> str:
+    # The receipt is long and verifiable elsewhere; the page shows what it is about.
+    shown = {k: v for k, v in data.items() if k != "receipt"}
+    return json.dumps(shown, sort_keys=True)
