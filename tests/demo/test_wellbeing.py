@@ -1,0 +1,208 @@
+"""The Espoo wellbeing demo sink: deliveries, notifications, and the resident's whole trip."""
+
+import base64
+import hashlib
+import json
+import re
+import time
+import uuid
+
+import pytest
+import requests
+from django.db import transaction
+from jwcrypto import jwk
+
+from consent import jws, notifications
+from consent.models import Consent, Notification
+from tests.demo.conftest import post
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BODY = json.dumps({"wellbeing.steps": [{"date": "2026-11-27", "steps": 8123}]}).encode()
+
+
+def delivery_headers(world, *, transfer_id: str, body: bytes = BODY, digest: str | None = None):
+    now = int(time.time())
+    token = jws.sign(
+        {"iss": world.operator, "aud": str(world.wellbeing.id), "sub": "sink-subject",
+         "consent_id": str(uuid.uuid4()), "transfer_id": transfer_id,
+         "data_types": ["wellbeing.steps"], "jti": str(uuid.uuid4()), "iat": now,
+         "exp": now + 120},
+        typ="transfer+jwt",
+    )  # fmt: skip
+    digest = digest or base64.b64encode(hashlib.sha256(body).digest()).decode()
+    return {
+        "Authorization": f"Bearer {token}", "Idempotency-Key": transfer_id,
+        "Content-Type": "application/json", "Content-Digest": f"sha-256=:{digest}:",
+    }  # fmt: skip
+
+
+def deliver(world, headers, body: bytes = BODY):
+    return post(f"{world.url}/wellbeing/deliver", headers=headers, data=body)
+
+
+def test_deliver_applies_a_repeated_idempotency_key_once(demo_world):
+    transfer_id = str(uuid.uuid4())
+
+    first = deliver(demo_world, delivery_headers(demo_world, transfer_id=transfer_id))
+    again = deliver(demo_world, delivery_headers(demo_world, transfer_id=transfer_id))
+
+    assert (first.status_code, again.status_code) == (200, 200), first.text
+    assert [d["idempotency_key"] for d in demo_world.store.deliveries()] == [transfer_id]
+    page = requests.get(f"{demo_world.url}/wellbeing/", timeout=10).text
+    assert transfer_id in page
+    assert "1 days, 8123 steps" in page
+
+
+def test_deliver_rejects_a_wrong_content_digest(demo_world):
+    wrong = base64.b64encode(hashlib.sha256(b"something else").digest()).decode()
+    headers = delivery_headers(demo_world, transfer_id=str(uuid.uuid4()), digest=wrong)
+
+    answer = deliver(demo_world, headers)
+
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "digest_mismatch"
+    assert demo_world.store.deliveries() == []
+
+
+def test_deliver_refuses_a_token_for_the_source(demo_world):
+    headers = delivery_headers(demo_world, transfer_id=str(uuid.uuid4()))
+    now = int(time.time())
+    headers["Authorization"] = "Bearer " + jws.sign(
+        {"iss": demo_world.operator, "aud": str(demo_world.wearable.id), "sub": "s",
+         "transfer_id": headers["Idempotency-Key"], "exp": now + 60},
+        typ="transfer+jwt",
+    )  # fmt: skip
+
+    assert deliver(demo_world, headers).status_code == 401
+    assert demo_world.store.deliveries() == []
+
+
+def queue(service, event="consent.granted") -> Notification:
+    # Delivered on commit, in this process (deliver_in_process), by notification_deliver.
+    with transaction.atomic():
+        return notifications._queue(
+            service=service, event=event, data={"consent_id": str(uuid.uuid4()), "status": "active"}
+        )
+
+
+@pytest.mark.parametrize("slug", ["wearable", "wellbeing"])
+def test_webhook_verifies_and_records_a_notification(demo_world, slug):
+    notification = queue(getattr(demo_world, slug))
+
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.DELIVERED
+    assert notifications.notification_deliver(notification_id=notification.id) is None
+    events = demo_world.store.events(slug)
+    assert [(e["id"], e["event"]) for e in events] == [(str(notification.id), "consent.granted")]
+    page = requests.get(f"{demo_world.url}/{slug}/", timeout=10).text
+    assert "consent.granted" in page
+
+
+def test_webhook_records_a_repeated_notification_once(demo_world):
+    notification = queue(demo_world.wellbeing)
+
+    again = post(
+        f"{demo_world.url}/wellbeing/webhook", data=notification.body,
+        headers={"Content-Type": "application/jose"},
+    )  # fmt: skip
+
+    assert again.status_code == 200
+    assert len(demo_world.store.events("wellbeing")) == 1
+
+
+def test_webhook_refuses_a_notification_for_another_service(demo_world):
+    notification = queue(demo_world.wellbeing)
+
+    answer = post(
+        f"{demo_world.url}/wearable/webhook", data=notification.body,
+        headers={"Content-Type": "application/jose"},
+    )  # fmt: skip
+
+    assert answer.status_code == 400
+    assert demo_world.store.events("wearable") == []
+
+
+def test_webhook_refuses_a_forged_notification(demo_world):
+    foreign = jwk.JWK.generate(kty="EC", crv="P-256", kid="forger")
+    body = jws.sign(
+        {"id": "n1", "event": "consent.withdrawn", "aud": str(demo_world.wellbeing.id),
+         "iat": int(time.time()), "data": {}},
+        typ="notification+jwt", key=foreign,
+    )  # fmt: skip
+
+    answer = post(
+        f"{demo_world.url}/wellbeing/webhook", data=body,
+        headers={"Content-Type": "application/jose"},
+    )  # fmt: skip
+
+    assert answer.status_code == 400
+    assert demo_world.store.events("wellbeing") == []
+
+
+def _form(page: str, name: str) -> str:
+    return re.search(rf'name="{name}" value="([^"]+)"', page)[1]
+
+
+def _operator_post(browser, url: str, page, **data):
+    data["csrfmiddlewaretoken"] = _form(page.text, "csrfmiddlewaretoken")
+    return browser.post(url, data=data, headers={"Referer": page.url}, timeout=10)
+
+
+def test_resident_joins_links_approves_and_comes_back(demo_world):
+    browser = requests.Session()
+    landing = browser.get(f"{demo_world.url}/wellbeing/", timeout=10)
+    assert "Join the exercise programme" in landing.text
+
+    # Joining sends the browser to Omadata, which asks the resident to log in first.
+    login = browser.post(f"{demo_world.url}/wellbeing/join", timeout=10)
+    assert login.url.startswith(demo_world.operator)
+    resident = demo_world.seeded["resident"]
+    screen = _operator_post(
+        browser, login.url, login, username=resident["username"], password=resident["password"]
+    )
+    assert "notice_sha256" in screen.text
+    consent_url = screen.url.split("?")[0]
+
+    # Linking goes to the watch, which confirms and sends the browser back to the screen.
+    watch = _operator_post(browser, f"{consent_url}/link", screen)
+    assert "You are signed in to Askel as" in watch.text
+    linked = browser.post(
+        f"{demo_world.url}/wearable/link",
+        data={"link_token": _form(watch.text, "link_token")}, timeout=10,
+    )  # fmt: skip
+    assert linked.url == consent_url
+
+    back = _operator_post(
+        browser, f"{consent_url}/answer", linked,
+        answer="approve", notice_sha256=_form(linked.text, "notice_sha256"),
+    )  # fmt: skip
+    assert back.url.startswith(f"{demo_world.url}/wellbeing/back?")
+    assert "You approved" in back.text
+    consent = Consent.objects.get()
+    assert f"consent {consent.id} is active" in back.text
+    assert "Transfer: " in back.text  # requested; what came of it depends on the relay
+    assert [(c["id"], c["status"]) for c in demo_world.store.consents()] == [
+        (str(consent.id), "active")
+    ]
+
+
+def test_back_refuses_a_state_the_sink_never_issued(demo_world):
+    answer = requests.get(
+        f"{demo_world.url}/wellbeing/back", params={"consent_id": str(uuid.uuid4()), "state": "x"},
+        timeout=10,
+    )  # fmt: skip
+
+    assert answer.status_code == 400
+    assert demo_world.store.consents() == []
+
+
+def test_back_shows_a_refusal(demo_world):
+    demo_world.store.state_save("issued")
+
+    answer = requests.get(
+        f"{demo_world.url}/wellbeing/back", params={"error": "access_denied", "state": "issued"},
+        timeout=10,
+    )  # fmt: skip
+
+    assert answer.status_code == 200
+    assert "You refused" in answer.text
