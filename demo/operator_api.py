@@ -93,7 +93,10 @@ class OperatorApi:
             cached = self._tokens.get((slug, scope))
             if cached and cached.expires > time.monotonic():
                 return cached.value
-        client_id, secret = self.config.credentials(slug)
+        try:
+            client_id, secret = self.config.credentials(slug)
+        except (OSError, KeyError, ValueError) as problem:
+            raise ApiError(None, f"no credentials for {slug} ({problem}): run demo_seed") from None
         basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
         answer = http_json(
             "POST", self.url("/o/token/"), headers={"Authorization": f"Basic {basic}"},

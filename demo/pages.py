@@ -5,6 +5,7 @@ to see the operator's consent screen follow the language they chose here.
 """
 
 from html import escape
+from urllib.parse import urlencode
 
 LANGUAGES = ("en", "fi", "sv")
 TEXT = {
@@ -24,9 +25,6 @@ TEXT = {
         "en": "Join the exercise programme: share your daily steps from Askel",
         "fi": "Liity liikuntaohjelmaan: jaa päivittäiset askeleesi Askelista",
         "sv": "Gå med i motionsprogrammet: dela dina dagliga steg från Askel",
-    },
-    "wellbeing.back": {
-        "en": "Your answer", "fi": "Vastauksesi", "sv": "Ditt svar",
     },
     "deliveries": {"en": "Data received", "fi": "Vastaanotetut tiedot", "sv": "Mottagna uppgifter"},
     "consents": {"en": "Consents", "fi": "Suostumukset", "sv": "Samtycken"},
@@ -53,10 +51,14 @@ def t(key: str, lang: str) -> str:
     return TEXT[key][lang]
 
 
-def page(*, title: str, lang: str, body: str) -> bytes:
-    """A whole page; `body` is HTML that the caller has escaped."""
+def page(*, title: str, lang: str, body: str, query: dict) -> bytes:
+    """A whole page; `body` is HTML that the caller has escaped.
+
+    The language links keep the rest of `query`: the link page needs its token.
+    """
     switch = " ".join(
-        f'<a href="?lang={code}" lang="{code}" hreflang="{code}">{code.upper()}</a>'
+        f'<a href="?{escape(urlencode({**query, "lang": code}))}" lang="{code}" '
+        f'hreflang="{code}">{code.upper()}</a>'
         for code in LANGUAGES
         if code != lang
     )

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import sys
 from dataclasses import dataclass
+from functools import partial
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -25,16 +26,12 @@ ROUTES = {
     ("GET", "/wearable/link"): wearable.link_page,
     ("POST", "/wearable/link"): wearable.link_confirm,
     ("GET", "/wearable/data"): wearable.data,
-    ("POST", "/wearable/webhook"): lambda demo, request, _lang: webhooks.receive(
-        demo, request, wearable.SLUG
-    ),
+    ("POST", "/wearable/webhook"): partial(webhooks.receive, slug=wearable.SLUG),
     ("GET", "/wellbeing/"): wellbeing.home,
     ("POST", "/wellbeing/join"): wellbeing.join,
     ("GET", "/wellbeing/back"): wellbeing.back,
     ("POST", "/wellbeing/deliver"): wellbeing.deliver,
-    ("POST", "/wellbeing/webhook"): lambda demo, request, _lang: webhooks.receive(
-        demo, request, wellbeing.SLUG
-    ),
+    ("POST", "/wellbeing/webhook"): partial(webhooks.receive, slug=wellbeing.SLUG),
 }
 _PATHS = {path for _method, path in ROUTES}
 

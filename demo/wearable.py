@@ -4,7 +4,7 @@ import hashlib
 from datetime import UTC, date, datetime, timedelta
 from html import escape
 
-from demo import pages
+from demo import pages, webhooks
 from demo.operator_api import ApiError, TokenInvalid
 from demo.web import Request, Response, error, json_response, redirect
 
@@ -50,15 +50,10 @@ def home(demo, request: Request, lang: str) -> Response:
         f"<p>Signed in as {escape(OWNER['name'])}.</p>"
         + pages.table(caption=pages.t("links", lang), head=["subject", "user", "linked"],
                       rows=links, empty="No watch is linked to Omadata yet.")
-        + events_table(demo, SLUG, lang)
+        + webhooks.events_table(demo, SLUG, lang)
     )  # fmt: skip
-    return Response(body=pages.page(title=pages.t("wearable.title", lang), lang=lang, body=body))
-
-
-def events_table(demo, slug: str, lang: str) -> str:
-    rows = [[e["received_at"], e["event"], e["summary"]] for e in demo.store.events(slug)]
-    return pages.table(caption=pages.t("events", lang), head=["received", "event", "about"],
-                       rows=rows, empty="None yet.")  # fmt: skip
+    title = pages.t("wearable.title", lang)
+    return Response(body=pages.page(title=title, lang=lang, body=body, query=request.query))
 
 
 def _link_claims(demo, token: str) -> dict:
@@ -71,7 +66,7 @@ def link_page(demo, request: Request, lang: str) -> Response:
     try:
         _link_claims(demo, token)
     except (TokenInvalid, ApiError) as problem:
-        return _link_failed(problem, lang)
+        return _link_failed(problem, lang, request)
     body = (
         f"<p>You are signed in to Askel as <strong>{escape(OWNER['name'])}</strong>.</p>"
         "<p>Omadata asks to link this watch to your Omadata account. Linking shares no data: "
@@ -79,11 +74,16 @@ def link_page(demo, request: Request, lang: str) -> Response:
         + pages.form(action="/wearable/link", button=pages.t("wearable.link_button", lang),
                      hidden={"link_token": token})
     )  # fmt: skip
-    return Response(body=pages.page(title=pages.t("wearable.link", lang), lang=lang, body=body))
+    title = pages.t("wearable.link", lang)
+    return Response(body=pages.page(title=title, lang=lang, body=body, query=request.query))
 
 
 def link_confirm(demo, request: Request, lang: str) -> Response:
-    """Confirm the link with the operator, remember the subject, and send the browser back."""
+    """Confirm the link with the operator, remember the subject, and send the browser back.
+
+    The form needs no CSRF token of its own: the single-use link token it
+    carries is the secret that a forged cross-site post would lack.
+    """
     token = request.form.get("link_token", "")
     try:
         claims = _link_claims(demo, token)
@@ -92,14 +92,15 @@ def link_confirm(demo, request: Request, lang: str) -> Response:
             data={"service": demo.api.service_id(SLUG), "token": token, "reference": OWNER["id"]},
         )  # fmt: skip
     except (TokenInvalid, ApiError) as problem:
-        return _link_failed(problem, lang)
+        return _link_failed(problem, lang, request)
     demo.store.link_save(subject=link["subject"], user=OWNER["id"])
     return redirect(claims["return_to"])
 
 
-def _link_failed(problem: Exception, lang: str) -> Response:
+def _link_failed(problem: Exception, lang: str, request: Request) -> Response:
     body = f"<p role=alert>This link request cannot be used: {escape(str(problem))}</p>"
-    return Response(400, pages.page(title=pages.t("wearable.link", lang), lang=lang, body=body))
+    title = pages.t("wearable.link", lang)
+    return Response(400, pages.page(title=title, lang=lang, body=body, query=request.query))
 
 
 def data(demo, request: Request, lang: str) -> Response:

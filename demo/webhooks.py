@@ -2,13 +2,14 @@
 
 import json
 
+from demo import pages
 from demo.operator_api import TokenInvalid
 from demo.web import Request, Response, error, json_response
 
 NOTIFICATION_TYP = "notification+jwt"
 
 
-def receive(demo, request: Request, slug: str) -> Response:
+def receive(demo, request: Request, lang: str, *, slug: str) -> Response:
     """Verify a notification meant for service `slug`, and record it once per id."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/jose":
         return error(415, "unsupported_media_type", "A notification is application/jose.")
@@ -28,6 +29,13 @@ def receive(demo, request: Request, slug: str) -> Response:
         # The sink's consent list follows what the operator says: paused, withdrawn, expired.
         demo.store.consent_save(consent_id=str(data["consent_id"]), status=str(data["status"]))
     return json_response({"status": "received"})
+
+
+def events_table(demo, slug: str, lang: str) -> str:
+    """The last notifications service `slug` received, for its page."""
+    rows = [[e["received_at"], e["event"], e["summary"]] for e in demo.store.events(slug)]
+    return pages.table(caption=pages.t("events", lang), head=["received", "event", "about"],
+                       rows=rows, empty="None yet.")  # fmt: skip
 
 
 def _summary(data: dict) -> str:

@@ -8,8 +8,9 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from html import escape
+from urllib.parse import urlencode
 
-from demo import pages, wearable
+from demo import pages, wearable, webhooks
 from demo.operator_api import ApiError, TokenInvalid
 from demo.web import Request, Response, error, json_response, redirect
 
@@ -26,16 +27,33 @@ _DIGEST = re.compile(r"(?:^|,)\s*sha-256=:([A-Za-z0-9+/=]+):")
 
 def home(demo, request: Request, lang: str) -> Response:
     body = (
-        pages.form(action="/wellbeing/join", button=pages.t("wellbeing.join", lang))
+        _outcome(demo, request.query)
+        + pages.form(action="/wellbeing/join", button=pages.t("wellbeing.join", lang))
         + _deliveries_table(demo, lang)
         + pages.table(caption=pages.t("consents", lang),
                       head=["consent", "status", "updated", "transfer"],
                       rows=[[c["id"], c["status"], c["updated_at"], c["transfer"]]
                             for c in demo.store.consents()],
                       empty="No consent yet.")
-        + wearable.events_table(demo, SLUG, lang)
+        + webhooks.events_table(demo, SLUG, lang)
     )  # fmt: skip
-    return Response(body=pages.page(title=pages.t("wellbeing.title", lang), lang=lang, body=body))
+    title = pages.t("wellbeing.title", lang)
+    return Response(body=pages.page(title=title, lang=lang, body=body, query=request.query))
+
+
+def _outcome(demo, query: dict) -> str:
+    """What came of the resident's answer, when they have just come back with one."""
+    if query.get("answer") == "refused":
+        text = "You refused: nothing will be shared. You can join later."
+    elif query.get("answer") == "approved":
+        known = {c["id"]: c for c in demo.store.consents()}.get(query.get("consent", ""))
+        if known is None:
+            return ""
+        text = (f"You approved: consent {known['id']} is {known['status']}. "
+                f"Transfer: {known['transfer'] or 'not requested'}.")  # fmt: skip
+    else:
+        return ""
+    return f"<p role=status>{escape(text)}</p>"
 
 
 def _deliveries_table(demo, lang: str) -> str:
@@ -61,7 +79,11 @@ def summarise(body: bytes) -> str:
 
 
 def join(demo, request: Request, lang: str) -> Response:
-    """Ask Omadata for the resident's consent and send their browser to it."""
+    """Ask Omadata for the resident's consent and send their browser to it.
+
+    No CSRF token: a forged post only starts a request that the resident must
+    still approve, logged in, on Omadata's own screen.
+    """
     state = secrets.token_urlsafe(24)
     demo.store.state_save(state)
     try:
@@ -77,29 +99,31 @@ def join(demo, request: Request, lang: str) -> Response:
             },
         )  # fmt: skip
     except ApiError as problem:
-        return _message(502, lang, f"Omadata did not take the request: {problem}")
+        return _message(502, lang, request, f"Omadata did not take the request: {problem}")
     return redirect(asked["url"])
 
 
 def back(demo, request: Request, lang: str) -> Response:
-    """The resident returns from Omadata with an answer to a request we made."""
+    """The resident returns from Omadata with an answer to a request we made.
+
+    The answer is handled once (its state is then used up) and the browser
+    moves on to the landing page, which shows the outcome and may be reloaded.
+    """
     if not demo.store.state_use(request.query.get("state", "")):
-        return _message(400, lang, "This answer does not belong to a request of ours.")
+        return _message(400, lang, request, "This answer does not belong to a request of ours.")
     consent_id = request.query.get("consent_id")
     if request.query.get("error") == "access_denied" or not consent_id:
-        return _message(200, lang, "You refused: nothing will be shared. You can join later.")
+        return redirect("/wellbeing/?" + urlencode({"answer": "refused", "lang": lang}))
     try:
         # Trust the operator's record, not the query string.
         consent = demo.api.call("GET", f"/api/v1/consents/{consent_id}", slug=SLUG,
                                 scope="consents:read")  # fmt: skip
     except ApiError as problem:
-        return _message(502, lang, f"Omadata could not confirm the consent: {problem}")
+        return _message(502, lang, request, f"Omadata could not confirm the consent: {problem}")
     outcome = transfer_request(demo, consent_id)
     demo.store.consent_save(consent_id=consent_id, status=consent["status"], transfer=outcome)
-    return _message(
-        200, lang,
-        f"You approved: consent {consent_id} is {consent['status']}. Transfer: {outcome}.",
-    )  # fmt: skip
+    query = {"answer": "approved", "consent": consent_id, "lang": lang}
+    return redirect("/wellbeing/?" + urlencode(query))
 
 
 def transfer_request(demo, consent_id: str) -> str:
@@ -116,10 +140,10 @@ def transfer_request(demo, consent_id: str) -> str:
     return f"{transfer.get('id')} {transfer.get('status', 'requested')}"
 
 
-def _message(status: int, lang: str, text: str) -> Response:
-    body = f"<p role=status>{escape(text)}</p><p><a href=/wellbeing/>Back to the service</a></p>"
-    title = pages.t("wellbeing.back", lang)
-    return Response(status, pages.page(title=title, lang=lang, body=body))
+def _message(status: int, lang: str, request: Request, text: str) -> Response:
+    body = f"<p role=alert>{escape(text)}</p><p><a href=/wellbeing/>Back to the service</a></p>"
+    title = pages.t("wellbeing.title", lang)
+    return Response(status, pages.page(title=title, lang=lang, body=body, query=request.query))
 
 
 def deliver(demo, request: Request, lang: str) -> Response:

@@ -176,11 +176,12 @@ def test_resident_joins_links_approves_and_comes_back(demo_world):
         browser, f"{consent_url}/answer", linked,
         answer="approve", notice_sha256=_form(linked.text, "notice_sha256"),
     )  # fmt: skip
-    assert back.url.startswith(f"{demo_world.url}/wellbeing/back?")
-    assert "You approved" in back.text
+    assert back.history[-1].url.startswith(f"{demo_world.url}/wellbeing/back?")
+    assert back.url.startswith(f"{demo_world.url}/wellbeing/?answer=approved")
     consent = Consent.objects.get()
-    assert f"consent {consent.id} is active" in back.text
+    assert f"You approved: consent {consent.id} is active" in back.text
     assert "Transfer: " in back.text  # requested; what came of it depends on the relay
+    assert "You approved" in browser.get(back.url, timeout=10).text  # the page may be reloaded
     assert [(c["id"], c["status"]) for c in demo_world.store.consents()] == [
         (str(consent.id), "active")
     ]
