@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from jwcrypto import jwk, jws
 
 ALG = "ES256"
+# The `typ` of each kind of JWS the operator sends the demo services.
+LINK_TYP = "link+jwt"
+TRANSFER_TYP = "transfer+jwt"
+NOTIFICATION_TYP = "notification+jwt"
 TIMEOUT = 10
 # A token this close to expiry is renewed rather than sent.
 TOKEN_MARGIN = 30

@@ -5,12 +5,10 @@ from datetime import UTC, date, datetime, timedelta
 from html import escape
 
 from demo import pages, webhooks
-from demo.operator_api import ApiError, TokenInvalid
-from demo.web import Request, Response, error, json_response, redirect
+from demo.operator_api import LINK_TYP, TRANSFER_TYP, ApiError, TokenInvalid
+from demo.web import Request, Response, error, json_response, redirect, unauthorized
 
 SLUG = "wearable"
-LINK_TYP = "link+jwt"
-TRANSFER_TYP = "transfer+jwt"
 # The demo has no login of its own: everyone who opens it is this watch owner.
 OWNER = {"id": "askel-user-1", "name": "Aino Virtanen"}
 DAYS = 7
@@ -110,12 +108,20 @@ def data(demo, request: Request, lang: str) -> Response:
             request.bearer() or "", typ=TRANSFER_TYP, audience=demo.api.service_id(SLUG)
         )
     except TokenInvalid as problem:
-        return error(401, "invalid_token", str(problem),
-                     **{"WWW-Authenticate": 'Bearer error="invalid_token"'})  # fmt: skip
+        return unauthorized(problem)
     wanted = claims.get("data_types")
-    if not isinstance(wanted, list) or not wanted or not set(wanted) <= set(READINGS):
+    if not _all_offered(wanted):
         return error(403, "data_types_not_offered", f"Askel offers {sorted(READINGS)} only.")
     user = demo.store.link_user(str(claims.get("sub")))
     if user is None:
         return error(403, "unknown_subject", "No Askel user is linked with this subject.")
     return json_response(readings(user, wanted))
+
+
+def _all_offered(wanted) -> bool:
+    """A non-empty list of data types that the watch offers, and nothing else."""
+    return (
+        isinstance(wanted, list)
+        and bool(wanted)
+        and all(isinstance(key, str) and key in READINGS for key in wanted)
+    )

@@ -69,5 +69,12 @@ def error(status: int, code: str, message: str, **headers: str) -> Response:
     return json_response({"code": code, "message": message}, status, **headers)
 
 
+def unauthorized(problem: Exception) -> Response:
+    """A refused bearer token (RFC 6750): the reason in the body, never the data."""
+    return error(
+        401, "invalid_token", str(problem), **{"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    )
+
+
 def redirect(location: str) -> Response:
     return Response(302, b"", headers={"Location": location})

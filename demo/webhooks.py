@@ -3,10 +3,8 @@
 import json
 
 from demo import pages
-from demo.operator_api import TokenInvalid
+from demo.operator_api import NOTIFICATION_TYP, TokenInvalid
 from demo.web import Request, Response, error, json_response
-
-NOTIFICATION_TYP = "notification+jwt"
 
 
 def receive(demo, request: Request, lang: str, *, slug: str) -> Response:

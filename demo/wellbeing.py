@@ -6,13 +6,14 @@ import hmac
 import json
 import re
 import secrets
+import uuid
 from datetime import UTC, datetime, timedelta
 from html import escape
 from urllib.parse import urlencode
 
 from demo import pages, wearable, webhooks
-from demo.operator_api import ApiError, TokenInvalid
-from demo.web import Request, Response, error, json_response, redirect
+from demo.operator_api import TRANSFER_TYP, ApiError, TokenInvalid
+from demo.web import Request, Response, error, json_response, redirect, unauthorized
 
 SLUG = "wellbeing"
 DATA_TYPES = ["wellbeing.steps"]
@@ -111,9 +112,11 @@ def back(demo, request: Request, lang: str) -> Response:
     """
     if not demo.store.state_use(request.query.get("state", "")):
         return _message(400, lang, request, "This answer does not belong to a request of ours.")
-    consent_id = request.query.get("consent_id")
-    if request.query.get("error") == "access_denied" or not consent_id:
+    if request.query.get("error") == "access_denied":
         return redirect("/wellbeing/?" + urlencode({"answer": "refused", "lang": lang}))
+    consent_id = _uuid(request.query.get("consent_id", ""))
+    if consent_id is None:
+        return _message(400, lang, request, "The answer from Omadata names no consent.")
     try:
         # Trust the operator's record, not the query string.
         consent = demo.api.call("GET", f"/api/v1/consents/{consent_id}", slug=SLUG,
@@ -124,6 +127,14 @@ def back(demo, request: Request, lang: str) -> Response:
     demo.store.consent_save(consent_id=consent_id, status=consent["status"], transfer=outcome)
     query = {"answer": "approved", "consent": consent_id, "lang": lang}
     return redirect("/wellbeing/?" + urlencode(query))
+
+
+def _uuid(value: str) -> str | None:
+    # The id goes into an API path: only a UUID may, never "../" or a query.
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
 
 
 def transfer_request(demo, consent_id: str) -> str:
@@ -150,11 +161,10 @@ def deliver(demo, request: Request, lang: str) -> Response:
     """The operator delivers data: verified, digest-checked, kept once per Idempotency-Key."""
     try:
         claims = demo.api.verify(
-            request.bearer() or "", typ=wearable.TRANSFER_TYP, audience=demo.api.service_id(SLUG)
+            request.bearer() or "", typ=TRANSFER_TYP, audience=demo.api.service_id(SLUG)
         )
     except TokenInvalid as problem:
-        return error(401, "invalid_token", str(problem),
-                     **{"WWW-Authenticate": 'Bearer error="invalid_token"'})  # fmt: skip
+        return unauthorized(problem)
     key = request.headers.get("idempotency-key", "")
     if not key or key != str(claims.get("transfer_id")):
         return error(400, "bad_idempotency_key", "Idempotency-Key must be the token's transfer_id.")

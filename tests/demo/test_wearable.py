@@ -120,3 +120,24 @@ def test_data_refuses_a_subject_that_is_not_linked(demo_world):
     token = jws.sign(transfer_claims(demo_world, "someone-else"), typ="transfer+jwt")
 
     assert fetch(demo_world, token).status_code == 403
+
+
+def test_data_answers_heart_rate_alone_when_only_it_is_requested(demo_world):
+    subject = link_aino(demo_world)
+    claims = transfer_claims(demo_world, subject, data_types=["wellbeing.heart_rate"])
+
+    answer = fetch(demo_world, jws.sign(claims, typ="transfer+jwt"))
+
+    assert list(answer.json()) == ["wellbeing.heart_rate"]
+    assert all(50 <= day["resting_bpm"] < 80 for day in answer.json()["wellbeing.heart_rate"])
+
+
+@pytest.mark.parametrize("data_types", [["city.contact_details"], [], [{"a": 1}], "steps"])
+def test_data_refuses_types_the_watch_does_not_offer(demo_world, data_types):
+    subject = link_aino(demo_world)
+    claims = transfer_claims(demo_world, subject, data_types=data_types)
+
+    answer = fetch(demo_world, jws.sign(claims, typ="transfer+jwt"))
+
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "data_types_not_offered"
