@@ -24,9 +24,6 @@ NOTIFICATION_TYP = "notification+jwt"
 TIMEOUT = 10
 # A token this close to expiry is renewed rather than sent.
 TOKEN_MARGIN = 30
-# An unknown kid refetches the key set, but not more often than this: a stream
-# of forged kids must not turn into a stream of requests to the operator.
-JWKS_REFETCH_INTERVAL = 5.0
 
 
 class ApiError(Exception):
@@ -68,6 +65,11 @@ def http_json(method: str, url: str, *, headers: dict | None = None, data=None, 
 
 
 class OperatorApi:
+    # An unknown kid refetches the key set (the operator has rotated its key), but
+    # not more often than this: a stream of forged kids must not become a stream
+    # of requests to the operator.
+    jwks_refetch_interval = 5.0
+
     def __init__(self, config) -> None:
         self.config = config
         self._lock = threading.Lock()
@@ -148,7 +150,7 @@ class OperatorApi:
         if not isinstance(kid, str):
             raise TokenInvalid("no kid")
         with self._lock:
-            stale = time.monotonic() - self._keys_fetched > JWKS_REFETCH_INTERVAL
+            stale = time.monotonic() - self._keys_fetched > self.jwks_refetch_interval
             if kid not in self._keys and stale:
                 self._keys_fetched = time.monotonic()
                 try:

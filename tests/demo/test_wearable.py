@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from jwcrypto import jwk
 
 from consent import jws, keys, services
+from demo.operator_api import OperatorApi
 from registry.models import ServiceLink
 from tests.demo.conftest import get, post
 
@@ -141,3 +142,15 @@ def test_data_refuses_types_the_watch_does_not_offer(demo_world, data_types):
 
     assert answer.status_code == 403
     assert answer.json()["code"] == "data_types_not_offered"
+
+
+def test_data_accepts_a_token_signed_with_a_key_rotated_in_after_the_first_fetch(
+    demo_world, monkeypatch
+):
+    monkeypatch.setattr(OperatorApi, "jwks_refetch_interval", 0.0)
+    subject = link_aino(demo_world)  # the demo has fetched the key set once
+    keys.key_rotate()
+
+    answer = fetch(demo_world, jws.sign(transfer_claims(demo_world, subject), typ="transfer+jwt"))
+
+    assert answer.status_code == 200, answer.text
