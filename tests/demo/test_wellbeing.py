@@ -6,6 +6,7 @@ import json
 import re
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -207,3 +208,15 @@ def test_back_shows_a_refusal(demo_world):
 
     assert answer.status_code == 200
     assert "You refused" in answer.text
+
+
+def test_deliver_stores_once_when_the_same_key_arrives_concurrently(demo_world):
+    transfer_id = str(uuid.uuid4())
+    headers = delivery_headers(demo_world, transfer_id=transfer_id)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _n: deliver(demo_world, headers), range(8)))
+
+    assert [a.status_code for a in answers] == [200] * 8
+    assert sorted(a.json()["status"] for a in answers) == ["already_received"] * 7 + ["received"]
+    assert len(demo_world.store.deliveries()) == 1
