@@ -78,6 +78,13 @@ class Store:
         if transfer is not None:
             self._run("update consents set transfer = ? where id = ?", transfer, consent_id)
 
+    def transfer_save(self, *, transfer_id: str, status: str) -> None:
+        """A transfer's new status, on the consent that asked for it (if we know it)."""
+        self._run(
+            "update consents set transfer = ? where transfer = ? or transfer like ?",
+            f"{transfer_id} {status}", transfer_id, f"{transfer_id} %",
+        )  # fmt: skip
+
     def consents(self) -> list[sqlite3.Row]:
         return self._run("select * from consents order by updated_at desc")
 

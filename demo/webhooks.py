@@ -23,10 +23,18 @@ def receive(demo, request: Request, lang: str, *, slug: str) -> Response:
         service=slug, event_id=str(claims.get("id")), event=str(claims.get("event")),
         summary=_summary(data),
     )  # fmt: skip
-    if slug == "wellbeing" and data.get("consent_id") and data.get("status"):
-        # The sink's consent list follows what the operator says: paused, withdrawn, expired.
-        demo.store.consent_save(consent_id=str(data["consent_id"]), status=str(data["status"]))
+    if slug == "wellbeing":
+        _follow(demo, event=str(claims.get("event")), data=data)
     return json_response({"status": "received"})
+
+
+def _follow(demo, *, event: str, data: dict) -> None:
+    """Keep the sink's consent list in step with what the operator tells it."""
+    status = str(data.get("status", ""))
+    if event.startswith("consent.") and data.get("consent_id") and status:
+        demo.store.consent_save(consent_id=str(data["consent_id"]), status=status)
+    elif event.startswith("transfer.") and data.get("transfer_id") and status:
+        demo.store.transfer_save(transfer_id=str(data["transfer_id"]), status=status)
 
 
 def events_table(demo, slug: str, lang: str) -> str:

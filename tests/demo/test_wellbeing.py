@@ -220,3 +220,19 @@ def test_deliver_stores_once_when_the_same_key_arrives_concurrently(demo_world):
     assert [a.status_code for a in answers] == [200] * 8
     assert sorted(a.json()["status"] for a in answers) == ["already_received"] * 7 + ["received"]
     assert len(demo_world.store.deliveries()) == 1
+
+
+def test_webhook_follows_a_transfer_without_changing_the_consent(demo_world):
+    consent_id, transfer_id = str(uuid.uuid4()), str(uuid.uuid4())
+    demo_world.store.consent_save(
+        consent_id=consent_id, status="active", transfer=f"{transfer_id} queued"
+    )
+
+    with transaction.atomic():
+        notifications._queue(
+            service=demo_world.wellbeing, event="transfer.delivered",
+            data={"transfer_id": transfer_id, "status": "delivered", "consent_id": consent_id},
+        )  # fmt: skip
+
+    [consent] = demo_world.store.consents()
+    assert (consent["status"], consent["transfer"]) == ("active", f"{transfer_id} delivered")
