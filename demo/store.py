@@ -15,13 +15,20 @@ create table if not exists links (subject text primary key, user text not null,
 create table if not exists states (state text primary key, created_at text not null,
     used_at text);
 create table if not exists consents (id text primary key, status text not null,
-    updated_at text not null, transfer text not null default '');
+    updated_at text not null, note text not null default '');
+create table if not exists transfers (id text primary key, consent_id text not null,
+    status text not null, updated_at text not null);
 create table if not exists deliveries (idempotency_key text primary key, consent_id text,
     subject text, received_at text not null, content_type text, digest text not null,
     byte_count integer not null, body blob not null);
 create table if not exists events (service text not null, id text not null, event text not null,
     summary text not null, received_at text not null, primary key (service, id));
 """
+_TRANSFER_ANSWER = "insert into transfers values (?, ?, ?, ?) on conflict(id) do nothing"
+_TRANSFER_NEWS = (
+    "insert into transfers values (?, ?, ?, ?) on conflict(id) "
+    "do update set status = excluded.status, updated_at = excluded.updated_at"
+)
 
 
 def now() -> str:
@@ -69,24 +76,30 @@ class Store:
             )
             return changed.rowcount == 1
 
-    def consent_save(self, *, consent_id: str, status: str, transfer: str | None = None) -> None:
+    def consent_save(self, *, consent_id: str, status: str, note: str = "") -> None:
         self._run(
-            "insert into consents (id, status, updated_at) values (?, ?, ?) on conflict(id) "
-            "do update set status = excluded.status, updated_at = excluded.updated_at",
-            consent_id, status, now(),
+            "insert into consents (id, status, updated_at, note) values (?, ?, ?, ?) "
+            "on conflict(id) do update set status = excluded.status, "
+            "updated_at = excluded.updated_at, note = excluded.note",
+            consent_id, status, now(), note,
         )  # fmt: skip
-        if transfer is not None:
-            self._run("update consents set transfer = ? where id = ?", transfer, consent_id)
 
-    def transfer_save(self, *, transfer_id: str, status: str) -> None:
-        """A transfer's new status, on the consent that asked for it (if we know it)."""
-        self._run(
-            "update consents set transfer = ? where transfer = ? or transfer like ?",
-            f"{transfer_id} {status}", transfer_id, f"{transfer_id} %",
-        )  # fmt: skip
+    def transfer_save(self, *, transfer_id: str, consent_id: str, status: str, news: bool) -> None:
+        """Record a transfer's status: `news` (a notification) replaces what we knew.
+
+        The answer to our request is not news: a notification that the transfer
+        was delivered may arrive before it, and must not be undone by it.
+        """
+        sql = _TRANSFER_NEWS if news else _TRANSFER_ANSWER
+        self._run(sql, transfer_id, consent_id, status, now())
 
     def consents(self) -> list[sqlite3.Row]:
-        return self._run("select * from consents order by updated_at desc")
+        """Each consent, with its latest transfer (or a note when there is none)."""
+        return self._run(
+            "select c.*, coalesce((select t.id || ' ' || t.status from transfers t "
+            "where t.consent_id = c.id order by t.updated_at desc limit 1), c.note) as transfer "
+            "from consents c order by c.updated_at desc"
+        )
 
     def delivery_save(self, *, key: str, consent_id: str, subject: str, content_type: str,
                       digest: str, body: bytes) -> bool:  # fmt: skip

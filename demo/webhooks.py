@@ -34,7 +34,10 @@ def _follow(demo, *, event: str, data: dict) -> None:
     if event.startswith("consent.") and data.get("consent_id") and status:
         demo.store.consent_save(consent_id=str(data["consent_id"]), status=status)
     elif event.startswith("transfer.") and data.get("transfer_id") and status:
-        demo.store.transfer_save(transfer_id=str(data["transfer_id"]), status=status)
+        demo.store.transfer_save(
+            transfer_id=str(data["transfer_id"]), consent_id=str(data.get("consent_id")),
+            status=status, news=True,
+        )  # fmt: skip
 
 
 def events_table(demo, slug: str, lang: str) -> str:

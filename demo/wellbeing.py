@@ -23,6 +23,7 @@ PURPOSE = {
     "en": "Your daily steps for Espoo's exercise programme, which follows your progress.",
 }
 VALID_DAYS = 90
+UNAVAILABLE = "transfers are not available yet"
 _DIGEST = re.compile(r"(?:^|,)\s*sha-256=:([A-Za-z0-9+/=]+):")
 
 
@@ -123,8 +124,15 @@ def back(demo, request: Request, lang: str) -> Response:
                                 scope="consents:read")  # fmt: skip
     except ApiError as problem:
         return _message(502, lang, request, f"Omadata could not confirm the consent: {problem}")
-    outcome = transfer_request(demo, consent_id)
-    demo.store.consent_save(consent_id=consent_id, status=consent["status"], transfer=outcome)
+    demo.store.consent_save(consent_id=consent_id, status=consent["status"])
+    transfer = transfer_request(demo, consent_id)
+    if transfer is None:
+        demo.store.consent_save(consent_id=consent_id, status=consent["status"], note=UNAVAILABLE)
+    else:
+        status = str(transfer.get("status", "requested"))
+        demo.store.transfer_save(
+            transfer_id=str(transfer["id"]), consent_id=consent_id, status=status, news=False
+        )
     query = {"answer": "approved", "consent": consent_id, "lang": lang}
     return redirect("/wellbeing/?" + urlencode(query))
 
@@ -137,18 +145,18 @@ def _uuid(value: str) -> str | None:
         return None
 
 
-def transfer_request(demo, consent_id: str) -> str:
-    """Ask the operator to relay data under the consent; say what came of it.
+def transfer_request(demo, consent_id: str) -> dict | None:
+    """Ask the operator to relay data under the consent: the transfer, or None.
 
     The transfer API is being built alongside the demo: until it answers, the
-    page says so rather than failing.
+    page says that transfers are not available yet, rather than failing.
     """
     try:
         transfer = demo.api.call("POST", "/api/v1/transfers", slug=SLUG, scope="transfers:write",
                                  data={"consent": consent_id})  # fmt: skip
     except ApiError:
-        return "transfers are not available yet"
-    return f"{transfer.get('id')} {transfer.get('status', 'requested')}"
+        return None
+    return transfer if isinstance(transfer, dict) and "id" in transfer else None
 
 
 def _message(status: int, lang: str, request: Request, text: str) -> Response:

@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import importlib.util
 import json
 import re
 import time
@@ -16,6 +17,7 @@ from jwcrypto import jwk
 from consent import jws, notifications
 from consent.models import Consent, Notification
 from tests.demo.conftest import post
+from tests.servers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BODY = json.dumps({"wellbeing.steps": [{"date": "2026-11-27", "steps": 8123}]}).encode()
@@ -224,8 +226,9 @@ def test_deliver_stores_once_when_the_same_key_arrives_concurrently(demo_world):
 
 def test_webhook_follows_a_transfer_without_changing_the_consent(demo_world):
     consent_id, transfer_id = str(uuid.uuid4()), str(uuid.uuid4())
-    demo_world.store.consent_save(
-        consent_id=consent_id, status="active", transfer=f"{transfer_id} queued"
+    demo_world.store.consent_save(consent_id=consent_id, status="active")
+    demo_world.store.transfer_save(
+        transfer_id=transfer_id, consent_id=consent_id, status="queued", news=False
     )
 
     with transaction.atomic():
@@ -236,3 +239,24 @@ def test_webhook_follows_a_transfer_without_changing_the_consent(demo_world):
 
     [consent] = demo_world.store.consents()
     assert (consent["status"], consent["transfer"]) == ("active", f"{transfer_id} delivered")
+    # The answer to the request, arriving late, does not undo the news.
+    demo_world.store.transfer_save(
+        transfer_id=transfer_id, consent_id=consent_id, status="queued", news=False
+    )
+    assert demo_world.store.consents()[0]["transfer"] == f"{transfer_id} delivered"
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("relay.apis") is None,
+    reason="the relay (POST /api/v1/transfers) is not in this branch yet",
+)
+def test_approved_consent_brings_a_week_of_steps_to_the_sink_page(demo_world):
+    test_resident_joins_links_approves_and_comes_back(demo_world)
+
+    [delivery] = wait_for(demo_world.store.deliveries)
+    [consent] = demo_world.store.consents()
+
+    assert consent["transfer"] == f"{delivery['idempotency_key']} delivered"
+    page = requests.get(f"{demo_world.url}/wellbeing/", timeout=10).text
+    assert delivery["idempotency_key"] in page
+    assert re.search(r"7 days, \d+ steps<", page)
