@@ -22,7 +22,8 @@ class Request:
 
     @classmethod
     def from_environ(cls, environ: dict) -> "Request":
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw_length = environ.get("CONTENT_LENGTH") or "0"
+        length = int(raw_length) if raw_length.isdigit() else 0  # malformed: read no body
         if length > MAX_BODY:
             raise BodyTooLarge
         headers = {
