@@ -3,8 +3,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# The demo services listen on the next port; demo_seed registers their URLs from these.
+DEMO_PORT := $(shell echo $$(($(PORT) + 1)))
 export OMADATA_PORT := $(PORT)
 export OMADATA_BASE_URL ?= http://127.0.0.1:$(PORT)
+export OMADATA_DEMO_PORT := $(DEMO_PORT)
+export OMADATA_DEMO_BASE_URL ?= http://127.0.0.1:$(DEMO_PORT)
 
 .PHONY: run test lint bench venv messages clean
 
@@ -22,7 +26,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 
 venv: $(VENV)/.dev
 
-## run: set up, seed the demo and start the operator, its worker and scheduler (Ctrl-C stops all)
+## run: set up, seed the demo and start the operator, its worker, scheduler and demo services (Ctrl-C stops all)
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py demo_seed

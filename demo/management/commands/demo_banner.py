@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -12,9 +13,16 @@ class Command(BaseCommand):
         path = Path(settings.VAR_DIR) / "demo.json"
         demo = json.loads(path.read_text())
         base = settings.BASE_URL
+        demo_base = os.environ.get("OMADATA_DEMO_BASE_URL", "http://127.0.0.1:8001").rstrip("/")
         lines = [
             "",
             f"Omadata is starting at {base}/",
+            "",
+            "Start here, as a resident of Espoo (the demo services):",
+            f"  wellbeing service (sink)  {demo_base}/wellbeing/",
+            f"  Askel smartwatch (source) {demo_base}/wearable/",
+            "",
+            "The operator:",
             f"  public registry  {base}/api/v1/services",
             f"  API docs         {base}/api/docs/",
             f"  health           {base}/health",

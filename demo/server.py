@@ -1,0 +1,119 @@
+"""The demo services, as outside services: `python -m demo.server`.
+
+One WSGI app serves the Askel smartwatch (a source, under /wearable/) and the
+Espoo wellbeing service (a sink, under /wellbeing/) on 127.0.0.1. They speak to
+the operator only over HTTP, with the credentials demo_seed wrote to
+var/demo.json, and verify what it signs with its published JWKS.
+"""
+
+import contextlib
+import logging
+import sys
+from dataclasses import dataclass
+from functools import partial
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from demo import pages, wearable, webhooks, wellbeing
+from demo.config import Config, port_from_env
+from demo.operator_api import ApiError, OperatorApi
+from demo.store import Store
+from demo.web import BodyTooLarge, Request, Response, error, redirect
+
+logger = logging.getLogger("demo")
+ROUTES = {
+    ("GET", "/wearable/"): wearable.home,
+    ("GET", "/wearable/link"): wearable.link_page,
+    ("POST", "/wearable/link"): wearable.link_confirm,
+    ("GET", "/wearable/data"): wearable.data,
+    ("POST", "/wearable/webhook"): partial(webhooks.receive, slug=wearable.SLUG),
+    ("GET", "/wellbeing/"): wellbeing.home,
+    ("POST", "/wellbeing/join"): wellbeing.join,
+    ("GET", "/wellbeing/back"): wellbeing.back,
+    ("POST", "/wellbeing/deliver"): wellbeing.deliver,
+    ("POST", "/wellbeing/webhook"): partial(webhooks.receive, slug=wellbeing.SLUG),
+}
+_PATHS = {path for _method, path in ROUTES}
+
+
+@dataclass
+class Demo:
+    """What every handler needs: configuration, the operator's API, and the state."""
+
+    config: Config
+    api: OperatorApi
+    store: Store
+
+
+def make_app(config: Config):
+    demo = Demo(config=config, api=OperatorApi(config), store=Store(config.state_path))
+
+    def app(environ, start_response):
+        response = _respond(demo, environ)
+        headers = [
+            ("Content-Type", response.content_type),
+            ("Content-Length", str(len(response.body))),
+            *response.headers.items(),
+        ]
+        start_response(f"{response.status} {_REASONS.get(response.status, '')}".strip(), headers)
+        return [response.body]
+
+    return app
+
+
+def _respond(demo: Demo, environ) -> Response:
+    try:
+        request = Request.from_environ(environ)
+    except BodyTooLarge:
+        return error(413, "request_too_large", "The body is too large for the demo.")
+    if request.path in ("/", "/wellbeing"):
+        return redirect("/wellbeing/")  # a newcomer starts at the sink
+    handler = ROUTES.get((request.method, request.path))
+    if handler is None:
+        status = 405 if request.path in _PATHS else 404
+        return error(
+            status, "not_found" if status == 404 else "method_not_allowed", "No such page."
+        )
+    lang = pages.language(request.query, request.headers.get("accept-language", ""))
+    try:
+        return handler(demo, request, lang)
+    except ApiError as problem:
+        # Mostly: the operator is still starting, or demo_seed has not run.
+        logger.warning("operator unavailable: %s", problem)
+        return error(503, "operator_unavailable", "The operator cannot be reached yet.")
+
+
+_REASONS = {200: "OK", 302: "Found", 400: "Bad Request", 401: "Unauthorized",
+            403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+            413: "Content Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Content",
+            502: "Bad Gateway", 503: "Service Unavailable"}  # fmt: skip
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """wsgiref's server, one thread per request: the operator may call back mid-request."""
+
+    daemon_threads = True
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args) -> None:
+        pass
+
+
+def serve(config: Config, *, port: int, quiet: bool = False) -> ThreadingWSGIServer:
+    """A server bound to 127.0.0.1:`port` (0 picks one); call serve_forever() on it."""
+    handler = QuietHandler if quiet else WSGIRequestHandler
+    return make_server("127.0.0.1", port, make_app(config), ThreadingWSGIServer, handler)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    config = Config.from_env()
+    server = serve(config, port=port_from_env())
+    logger.info("demo services at %s/wellbeing/ and %s/wearable/", config.demo_url, config.demo_url)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C (honcho's stop) is a normal end
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The little web layer the demo services need: a request, a response, nothing more."""
+
+import json
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+# Bigger bodies are refused before they are read: a demo keeps no more than this.
+MAX_BODY = 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    @classmethod
+    def from_environ(cls, environ: dict) -> "Request":
+        raw_length = environ.get("CONTENT_LENGTH") or "0"
+        length = int(raw_length) if raw_length.isdigit() else 0  # malformed: read no body
+        if length > MAX_BODY:
+            raise BodyTooLarge
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        headers["content-type"] = environ.get("CONTENT_TYPE", "")
+        return cls(
+            method=environ["REQUEST_METHOD"],
+            path=environ.get("PATH_INFO", "/"),
+            query=_first_values(environ.get("QUERY_STRING", "")),
+            headers=headers,
+            body=environ["wsgi.input"].read(length) if length else b"",
+        )
+
+    @property
+    def form(self) -> dict[str, str]:
+        return _first_values(self.body.decode(errors="replace"))
+
+    def bearer(self) -> str | None:
+        scheme, _, token = self.headers.get("authorization", "").partition(" ")
+        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _first_values(query: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(query).items()}
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_response(value, status: int = 200, **headers: str) -> Response:
+    return Response(status, json.dumps(value).encode(), "application/json", headers)
+
+
+def error(status: int, code: str, message: str, **headers: str) -> Response:
+    """An API error in the operator's shape: a stable code and a message."""
+    return json_response({"code": code, "message": message}, status, **headers)
+
+
+def unauthorized(problem: Exception) -> Response:
+    """A refused bearer token (RFC 6750): the reason in the body, never the data."""
+    return error(
+        401, "invalid_token", str(problem), **{"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    )
+
+
+def redirect(location: str) -> Response:
+    return Response(302, b"", headers={"Location": location})

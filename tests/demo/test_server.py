@@ -1,0 +1,54 @@
+"""`python -m demo.server` as make run starts it: an outside service, not part of the operator."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from tests.servers import ROOT, free_port, wait_for
+
+
+def test_demo_server_imports_nothing_of_the_operator():
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys, demo.server; print(' '.join(sys.modules))"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+
+    operator = {"django", "rest_framework", "omadata", "registry", "consent", "relay"}
+    assert {name.split(".")[0] for name in imported} & operator == set()
+
+
+@pytest.fixture
+def demo_process(tmp_path):
+    port = free_port()
+    env = {**os.environ, "OMADATA_DEMO_PORT": str(port), "OMADATA_VAR_DIR": str(tmp_path),
+           "OMADATA_BASE_URL": f"http://127.0.0.1:{free_port()}"}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "demo.server"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    yield f"http://127.0.0.1:{port}", tmp_path
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _answers(url: str) -> requests.Response | None:
+    try:
+        return requests.get(url, timeout=1)
+    except requests.ConnectionError:
+        return None
+
+
+def test_demo_server_starts_on_its_port_and_keeps_state_under_var(demo_process):
+    url, var_dir = demo_process
+
+    landing = wait_for(lambda: _answers(f"{url}/wellbeing/"))
+
+    assert landing.status_code == 200
+    assert "Espoo wellbeing service" in landing.text
+    assert (var_dir / "demo" / "state.sqlite3").exists()
+    # With no operator to reach, an action that needs one says so instead of failing.
+    joined = requests.post(f"{url}/wellbeing/join", timeout=10, allow_redirects=False)
+    assert joined.status_code in (502, 503)

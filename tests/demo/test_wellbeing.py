@@ -1,0 +1,262 @@
+"""The Espoo wellbeing demo sink: deliveries, notifications, and the resident's whole trip."""
+
+import base64
+import hashlib
+import importlib.util
+import json
+import re
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from django.db import transaction
+from jwcrypto import jwk
+
+from consent import jws, notifications
+from consent.models import Consent, Notification
+from tests.demo.conftest import post
+from tests.servers import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BODY = json.dumps({"wellbeing.steps": [{"date": "2026-11-27", "steps": 8123}]}).encode()
+
+
+def delivery_headers(world, *, transfer_id: str, body: bytes = BODY, digest: str | None = None):
+    now = int(time.time())
+    token = jws.sign(
+        {"iss": world.operator, "aud": str(world.wellbeing.id), "sub": "sink-subject",
+         "consent_id": str(uuid.uuid4()), "transfer_id": transfer_id,
+         "data_types": ["wellbeing.steps"], "jti": str(uuid.uuid4()), "iat": now,
+         "exp": now + 120},
+        typ="transfer+jwt",
+    )  # fmt: skip
+    digest = digest or base64.b64encode(hashlib.sha256(body).digest()).decode()
+    return {
+        "Authorization": f"Bearer {token}", "Idempotency-Key": transfer_id,
+        "Content-Type": "application/json", "Content-Digest": f"sha-256=:{digest}:",
+    }  # fmt: skip
+
+
+def deliver(world, headers, body: bytes = BODY):
+    return post(f"{world.url}/wellbeing/deliver", headers=headers, data=body)
+
+
+def test_deliver_applies_a_repeated_idempotency_key_once(demo_world):
+    transfer_id = str(uuid.uuid4())
+
+    first = deliver(demo_world, delivery_headers(demo_world, transfer_id=transfer_id))
+    again = deliver(demo_world, delivery_headers(demo_world, transfer_id=transfer_id))
+
+    assert (first.status_code, again.status_code) == (200, 200), first.text
+    assert [d["idempotency_key"] for d in demo_world.store.deliveries()] == [transfer_id]
+    page = requests.get(f"{demo_world.url}/wellbeing/", timeout=10).text
+    assert transfer_id in page
+    assert "1 days, 8123 steps" in page
+
+
+def test_deliver_rejects_a_wrong_content_digest(demo_world):
+    wrong = base64.b64encode(hashlib.sha256(b"something else").digest()).decode()
+    headers = delivery_headers(demo_world, transfer_id=str(uuid.uuid4()), digest=wrong)
+
+    answer = deliver(demo_world, headers)
+
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "digest_mismatch"
+    assert demo_world.store.deliveries() == []
+
+
+def test_deliver_refuses_a_token_for_the_source(demo_world):
+    headers = delivery_headers(demo_world, transfer_id=str(uuid.uuid4()))
+    now = int(time.time())
+    headers["Authorization"] = "Bearer " + jws.sign(
+        {"iss": demo_world.operator, "aud": str(demo_world.wearable.id), "sub": "s",
+         "transfer_id": headers["Idempotency-Key"], "exp": now + 60},
+        typ="transfer+jwt",
+    )  # fmt: skip
+
+    assert deliver(demo_world, headers).status_code == 401
+    assert demo_world.store.deliveries() == []
+
+
+def queue(service, event="consent.granted") -> Notification:
+    # Delivered on commit, in this process (deliver_in_process), by notification_deliver.
+    with transaction.atomic():
+        return notifications._queue(
+            service=service, event=event, data={"consent_id": str(uuid.uuid4()), "status": "active"}
+        )
+
+
+@pytest.mark.parametrize("slug", ["wearable", "wellbeing"])
+def test_webhook_verifies_and_records_a_notification(demo_world, slug):
+    notification = queue(getattr(demo_world, slug))
+
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.DELIVERED
+    assert notifications.notification_deliver(notification_id=notification.id) is None
+    events = demo_world.store.events(slug)
+    assert [(e["id"], e["event"]) for e in events] == [(str(notification.id), "consent.granted")]
+    page = requests.get(f"{demo_world.url}/{slug}/", timeout=10).text
+    assert "consent.granted" in page
+
+
+def test_webhook_records_a_repeated_notification_once(demo_world):
+    notification = queue(demo_world.wellbeing)
+
+    again = post(
+        f"{demo_world.url}/wellbeing/webhook", data=notification.body,
+        headers={"Content-Type": "application/jose"},
+    )  # fmt: skip
+
+    assert again.status_code == 200
+    assert len(demo_world.store.events("wellbeing")) == 1
+
+
+def test_webhook_refuses_a_notification_for_another_service(demo_world):
+    notification = queue(demo_world.wellbeing)
+
+    answer = post(
+        f"{demo_world.url}/wearable/webhook", data=notification.body,
+        headers={"Content-Type": "application/jose"},
+    )  # fmt: skip
+
+    assert answer.status_code == 400
+    assert demo_world.store.events("wearable") == []
+
+
+def test_webhook_refuses_a_forged_notification(demo_world):
+    foreign = jwk.JWK.generate(kty="EC", crv="P-256", kid="forger")
+    body = jws.sign(
+        {"id": "n1", "event": "consent.withdrawn", "aud": str(demo_world.wellbeing.id),
+         "iat": int(time.time()), "data": {}},
+        typ="notification+jwt", key=foreign,
+    )  # fmt: skip
+
+    answer = post(
+        f"{demo_world.url}/wellbeing/webhook", data=body,
+        headers={"Content-Type": "application/jose"},
+    )  # fmt: skip
+
+    assert answer.status_code == 400
+    assert demo_world.store.events("wellbeing") == []
+
+
+def _form(page: str, name: str) -> str:
+    return re.search(rf'name="{name}" value="([^"]+)"', page)[1]
+
+
+def _operator_post(browser, url: str, page, **data):
+    data["csrfmiddlewaretoken"] = _form(page.text, "csrfmiddlewaretoken")
+    return browser.post(url, data=data, headers={"Referer": page.url}, timeout=10)
+
+
+def test_resident_joins_links_approves_and_comes_back(demo_world):
+    browser = requests.Session()
+    landing = browser.get(f"{demo_world.url}/wellbeing/", timeout=10)
+    assert "Join the exercise programme" in landing.text
+
+    # Joining sends the browser to Omadata, which asks the resident to log in first.
+    login = browser.post(f"{demo_world.url}/wellbeing/join", timeout=10)
+    assert login.url.startswith(demo_world.operator)
+    resident = demo_world.seeded["resident"]
+    screen = _operator_post(
+        browser, login.url, login, username=resident["username"], password=resident["password"]
+    )
+    assert "notice_sha256" in screen.text
+    consent_url = screen.url.split("?")[0]
+
+    # Linking goes to the watch, which confirms and sends the browser back to the screen.
+    watch = _operator_post(browser, f"{consent_url}/link", screen)
+    assert "You are signed in to Askel as" in watch.text
+    linked = browser.post(
+        f"{demo_world.url}/wearable/link",
+        data={"link_token": _form(watch.text, "link_token")}, timeout=10,
+    )  # fmt: skip
+    assert linked.url == consent_url
+
+    back = _operator_post(
+        browser, f"{consent_url}/answer", linked,
+        answer="approve", notice_sha256=_form(linked.text, "notice_sha256"),
+    )  # fmt: skip
+    assert back.history[-1].url.startswith(f"{demo_world.url}/wellbeing/back?")
+    assert back.url.startswith(f"{demo_world.url}/wellbeing/?answer=approved")
+    consent = Consent.objects.get()
+    assert f"You approved: consent {consent.id} is active" in back.text
+    assert "Transfer: " in back.text  # requested; what came of it depends on the relay
+    assert "You approved" in browser.get(back.url, timeout=10).text  # the page may be reloaded
+    assert [(c["id"], c["status"]) for c in demo_world.store.consents()] == [
+        (str(consent.id), "active")
+    ]
+
+
+def test_back_refuses_a_state_the_sink_never_issued(demo_world):
+    answer = requests.get(
+        f"{demo_world.url}/wellbeing/back", params={"consent_id": str(uuid.uuid4()), "state": "x"},
+        timeout=10,
+    )  # fmt: skip
+
+    assert answer.status_code == 400
+    assert demo_world.store.consents() == []
+
+
+def test_back_shows_a_refusal(demo_world):
+    demo_world.store.state_save("issued")
+
+    answer = requests.get(
+        f"{demo_world.url}/wellbeing/back", params={"error": "access_denied", "state": "issued"},
+        timeout=10,
+    )  # fmt: skip
+
+    assert answer.status_code == 200
+    assert "You refused" in answer.text
+
+
+def test_deliver_stores_once_when_the_same_key_arrives_concurrently(demo_world):
+    transfer_id = str(uuid.uuid4())
+    headers = delivery_headers(demo_world, transfer_id=transfer_id)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _n: deliver(demo_world, headers), range(8)))
+
+    assert [a.status_code for a in answers] == [200] * 8
+    assert sorted(a.json()["status"] for a in answers) == ["already_received"] * 7 + ["received"]
+    assert len(demo_world.store.deliveries()) == 1
+
+
+def test_webhook_follows_a_transfer_without_changing_the_consent(demo_world):
+    consent_id, transfer_id = str(uuid.uuid4()), str(uuid.uuid4())
+    demo_world.store.consent_save(consent_id=consent_id, status="active")
+    demo_world.store.transfer_save(
+        transfer_id=transfer_id, consent_id=consent_id, status="queued", news=False
+    )
+
+    with transaction.atomic():
+        notifications._queue(
+            service=demo_world.wellbeing, event="transfer.delivered",
+            data={"transfer_id": transfer_id, "status": "delivered", "consent_id": consent_id},
+        )  # fmt: skip
+
+    [consent] = demo_world.store.consents()
+    assert (consent["status"], consent["transfer"]) == ("active", f"{transfer_id} delivered")
+    # The answer to the request, arriving late, does not undo the news.
+    demo_world.store.transfer_save(
+        transfer_id=transfer_id, consent_id=consent_id, status="queued", news=False
+    )
+    assert demo_world.store.consents()[0]["transfer"] == f"{transfer_id} delivered"
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("relay.apis") is None,
+    reason="the relay (POST /api/v1/transfers) is not in this branch yet",
+)
+def test_approved_consent_brings_a_week_of_steps_to_the_sink_page(demo_world):
+    test_resident_joins_links_approves_and_comes_back(demo_world)
+
+    [delivery] = wait_for(demo_world.store.deliveries)
+    [consent] = demo_world.store.consents()
+
+    assert consent["transfer"] == f"{delivery['idempotency_key']} delivered"
+    page = requests.get(f"{demo_world.url}/wellbeing/", timeout=10).text
+    assert delivery["idempotency_key"] in page
+    assert re.search(r"7 days, \d+ steps<", page)
