@@ -64,6 +64,8 @@ def worker(broker, tmp_path):
         "OMADATA_OUTBOUND_TIMEOUT": "2",
         "OMADATA_NOTIFY_BACKOFF_BASE": "0.05",
         "OMADATA_NOTIFY_BACKOFF_CAP": "1",
+        "OMADATA_RELAY_BACKOFF_BASE": "0.05",
+        "OMADATA_RELAY_BACKOFF_CAP": "1",
         "CELERY_VISIBILITY_TIMEOUT": "30",
         "CELERY_BROKER_CONNECTION_TIMEOUT": "1",
     }
