@@ -25,19 +25,19 @@ def sink():
 
 
 @pytest.fixture
-def wearable(settings, source_provider, data_types, register, staff, source) -> Service:
-    """An approved source whose fetch URL is `source`."""
+def wearable(settings, source_provider, data_types, register, staff, source, receiver) -> Service:
+    """An approved source whose fetch URL is `source` and whose webhook is `receiver`."""
     settings.OMADATA_ALLOW_LOOPBACK_URLS = True
-    spec = source_spec()
+    spec = source_spec(webhook_url=receiver.url)
     spec["source"] = {**spec["source"], "fetch_url": source.url}
     return register(source_provider, spec, approve_by=staff)
 
 
 @pytest.fixture
-def wellbeing(settings, sink_provider, data_types, register, staff, sink) -> Service:
-    """An approved sink whose delivery URL is `sink`."""
+def wellbeing(settings, sink_provider, data_types, register, staff, sink, receiver) -> Service:
+    """An approved sink whose delivery URL is `sink` and whose webhook is `receiver`."""
     settings.OMADATA_ALLOW_LOOPBACK_URLS = True
-    spec = sink_spec(webhook_url="https://sink.example.fi/hooks")
+    spec = sink_spec(webhook_url=receiver.url)
     spec["sink"] = {**spec["sink"], "delivery_url": sink.url}
     return register(sink_provider, spec, approve_by=staff)
 
