@@ -50,8 +50,12 @@ _STOPPED = {
     Consent.Status.PAUSED: "consent_paused",
     Consent.Status.EXPIRED: "consent_expired",
 }
-_PERIOD = {Period.DAY: timedelta(days=1), Period.WEEK: timedelta(days=7)}
-_PERIOD_MONTH = timedelta(days=30)
+# A recurring consent's limit counts over a rolling window of its period.
+_WINDOW = {
+    Period.DAY: timedelta(days=1),
+    Period.WEEK: timedelta(days=7),
+    Period.MONTH: timedelta(days=30),
+}
 
 
 # -- asking for a transfer ----------------------------------------------------------------
@@ -64,17 +68,15 @@ def request_hash(*, consent_id: UUID | str) -> str:
 
 def _check_frequency(consent: Consent, now: datetime) -> None:
     """Refuse a transfer past the consent's frequency limit. The consent row is locked."""
-    transfers = Transfer.objects.filter(consent=consent)
+    # A failed or cancelled transfer delivered nothing: it does not use the limit up.
+    used = Transfer.objects.filter(consent=consent).exclude(
+        status__in=[Transfer.Status.FAILED, Transfer.Status.CANCELLED]
+    )
     if consent.frequency == Frequency.ONE_OFF:
-        # One delivery ever: a failed or cancelled one did not use it up.
-        used = transfers.exclude(status__in=[Transfer.Status.FAILED, Transfer.Status.CANCELLED])
         limit = 1
     else:
-        window = _PERIOD.get(consent.frequency_period, _PERIOD_MONTH)
-        used = transfers.exclude(
-            status__in=[Transfer.Status.FAILED, Transfer.Status.CANCELLED]
-        ).filter(created_at__gt=now - window)
-        limit = consent.frequency_limit or 1
+        used = used.filter(created_at__gt=now - _WINDOW[consent.frequency_period])
+        limit = consent.frequency_limit
     if used.count() >= limit:
         raise Conflict("frequency_limit", _("This consent allows no more transfers for now."))
 
@@ -107,6 +109,9 @@ def transfer_request(
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.status != Consent.Status.ACTIVE or consent.valid_until <= now:
         raise Conflict("consent_not_active", _("This consent is not active."))
+    services = Service.objects.filter(pk__in=[consent.source_id, consent.sink_id])
+    if services.exclude(status=Service.Status.APPROVED).exists():
+        raise Conflict("service_unavailable", _("A service in this consent is not in use."))
     _check_frequency(consent, now)
     try:
         with transaction.atomic():
@@ -148,8 +153,10 @@ class _Outcome:
 
 
 def lease_seconds() -> float:
-    """How long a claimed try owns its transfer: a fetch's deadline, a delivery's, and one
-    more for the database work around them. After that the sweeper may hand it on."""
+    """How long a claimed try owns its transfer before the sweeper may hand it on.
+
+    A fetch's deadline, a delivery's, and one more for the database work around them.
+    """
     return 3 * settings.OMADATA_OUTBOUND_TIMEOUT
 
 

@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from consent import services as consent_services
+from registry import services as registry_services
 from relay import services
 from relay.models import Transfer
 from tests.consent.conftest import NOTICE, request_spec
@@ -161,3 +162,11 @@ def test_another_organisation_cannot_read_the_transfer(
     for provider in (other_sink_provider, source_provider):
         response = api_as(provider, "transfers:read").get(f"{URL}/{created['id']}")
         assert response.status_code == 404
+
+
+def test_suspended_source_is_a_409(sink_api, consent, wearable, staff):
+    registry_services.service_suspend(service=wearable, actor=staff)
+
+    response = sink_api.post(URL, {"consent": str(consent.id)}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (409, "service_unavailable")
