@@ -109,8 +109,8 @@ def transfer_request(
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.status != Consent.Status.ACTIVE or consent.valid_until <= now:
         raise Conflict("consent_not_active", _("This consent is not active."))
-    services = Service.objects.filter(pk__in=[consent.source_id, consent.sink_id])
-    if services.exclude(status=Service.Status.APPROVED).exists():
+    ends = Service.objects.filter(pk__in=[consent.source_id, consent.sink_id])
+    if ends.exclude(status=Service.Status.APPROVED).exists():
         raise Conflict("service_unavailable", _("A service in this consent is not in use."))
     _check_frequency(consent, now)
     try:
