@@ -170,3 +170,13 @@ def test_suspended_source_is_a_409(sink_api, consent, wearable, staff):
     response = sink_api.post(URL, {"consent": str(consent.id)}, format="json")
 
     assert (response.status_code, response.json()["code"]) == (409, "service_unavailable")
+
+
+def test_overlong_idempotency_key_is_a_400(sink_api, consent):
+    response = sink_api.post(
+        URL, {"consent": str(consent.id)}, format="json", HTTP_IDEMPOTENCY_KEY="k" * 201
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"][0]["field"] == "Idempotency-Key"
+    assert Transfer.objects.count() == 0
