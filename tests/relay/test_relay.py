@@ -316,3 +316,18 @@ def test_failed_transfer_does_not_use_up_the_frequency_limit(
     second = request_transfer(consent)
 
     assert second.status == "queued"
+
+
+def test_sink_rejecting_the_delivery_fails_at_once_and_is_told(peers, consent, fast_backoff):
+    _source, sink = peers
+    sink.answers = [Answer(status=422, body=b"schema mismatch at line 3")]
+
+    transfer = relay_until_final(request_transfer(consent))
+
+    assert (transfer.status, transfer.attempts, transfer.error_code) == (
+        "failed", 1, "sink_rejected"
+    )  # fmt: skip
+    assert (transfer.byte_count, transfer.sha256) == (None, "")
+    [failed] = notifications_of("transfer.failed")
+    assert failed["aud"] == str(consent.sink_id)
+    assert not Receipt.objects.filter(event="transfer.delivered").exists()

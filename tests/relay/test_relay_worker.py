@@ -112,3 +112,14 @@ def test_transfer_asked_for_while_redis_is_down_is_delivered_after_a_sweep(
     transfer = wait_until_final(Transfer.objects.get(pk=response.json()["id"]), worker)
     assert (transfer.status, transfer.attempts) == ("delivered", 1)
     assert len(sink.requests) == 1
+
+
+def test_worker_tries_again_after_a_503_and_delivers(spawn, peers, consent):
+    worker = spawn()
+    source, sink = peers
+    source.answers = [Answer(status=503), Answer(body=b"second time")]
+
+    transfer = wait_until_final(request_transfer(consent), worker)
+
+    assert (transfer.status, transfer.attempts) == ("delivered", 2)
+    assert [r.body for r in sink.requests] == [b"second time"]
