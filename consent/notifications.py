@@ -231,3 +231,17 @@ def notify_refusal(*, request, receipt: Receipt) -> list[Notification]:
     data = {"request_id": str(request.id), "status": "refused", "receipt": receipt.jws}
     sent = _queue(service=request.sink, event=receipt.event, data=data)
     return [sent] if sent else []
+
+
+def notify_transfer(
+    *, consent: Consent, event: str, data: dict, source_too: bool = False
+) -> list[Notification]:
+    """Tell the consent's sink (and with `source_too`, its source) about one of its transfers.
+
+    `event` is `transfer.delivered`, `transfer.failed` or `transfer.cancelled`; `data`
+    carries only the operator's own codes, never a peer's words.
+    """
+    data = {"consent_id": str(consent.id), **data}
+    recipients = (consent.source, consent.sink) if source_too else (consent.sink,)
+    sent = [_queue(service=s, event=event, data=data) for s in recipients]
+    return [n for n in sent if n is not None]

@@ -136,6 +136,25 @@ def consent_receipt_issue(*, consent: Consent, event: str, reason: str = "") -> 
     return _issue(event=event, payload=payload, omadata=omadata, consent=consent)
 
 
+def transfer_receipt_issue(
+    *, consent: Consent, transfer_id: str, byte_count: int, sha256: str
+) -> Receipt:
+    """The evidence that a transfer's body reached the sink, chained to the consent's receipts.
+
+    It states the body's size and SHA-256, never its content.
+    """
+    payload, terms = _terms_payload(consent, resident=consent.resident, language=consent.language)
+    omadata = {
+        "consent_id": str(consent.id),
+        "status": consent.status,
+        "transfer_id": str(transfer_id),
+        "byte_count": byte_count,
+        "sha256": sha256,
+        **terms,
+    }
+    return _issue(event=Receipt.Event.DELIVERED, payload=payload, omadata=omadata, consent=consent)
+
+
 def refusal_receipt_issue(*, request: ConsentRequest, language: str, notice_sha256: str) -> Receipt:
     payload, terms = _terms_payload(request, resident=request.resident, language=language)
     omadata = {

@@ -14,7 +14,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from omadata.errors import Conflict
+from omadata.errors import Conflict, Unprocessable
 
 # DRF's own codes for these exceptions are renamed to the ones we document.
 _CODES = {
@@ -61,6 +61,8 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     if isinstance(exc, Conflict):
         return Response(error_body(exc.code, exc.message), status=409)
+    if isinstance(exc, Unprocessable):
+        return Response(error_body(exc.code, exc.message), status=422)
     if isinstance(exc, DjangoValidationError):
         # The services validate too (URLs, data types, keys): the same 400, codes kept.
         exc = exceptions.ValidationError(get_error_detail(exc))
@@ -100,7 +102,8 @@ class NotAProvider(exceptions.PermissionDenied):
 class RequiresScope(BasePermission):
     """Require an OAuth2 token carrying the view's scope for this method.
 
-    The view names `required_scopes`, a dict from HTTP method to scope.
+    The view names `required_scopes`, a dict from HTTP method to a scope, or
+    to a tuple of scopes of which any one will do.
     """
 
     def has_permission(self, request, view) -> bool:
@@ -113,8 +116,11 @@ class RequiresScope(BasePermission):
         token = request.auth
         if token is None or not hasattr(token, "allow_scopes"):
             raise exceptions.NotAuthenticated()
-        if not token.allow_scopes([scope]):
-            raise InsufficientScope(_("This token lacks the scope %(scope)s.") % {"scope": scope})
+        scopes = (scope,) if isinstance(scope, str) else scope
+        if not any(token.allow_scopes([s]) for s in scopes):
+            raise InsufficientScope(
+                _("This token lacks the scope %(scope)s.") % {"scope": " or ".join(scopes)}
+            )
         return True
 
 

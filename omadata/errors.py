@@ -17,3 +17,14 @@ class Conflict(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+@dataclass(frozen=True)
+class Unprocessable(Exception):
+    """The request is well formed but cannot be taken as it is (HTTP 422)."""
+
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message

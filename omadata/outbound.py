@@ -61,13 +61,19 @@ class OutboundError(Exception):
 
 
 def request(
-    *, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes = b""
+    *,
+    method: str,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    body: bytes = b"",
+    max_bytes: int | None = None,
 ) -> OutboundResponse:
     """Send one request to a service's URL and read the whole response.
 
     Any status other than a 3xx is returned: judging it is the caller's job.
     Raise OutboundError for an unsafe URL, a redirect, a response over the size
-    cap, the deadline passing, or a connection that fails.
+    cap (`max_bytes`, by default OMADATA_OUTBOUND_MAX_BYTES), the deadline
+    passing, or a connection that fails.
     """
     started = time.monotonic()
     deadline = started + settings.OMADATA_OUTBOUND_TIMEOUT
@@ -98,7 +104,11 @@ def request(
                     "the operator does not follow redirects.",
                     response.status,
                 )
-            content = _read_body(response=response, deadline=deadline)
+            content = _read_body(
+                response=response,
+                deadline=deadline,
+                limit=max_bytes or settings.OMADATA_OUTBOUND_MAX_BYTES,
+            )
         except (OSError, HTTPException, urllib3.exceptions.HTTPError) as error:
             raise _failure(error, deadline=deadline) from None
         finally:
@@ -180,9 +190,8 @@ def _connect(
     raise failure
 
 
-def _read_body(*, response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
-    """The body, read chunk by chunk against the deadline and the size cap."""
-    limit = settings.OMADATA_OUTBOUND_MAX_BYTES
+def _read_body(*, response: urllib3.BaseHTTPResponse, deadline: float, limit: int) -> bytes:
+    """The body, read chunk by chunk against the deadline and the size cap `limit`."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(response.status, limit)

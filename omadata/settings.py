@@ -220,6 +220,8 @@ OMADATA_SCOPES = {
     "consents:request": "Ask residents for consent on behalf of your sinks",
     "consents:read": "Read the consents that concern your services, with their receipts",
     "links:write": "Confirm residents' account links to your services",
+    "transfers:write": "Ask for transfers of data to your sinks under residents' consents",
+    "transfers:read": "Read the transfers to your sinks, with their attempts and outcomes",
 }
 OAUTH2_PROVIDER = {
     "SCOPES": dict(OMADATA_SCOPES),
@@ -263,6 +265,8 @@ SPECTACULAR_SETTINGS = {
         "ServiceStatusEnum": "registry.models.Service.Status",
         "ConsentStatusEnum": "consent.models.Consent.Status",
         "ConsentRequestStatusEnum": "consent.models.ConsentRequest.Status",
+        "TransferStatusEnum": "relay.models.Transfer.Status",
+        "TransferAttemptOutcomeEnum": "relay.models.TransferAttempt.Outcome",
     },
     "OAUTH2_FLOWS": ["clientCredentials"],
     "OAUTH2_TOKEN_URL": "/o/token/",
@@ -320,6 +324,21 @@ if OMADATA_NOTIFY_BACKOFF_CAP >= CELERY_VISIBILITY_TIMEOUT:
         f"({OMADATA_NOTIFY_BACKOFF_CAP:g} >= {CELERY_VISIBILITY_TIMEOUT})"
     )
 
+# Transfers (relay/): the operator's token for a source or a sink lives this long;
+# a source's answer is relayed up to this size; a transient failure is tried
+# again after a random wait of up to min(cap, base * 2**tries) seconds.
+OMADATA_TRANSFER_TOKEN_SECONDS = env_int("OMADATA_TRANSFER_TOKEN_SECONDS", 120, minimum=10)
+OMADATA_TRANSFER_MAX_BYTES = env_int("OMADATA_TRANSFER_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+OMADATA_RELAY_BACKOFF_BASE = env_float("OMADATA_RELAY_BACKOFF_BASE", 2.0)
+OMADATA_RELAY_BACKOFF_CAP = env_float("OMADATA_RELAY_BACKOFF_CAP", 600.0)
+OMADATA_RELAY_MAX_ATTEMPTS = env_int("OMADATA_RELAY_MAX_ATTEMPTS", 8, minimum=1)
+if OMADATA_RELAY_BACKOFF_CAP >= CELERY_VISIBILITY_TIMEOUT:
+    # The same reason as for notifications: a countdown must end before Redis gives up on it.
+    raise EnvError(
+        "OMADATA_RELAY_BACKOFF_CAP must be shorter than CELERY_VISIBILITY_TIMEOUT "
+        f"({OMADATA_RELAY_BACKOFF_CAP:g} >= {CELERY_VISIBILITY_TIMEOUT})"
+    )
+
 # The sweeper re-enqueues pending work whose time is this long past: the broker
 # was down when it was queued, or a worker died with it. Beat runs it.
 OMADATA_SWEEP_AFTER = env_float("OMADATA_SWEEP_AFTER", 60.0)
@@ -337,6 +356,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consent.notification_sweep",
         "schedule": OMADATA_SWEEP_INTERVAL,
         # A sweep that waited a whole interval in the queue is stale: the next one is due.
+        "options": {"expires": OMADATA_SWEEP_INTERVAL},
+    },
+    "transfer-sweep": {
+        "task": "relay.transfer_sweep",
+        "schedule": OMADATA_SWEEP_INTERVAL,
         "options": {"expires": OMADATA_SWEEP_INTERVAL},
     },
 }

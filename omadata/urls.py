@@ -10,6 +10,7 @@ from consent import views as consent_views
 from omadata import views
 from registry import apis as registry_apis
 from registry import views as registry_views
+from relay import apis as relay_apis
 
 oauth2_patterns = (
     [
@@ -49,6 +50,12 @@ api_v1 = [
         "consents/<uuid:consent_id>", consent_apis.ConsentDetailApi.as_view(), name="consent-detail"
     ),
     path("links", consent_apis.LinkConfirmApi.as_view(), name="link-confirm"),
+    path("transfers", relay_apis.TransferCollectionApi.as_view(), name="transfer-list"),
+    path(
+        "transfers/<uuid:transfer_id>",
+        relay_apis.TransferDetailApi.as_view(),
+        name="transfer-detail",
+    ),
     path("audit/checkpoints", audit_apis.CheckpointApi.as_view(), name="audit-checkpoint"),
     path(
         "audit/receipts/<uuid:receipt_id>/inclusion",

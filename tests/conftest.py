@@ -9,6 +9,7 @@ from registry import services
 from registry.models import DataType, Service
 from tests import groups
 from tests.servers import AcceptCounter, WebhookReceiver
+from tests.workers import broker, redis  # noqa: F401 -- fixtures for real worker processes
 
 GROUPS = ("postgres", "redis", "browser")
 _not_run: dict[str, list[str]] = {}

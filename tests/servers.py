@@ -185,6 +185,45 @@ class WebhookReceiver:
         received.verified = True
 
 
+class TransferPeer(WebhookReceiver):
+    """A source's fetch endpoint or a sink's delivery endpoint on 127.0.0.1.
+
+    It verifies each request's bearer token as a service must, with PyJWT and the
+    operator's JWKS: the typ, the signature, `aud` its own service id and `sub`
+    the resident's pairwise id at this service. `Received.claims` holds the
+    verified claims; `applied` the Idempotency-Keys a sink has applied, once each.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}/data"
+        self.subject: str | None = None
+        self.applied: list[str] = []
+
+    def trust_bearer(self, *, jwks: dict, audience: str, subject: str) -> None:
+        self.trust(jwks=jwks, audience=audience)
+        self.subject = subject
+
+    def _verify(self, received: Received) -> None:
+        if self._jwks is None:
+            return
+        scheme, _space, token = received.headers.get("authorization", "").partition(" ")
+        try:
+            header = jwt.get_unverified_header(token)
+            if scheme != "Bearer" or header.get("typ") != "transfer+jwt":
+                return
+            key = jwt.PyJWKSet.from_dict(self._jwks)[header["kid"]]
+            claims = jwt.decode(token, key=key, algorithms=["ES256"], audience=self._audience)
+        except (jwt.PyJWTError, KeyError):
+            return
+        if claims.get("sub") != self.subject:
+            return
+        received.claims, received.verified = claims, True
+        key = received.headers.get("idempotency-key")
+        if received.method == "POST" and key and key not in self.applied:
+            self.applied.append(key)
+
+
 class _ReceiverHandler(BaseHTTPRequestHandler):
     server: ThreadingHTTPServer
 

@@ -1,81 +1,19 @@
 """Webhook delivery by a real Celery worker process, over a private redis-server."""
 
-import os
-import subprocess
-import sys
-import uuid
-from urllib.parse import urlsplit, urlunsplit
-
 import pytest
-from django.db import connection
 
 from consent.models import Notification, NotificationAttempt
 from consent.tasks import notification_sweep
-from omadata.celery import app
-from tests.servers import ROOT, Answer, RedisServer, wait_for
+from tests.servers import Answer, wait_for
+from tests.workers import start_worker
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-def worker_database_url() -> str:
-    """Where a worker process finds the test database this process uses."""
-    name = connection.settings_dict["NAME"]
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{name}"  # a file: tests/conftest.py keeps it out of memory
-    return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}"))
-
-
-@pytest.fixture
-def redis():
-    server = RedisServer().start()
-    yield server
-    server.stop()
-
-
-def _forget_broker_connections() -> None:
-    # Celery keeps its connection and producer pools for the broker it first used.
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def broker(redis, monkeypatch):
-    """Point this process's Celery app, which enqueues on commit and sweeps, at `redis`."""
-    # Celery lets the environment's CELERY_BROKER_URL win over its configuration.
-    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-    saved = {key: app.conf[key] for key in ("broker_url", "broker_transport_options")}
-    app.conf.update(broker_url=redis.url, broker_transport_options={})
-    _forget_broker_connections()
-    yield redis
-    app.conf.update(saved)
-    _forget_broker_connections()
 
 
 @pytest.fixture
 def worker(broker, tmp_path):
     """A Celery worker process on the private Redis and the test database, with short waits."""
-    log_path = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "CELERY_BROKER_URL": broker.url,
-        "DATABASE_URL": worker_database_url(),
-        "OMADATA_VAR_DIR": str(tmp_path / "var"),
-        "OMADATA_ALLOW_LOOPBACK_URLS": "true",
-        "OMADATA_OUTBOUND_TIMEOUT": "2",
-        "OMADATA_NOTIFY_BACKOFF_BASE": "0.05",
-        "OMADATA_NOTIFY_BACKOFF_CAP": "1",
-        "CELERY_VISIBILITY_TIMEOUT": "30",
-        "CELERY_BROKER_CONNECTION_TIMEOUT": "1",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests only
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "omadata", "worker", "--pool", "solo",
-             "--hostname", f"notify-{uuid.uuid4().hex[:8]}@%h", "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    process.log_path = log_path
+    process = start_worker(broker_url=broker.url, folder=tmp_path, name="notify")
     yield process
     process.terminate()
     process.wait(timeout=20)

@@ -1,0 +1,114 @@
+"""The transfer API for sinks: ask for a transfer under a consent, and follow it."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from omadata.api import ErrorOutput, RequiresScope, StrictSerializer, caller_provider
+from relay import selectors, services
+from relay.models import Transfer, TransferAttempt
+
+ERRORS = {code: ErrorOutput for code in (400, 401, 403, 404, 409, 413, 415, 422)}
+
+
+class NotYourConsent(exceptions.PermissionDenied):
+    error_code = "not_your_consent"
+    default_detail = _("No consent to a sink of yours has this id.")
+
+
+class TransferInput(StrictSerializer):
+    consent = serializers.UUIDField(help_text="the consent to transfer under; its sink is yours")
+
+
+class TransferAttemptOutput(serializers.Serializer):
+    started = serializers.DateTimeField(source="started_at")
+    finished = serializers.DateTimeField(source="finished_at")
+    outcome = serializers.ChoiceField(TransferAttempt.Outcome.choices)
+    http_status = serializers.IntegerField(allow_null=True)
+    duration_ms = serializers.IntegerField()
+    error = serializers.CharField(help_text="the operator's code; empty when none")
+
+
+class TransferOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(Transfer.Status.choices)
+    consent = serializers.UUIDField(source="consent_id")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    byte_count = serializers.IntegerField(allow_null=True)
+    sha256 = serializers.CharField(help_text="hex SHA-256 of the delivered body")
+    content_type = serializers.CharField()
+    error_code = serializers.CharField()
+    attempts = TransferAttemptOutput(source="attempt_rows", many=True)
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Repeat a request safely: the same key with the same body returns the same "
+    "transfer (200); with another body, 422.",
+)  # fmt: skip
+
+
+class TransferCollectionApi(APIView):
+    required_scopes = {"POST": "transfers:write"}
+    permission_classes = [RequiresScope]
+
+    @extend_schema(
+        operation_id="transfers_create",
+        auth=[{"oauth2": ["transfers:write"]}],
+        parameters=[IDEMPOTENCY_KEY],
+        request=TransferInput,
+        responses={202: TransferOutput, 200: TransferOutput, **ERRORS},
+        description="Ask the operator to relay the consent's data from its source to your sink. "
+        "The data types are the consent's. Answers 202 with the transfer; follow it at "
+        "`/api/v1/transfers/{id}` or by the `transfer.*` notifications.",
+    )
+    def post(self, request):
+        provider = caller_provider(request)
+        data = TransferInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 200:
+            raise serializers.ValidationError(
+                {
+                    "Idempotency-Key": [
+                        serializers.ErrorDetail("At most 200 characters.", "too_long")
+                    ]
+                }
+            )
+        consent = selectors.consent_for_sink(
+            organisation=provider.organisation, consent_id=data.validated_data["consent"]
+        )
+        if consent is None:
+            raise NotYourConsent()
+        transfer, created = services.transfer_request(
+            consent=consent, organisation=provider.organisation, idempotency_key=key or None
+        )
+        transfer = selectors.transfer_access_for_sink(
+            organisation=provider.organisation, transfer_id=transfer.id
+        )
+        return Response(
+            TransferOutput(transfer).data,
+            status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
+        )
+
+
+class TransferDetailApi(APIView):
+    required_scopes = {"GET": ("transfers:read", "transfers:write")}
+    permission_classes = [RequiresScope]
+
+    @extend_schema(
+        operation_id="transfers_read",
+        auth=[{"oauth2": ["transfers:read"]}, {"oauth2": ["transfers:write"]}],
+        responses={200: TransferOutput, **ERRORS},
+        description="A transfer to one of your sinks: its status, every try, and its outcome.",
+    )
+    def get(self, request, transfer_id):
+        provider = caller_provider(request)
+        transfer = selectors.transfer_access_for_sink(
+            organisation=provider.organisation, transfer_id=transfer_id
+        )
+        return Response(TransferOutput(transfer).data)

@@ -1,0 +1,100 @@
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from consent.models import Consent
+from registry.models import Organisation
+
+
+class Transfer(models.Model):
+    """One relay of a consent's data from its source to its sink: also the relay's outbox row.
+
+    The body is never stored: only its size, its SHA-256 and its content type.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        FETCHING = "fetching", _("fetching")
+        DELIVERING = "delivering", _("delivering")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="transfers")
+    # The sink's organisation at request time: idempotency keys are scoped to it.
+    requested_by = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    byte_count = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    content_type = models.CharField(max_length=200, blank=True)
+    error_code = models.CharField(max_length=60, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
+        constraints = [
+            # A key names one transfer per sink organisation: a repeat finds it, not a twin.
+            models.UniqueConstraint(
+                fields=["requested_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="transfer_idempotency_key",
+            ),
+        ]
+        indexes = [
+            # The sweeper looks for unfinished transfers whose time has come.
+            models.Index(fields=["status", "next_attempt_at"], name="transfer_due"),
+            # The frequency limit counts a consent's transfers by status and time.
+            models.Index(
+                fields=["consent", "status", "created_at"], name="transfer_consent_status"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+FINAL_STATUSES = (
+    Transfer.Status.DELIVERED,
+    Transfer.Status.FAILED,
+    Transfer.Status.CANCELLED,
+)
+
+
+class TransferAttempt(models.Model):
+    """One try at relaying a transfer, whatever came of it."""
+
+    class Outcome(models.TextChoices):
+        DELIVERED = "delivered", _("delivered")
+        RETRY = "retry", _("will retry")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="attempt_rows")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=60, blank=True)
+    duration_ms = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["started_at"]
+        verbose_name = _("transfer attempt")
+        verbose_name_plural = _("transfer attempts")
+
+    def __str__(self) -> str:
+        return f"{self.transfer_id} {self.outcome}"

@@ -1,0 +1,31 @@
+"""Reads of transfers and of the consents a sink may ask transfers under, scoped to the caller."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from consent.models import Consent
+from registry.models import Organisation
+from relay.models import Transfer
+
+
+def consent_for_sink(*, organisation: Organisation, consent_id) -> Consent | None:
+    """The consent whose sink belongs to `organisation`, or None, whatever else exists."""
+    return (
+        Consent.objects.select_related("sink", "source")
+        .filter(pk=consent_id, sink__organisation=organisation)
+        .first()
+    )
+
+
+def transfer_list_for_sink(*, organisation: Organisation) -> QuerySet:
+    return Transfer.objects.filter(consent__sink__organisation=organisation).prefetch_related(
+        "attempt_rows"
+    )
+
+
+def transfer_access_for_sink(*, organisation: Organisation, transfer_id) -> Transfer:
+    """A transfer to one of the organisation's sinks, or 404 whatever else exists."""
+    try:
+        return transfer_list_for_sink(organisation=organisation).get(pk=transfer_id)
+    except Transfer.DoesNotExist:
+        raise Http404 from None

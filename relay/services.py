@@ -1,0 +1,450 @@
+"""Transfers: asked for by a sink, relayed by a worker from the source to the sink.
+
+The Transfer row is its own outbox: it commits with the request, and the relay
+task is enqueued only after commit; the sweeper re-enqueues whatever a broker
+outage or a dead worker left behind.
+
+A consent that stops being active stops its transfers without the consent app
+knowing about them (the dependencies run registry <- consent <- relay): the
+relay re-checks the consent right before fetching and right before delivering,
+so a transfer not yet delivered is cancelled at whichever of the two comes
+next. The sweeper hurries along transfers that wait in backoff under a consent
+that has stopped, so that they show `cancelled` within a sweep, not a backoff.
+"""
+
+import base64
+import hashlib
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consent import jws
+from consent.models import Consent, Frequency, Period
+from consent.notifications import notify_transfer
+from consent.receipts import transfer_receipt_issue
+from omadata import outbound
+from omadata.errors import Conflict, Unprocessable
+from registry.models import Organisation, Service, ServiceLink
+from relay.models import FINAL_STATUSES, Transfer, TransferAttempt
+from relay.tokens import transfer_token
+
+logger = logging.getLogger(__name__)
+
+# How many overdue rows one sweep re-enqueues; the next sweep takes the rest.
+SWEEP_BATCH = 500
+# Failures worth trying again: the peer, or the way to it, may come back.
+_TRANSIENT = frozenset(
+    {"timeout", "connection_failed", "unresolvable_host", "rate_limited", "server_error"}
+)
+_STOPPED = {
+    Consent.Status.WITHDRAWN: "consent_withdrawn",
+    Consent.Status.PAUSED: "consent_paused",
+    Consent.Status.EXPIRED: "consent_expired",
+}
+# A recurring consent's limit counts over a rolling window of its period.
+_WINDOW = {
+    Period.DAY: timedelta(days=1),
+    Period.WEEK: timedelta(days=7),
+    Period.MONTH: timedelta(days=30),
+}
+
+
+# -- asking for a transfer ----------------------------------------------------------------
+
+
+def request_hash(*, consent_id: UUID | str) -> str:
+    """What an Idempotency-Key is bound to: the request's body, in a canonical form."""
+    return hashlib.sha256(jws.canonical_json({"consent": str(consent_id)})).hexdigest()
+
+
+def _check_frequency(consent: Consent, now: datetime) -> None:
+    """Refuse a transfer past the consent's frequency limit. The consent row is locked."""
+    # A failed or cancelled transfer delivered nothing: it does not use the limit up.
+    used = Transfer.objects.filter(consent=consent).exclude(
+        status__in=[Transfer.Status.FAILED, Transfer.Status.CANCELLED]
+    )
+    if consent.frequency == Frequency.ONE_OFF:
+        limit = 1
+    else:
+        used = used.filter(created_at__gt=now - _WINDOW[consent.frequency_period])
+        limit = consent.frequency_limit
+    if used.count() >= limit:
+        raise Conflict("frequency_limit", _("This consent allows no more transfers for now."))
+
+
+@transaction.atomic
+def transfer_request(
+    *, consent: Consent, organisation: Organisation, idempotency_key: str | None = None
+) -> tuple[Transfer, bool]:
+    """Record a sink's request for a transfer under `consent`; return it and whether it is new.
+
+    The caller has checked that `organisation` owns the consent's sink. A repeat
+    with the same `idempotency_key` and the same body returns the first transfer;
+    the same key with another body is Unprocessable; a concurrent duplicate is a
+    Conflict. The relay task is enqueued after commit; a broker that cannot take
+    it is logged and left to the sweeper.
+    """
+    digest = request_hash(consent_id=consent.pk)
+    if idempotency_key:
+        earlier = Transfer.objects.filter(
+            requested_by=organisation, idempotency_key=idempotency_key
+        ).first()
+        if earlier is not None:
+            if earlier.request_hash != digest:
+                raise Unprocessable(
+                    "idempotency_key_reused",
+                    _("This Idempotency-Key was used with another request."),
+                )
+            return earlier, False
+    now = timezone.now()
+    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    if consent.status != Consent.Status.ACTIVE or consent.valid_until <= now:
+        raise Conflict("consent_not_active", _("This consent is not active."))
+    ends = Service.objects.filter(pk__in=[consent.source_id, consent.sink_id])
+    if ends.exclude(status=Service.Status.APPROVED).exists():
+        raise Conflict("service_unavailable", _("A service in this consent is not in use."))
+    _check_frequency(consent, now)
+    try:
+        with transaction.atomic():
+            transfer = Transfer.objects.create(
+                consent=consent, requested_by=organisation,
+                idempotency_key=idempotency_key or "", request_hash=digest,
+                next_attempt_at=now,
+            )  # fmt: skip
+    except IntegrityError:
+        raise Conflict(
+            "idempotency_key_in_use",
+            _("A request with this Idempotency-Key is being handled; try again."),
+        ) from None
+    transaction.on_commit(lambda: _enqueue(transfer.id))
+    return transfer, True
+
+
+def _enqueue(transfer_id: UUID, *, countdown: float | None = None) -> bool:
+    """Hand a transfer to the broker; False when the broker cannot take it."""
+    from relay.tasks import transfer_relay
+
+    try:
+        transfer_relay.apply_async(args=[str(transfer_id)], countdown=countdown)
+    except Exception:  # the broker is down: the row waits for the sweeper, nothing is lost
+        logger.warning("enqueue failed for transfer %s", transfer_id, exc_info=True)
+        return False
+    return True
+
+
+# -- relaying -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What one step of a try came to: our own error code, never a peer's text."""
+
+    error: str = ""
+    http_status: int | None = None
+
+
+def lease_seconds() -> float:
+    """How long a claimed try owns its transfer before the sweeper may hand it on.
+
+    A fetch's deadline, a delivery's, and one more for the database work around them.
+    """
+    return 3 * settings.OMADATA_OUTBOUND_TIMEOUT
+
+
+def transfer_claim(*, transfer_id: UUID | str) -> Transfer | None:
+    """Take the next try of a due queued transfer, or None when there is none to take.
+
+    The conditional update is the lock: it moves the transfer to `fetching`,
+    counts the try, and sets `next_attempt_at` to the end of the lease. A second
+    worker holding the same message finds nothing queued and does nothing.
+    """
+    now = timezone.now()
+    claimed = Transfer.objects.filter(
+        pk=transfer_id, status=Transfer.Status.QUEUED, next_attempt_at__lte=now
+    ).update(
+        status=Transfer.Status.FETCHING,
+        attempts=F("attempts") + 1,
+        next_attempt_at=now + timedelta(seconds=lease_seconds()),
+        started_at=Coalesce(F("started_at"), now),
+    )
+    if not claimed:
+        return None
+    return Transfer.objects.select_related(
+        "consent__source", "consent__sink", "consent__resident"
+    ).get(pk=transfer_id)
+
+
+def transfer_relay(*, transfer_id: UUID | str) -> TransferAttempt | None:
+    """Make the next try at relaying a transfer, if one is due; return its record.
+
+    Safe to call any number of times, from any number of workers: only the call
+    that claims a due try talks to anyone. The consent is re-checked before the
+    fetch and before the delivery; a transient failure (timeout, failed
+    connection, 5xx, 429) is tried again after a backoff until
+    OMADATA_RELAY_MAX_ATTEMPTS; any other failure is final at once. The body is
+    held in this call's memory only.
+    """
+    started = timezone.now()
+    transfer = transfer_claim(transfer_id=transfer_id)
+    if transfer is None:
+        return None
+    consent = transfer.consent
+    stop = _stop_reason(consent)
+    if stop:
+        return _record(transfer=transfer, started=started, outcome=_Outcome(stop))
+    fetched = _fetch(transfer)
+    if isinstance(fetched, _Outcome):
+        return _record(transfer=transfer, started=started, outcome=fetched)
+    moved = Transfer.objects.filter(
+        pk=transfer.pk, status=Transfer.Status.FETCHING, attempts=transfer.attempts
+    ).update(status=Transfer.Status.DELIVERING)
+    if not moved:
+        return None  # the try outlived its lease, and a newer one owns the transfer
+    stop = _stop_reason(consent)
+    if stop:
+        return _record(transfer=transfer, started=started, outcome=_Outcome(stop))
+    body, content_type = fetched
+    outcome = _deliver(transfer, body=body, content_type=content_type)
+    return _record(
+        transfer=transfer, started=started, outcome=outcome,
+        body_size=len(body), body_sha256=hashlib.sha256(body).hexdigest(),
+        content_type=content_type,
+    )  # fmt: skip
+
+
+def _stop_reason(consent: Consent) -> str:
+    """Why the consent no longer allows a transfer, read fresh from the database; "" if it does."""
+    consent.refresh_from_db(fields=["status", "valid_until"])
+    if consent.status in _STOPPED:
+        return _STOPPED[consent.status]
+    if consent.valid_until <= timezone.now():
+        return "consent_expired"  # the expiry sweep has not marked it yet: it is over all the same
+    return ""
+
+
+def _subject(consent: Consent, service: Service) -> str | None:
+    return (
+        ServiceLink.objects.filter(
+            resident=consent.resident, service=service, status=ServiceLink.Status.ACTIVE
+        )
+        .values_list("subject", flat=True)
+        .first()
+    )
+
+
+def _bearer(transfer: Transfer, service: Service) -> str | _Outcome:
+    consent = transfer.consent
+    if service.status != Service.Status.APPROVED:
+        return _Outcome("service_not_approved")
+    subject = _subject(consent, service)
+    if subject is None:
+        return _Outcome("link_missing")
+    token = transfer_token(
+        service=service, subject=subject, consent_id=str(consent.id),
+        transfer_id=str(transfer.id),
+        data_types=sorted(consent.data_types.values_list("key", flat=True)),
+    )  # fmt: skip
+    return f"Bearer {token}"
+
+
+def _judge(status: int) -> str:
+    if 200 <= status < 300:
+        return ""
+    if status == 429:
+        return "rate_limited"
+    return "server_error" if status >= 500 else "rejected"
+
+
+def _fetch(transfer: Transfer) -> tuple[bytes, str] | _Outcome:
+    """GET the data from the source; the body and its content type, or why not."""
+    source = transfer.consent.source
+    bearer = _bearer(transfer, source)
+    if isinstance(bearer, _Outcome):
+        return _Outcome(f"source_{bearer.error}")
+    try:
+        response = outbound.request(
+            method="GET", url=source.fetch_url, headers={"Authorization": bearer},
+            max_bytes=settings.OMADATA_TRANSFER_MAX_BYTES,
+        )  # fmt: skip
+    except outbound.OutboundError as failure:
+        return _Outcome(f"source_{failure.code}", failure.status)
+    verdict = _judge(response.status)
+    if verdict:
+        return _Outcome(f"source_{verdict}", response.status)
+    content_type = response.headers.get("content-type", "") or "application/octet-stream"
+    return response.body, content_type
+
+
+def content_digest(body: bytes) -> str:
+    """The RFC 9530 Content-Digest field value of `body`."""
+    return f"sha-256=:{base64.b64encode(hashlib.sha256(body).digest()).decode()}:"
+
+
+def _deliver(transfer: Transfer, *, body: bytes, content_type: str) -> _Outcome:
+    """POST the body to the sink with the transfer's id as its Idempotency-Key."""
+    sink = transfer.consent.sink
+    bearer = _bearer(transfer, sink)
+    if isinstance(bearer, _Outcome):
+        return _Outcome(f"sink_{bearer.error}")
+    headers = {
+        "Authorization": bearer,
+        "Idempotency-Key": str(transfer.id),
+        "Content-Type": content_type,
+        "Content-Digest": content_digest(body),
+    }
+    try:
+        response = outbound.request(
+            method="POST", url=sink.delivery_url, headers=headers, body=body
+        )
+    except outbound.OutboundError as failure:
+        return _Outcome(f"sink_{failure.code}", failure.status)
+    verdict = _judge(response.status)
+    return _Outcome(f"sink_{verdict}" if verdict else "", response.status)
+
+
+def _is_transient(error: str) -> bool:
+    return error.split("_", 1)[-1] in _TRANSIENT
+
+
+@transaction.atomic
+def _record(
+    *,
+    transfer: Transfer,
+    started: datetime,
+    outcome: _Outcome,
+    body_size: int | None = None,
+    body_sha256: str = "",
+    content_type: str = "",
+) -> TransferAttempt:
+    """Write the try's attempt row and the transfer's new state together, with its evidence."""
+    now = timezone.now()
+    error = outcome.error
+    if not error:
+        result = TransferAttempt.Outcome.DELIVERED
+    elif error in _STOPPED.values():
+        result = TransferAttempt.Outcome.CANCELLED
+    elif _is_transient(error) and transfer.attempts < settings.OMADATA_RELAY_MAX_ATTEMPTS:
+        result = TransferAttempt.Outcome.RETRY
+    else:
+        result = TransferAttempt.Outcome.FAILED
+    attempt = TransferAttempt.objects.create(
+        transfer=transfer, started_at=started, finished_at=now, outcome=result,
+        http_status=outcome.http_status, error=error,
+        duration_ms=max(0, int((now - started).total_seconds() * 1000)),
+    )  # fmt: skip
+    delay = 0.0
+    if result == TransferAttempt.Outcome.RETRY:
+        delay = backoff_delay(attempt=transfer.attempts)
+        changes = {
+            "status": Transfer.Status.QUEUED,
+            "next_attempt_at": now + timedelta(seconds=delay),
+            "error_code": error,
+        }
+    else:
+        changes = {"status": _FINAL[result], "finished_at": now, "error_code": error}
+        if result == TransferAttempt.Outcome.DELIVERED:
+            changes.update(byte_count=body_size, sha256=body_sha256, content_type=content_type)
+    # Fenced by the try's number: a try that outlived its lease must not undo
+    # what a newer try of the same transfer has recorded.
+    updated = Transfer.objects.filter(
+        pk=transfer.pk, attempts=transfer.attempts,
+        status__in=[Transfer.Status.FETCHING, Transfer.Status.DELIVERING],
+    ).update(**changes)  # fmt: skip
+    logger.info(
+        "transfer %s try %d: %s %s",
+        transfer.id, transfer.attempts, result, error or outcome.http_status,
+    )  # fmt: skip
+    if not updated:
+        return attempt
+    if result == TransferAttempt.Outcome.RETRY:
+        transaction.on_commit(lambda: _enqueue(transfer.id, countdown=delay))
+    else:
+        _evidence(transfer=transfer, result=result, error=error, changes=changes)
+    return attempt
+
+
+_FINAL = {
+    TransferAttempt.Outcome.DELIVERED: Transfer.Status.DELIVERED,
+    TransferAttempt.Outcome.FAILED: Transfer.Status.FAILED,
+    TransferAttempt.Outcome.CANCELLED: Transfer.Status.CANCELLED,
+}
+
+
+def _evidence(*, transfer: Transfer, result: str, error: str, changes: dict) -> None:
+    """The receipt and notifications of a transfer's final state, in the same transaction."""
+    consent = transfer.consent
+    data = {"transfer_id": str(transfer.id), "status": changes["status"]}
+    if result == TransferAttempt.Outcome.DELIVERED:
+        receipt = transfer_receipt_issue(
+            consent=consent, transfer_id=str(transfer.id),
+            byte_count=changes["byte_count"], sha256=changes["sha256"],
+        )  # fmt: skip
+        data.update(byte_count=changes["byte_count"], sha256=changes["sha256"])
+        data["receipt"] = receipt.jws
+        notify_transfer(consent=consent, event="transfer.delivered", data=data, source_too=True)
+        return
+    data["error_code"] = error
+    event = (
+        "transfer.cancelled" if result == TransferAttempt.Outcome.CANCELLED else "transfer.failed"
+    )
+    notify_transfer(consent=consent, event=event, data=data)
+
+
+def backoff_delay(*, attempt: int) -> float:
+    """Seconds to wait after failed try number `attempt` (1 for the first).
+
+    Full jitter: uniformly random in [0, min(cap, base * 2**attempt)], so that
+    transfers that failed together (one source's outage) come back spread out.
+    The cap is below Celery's visibility timeout (settings.py checks).
+    """
+    ceiling = min(
+        settings.OMADATA_RELAY_BACKOFF_CAP,
+        settings.OMADATA_RELAY_BACKOFF_BASE * 2 ** min(attempt, 32),
+    )
+    return random.uniform(0, ceiling)  # noqa: S311 -- spreading load, not a secret
+
+
+# -- the sweeper ----------------------------------------------------------------------------
+
+
+def transfer_sweep() -> list[UUID]:
+    """Re-enqueue transfers whose relay message was lost; return their ids, oldest first.
+
+    Overdue by more than OMADATA_SWEEP_AFTER: a queued transfer (the broker was
+    down at commit, or lost the message), or one in `fetching`/`delivering`
+    whose lease ran out (its worker died). Those go back to `queued`, due now;
+    the try they were on is counted, and the sink's Idempotency-Key makes a
+    repeated delivery harmless. A queued transfer under a consent that has
+    stopped is made due at once, so that the relay cancels it now.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.OMADATA_SWEEP_AFTER)
+    unfinished = Transfer.objects.exclude(status__in=FINAL_STATUSES)
+    overdue = unfinished.filter(
+        Q(next_attempt_at__lt=cutoff)
+        | Q(status=Transfer.Status.QUEUED, next_attempt_at__gt=now)
+        & ~Q(consent__status=Consent.Status.ACTIVE)
+    )
+    with transaction.atomic():
+        ids = list(overdue.order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+        # Filtered again on the row's own columns: a row claimed meanwhile is left alone.
+        unfinished.filter(pk__in=ids).filter(
+            Q(next_attempt_at__lt=cutoff) | Q(status=Transfer.Status.QUEUED)
+        ).update(status=Transfer.Status.QUEUED, next_attempt_at=now)
+        transaction.on_commit(lambda: _enqueue_all(ids))
+    return ids
+
+
+def _enqueue_all(ids: list[UUID]) -> None:
+    for transfer_id in ids:
+        if not _enqueue(transfer_id):
+            break  # the broker is down: the rest would fail as well, and wait for the next sweep

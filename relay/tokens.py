@@ -1,0 +1,35 @@
+"""The operator's short-lived bearer tokens for a transfer's source and sink.
+
+One token per request: the peer checks `aud` (its own service id), `sub` (the
+resident's pairwise id at that peer), and that the signature verifies with the
+operator's JWKS. The data types come from the consent, never from the request.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.utils import timezone
+
+from consent import jws
+from registry.models import Service
+
+TRANSFER_TYP = "transfer+jwt"
+
+
+def transfer_token(
+    *, service: Service, subject: str, consent_id: str, transfer_id: str, data_types: list[str]
+) -> str:
+    """A compact JWS for one request to `service` about one transfer."""
+    now = int(timezone.now().timestamp())
+    claims = {
+        "iss": settings.BASE_URL,
+        "aud": str(service.id),
+        "sub": subject,
+        "consent_id": consent_id,
+        "transfer_id": transfer_id,
+        "data_types": data_types,
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + settings.OMADATA_TRANSFER_TOKEN_SECONDS,
+    }
+    return jws.sign(claims, typ=TRANSFER_TYP)
