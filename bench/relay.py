@@ -74,6 +74,12 @@ def bench_relay() -> None:
                     f"{relayed / floor:>6.2f}{aim}"
                 )
             print_memory(peaks[RUNS[-1][0]], size=RUNS[-1][0])
+    except BaseException:
+        # The logs live in the throwaway directory: show why before it goes.
+        for worker in workers:
+            print(f"--- {worker.log_path.name}", *worker.log_path.read_text().splitlines()[-20:],
+                  sep="\n", file=sys.stderr)  # fmt: skip
+        raise
     finally:
         for worker in workers:
             stop(worker)
@@ -194,13 +200,15 @@ class celery_on:
 def start_worker(broker_url: str, log_path: Path) -> subprocess.Popen:
     """A Celery worker on `broker_url` and the benchmark's database, keys and settings."""
     with log_path.open("w") as log:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "omadata", "worker", "--pool", "prefork",
              "--concurrency", "1", "--hostname", f"{log_path.stem}@%h", "--loglevel", "INFO",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT, env={**os.environ, "CELERY_BROKER_URL": broker_url},
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
+    process.log_path = log_path  # type: ignore[attr-defined]
+    return process
 
 
 def stop(process: subprocess.Popen) -> None:
