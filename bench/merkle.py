@@ -106,7 +106,12 @@ def mean_nodes_read(prove, arguments: list[dict]) -> float:
 def bench_log_proofs() -> None:
     from consent import merkle
     from consent.log import log_consistency_proof, log_inclusion_proof, log_root
-    from consent.models import LogNode
+    from consent.models import LogHead, LogNode
+
+    # The log is built here from empty, in memory first: the receipts that earlier
+    # benchmarks issued into this throwaway database would collide with its nodes.
+    LogNode.objects.all().delete()
+    LogHead.objects.all().delete()
 
     def lookup(index: int) -> None:
         LogNode.objects.filter(level=0, index=index).values_list("hash").get()

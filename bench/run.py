@@ -109,6 +109,7 @@ def django_in_temporary_directory() -> Iterator[None]:
 def main() -> None:
     from bench.merkle import bench_log_proofs
     from bench.receipts import bench_receipts
+    from bench.relay import bench_relay
 
     with django_in_temporary_directory():
         bench_registry_list()
@@ -116,6 +117,8 @@ def main() -> None:
         bench_receipts()
         print()
         bench_log_proofs()
+        print()
+        bench_relay()
 
 
 if __name__ == "__main__":
