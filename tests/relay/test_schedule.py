@@ -8,8 +8,10 @@ from django.utils import timezone
 
 from consent import services as consent_services
 from consent.models import Frequency
+from omadata.celery import app
 from relay import services
 from relay.models import Transfer
+from relay.tasks import transfer_schedule
 from tests.relay.test_relay import relay_until_final
 from tests.servers import Answer
 
@@ -25,6 +27,22 @@ def test_due_consent_gets_exactly_one_scheduled_transfer(consent):
     [transfer] = Transfer.objects.all()
     assert (transfer.consent, transfer.status, transfer.scheduled) == (consent, "queued", True)
     assert transfer.requested_by == consent.sink.organisation
+
+
+def test_scheduled_transfer_is_enqueued_after_commit(consent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.transfer_schedule_due()
+
+    assert len(callbacks) == 1
+
+
+def test_scheduler_runs_the_schedule_task_every_schedule_interval(settings, consent):
+    entry = settings.CELERY_BEAT_SCHEDULE["transfer-schedule"]
+
+    assert entry["task"] == transfer_schedule.name
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] == settings.OMADATA_SCHEDULE_INTERVAL
+    assert transfer_schedule() == 1  # the task's body, in this process
 
 
 def test_running_twice_in_the_same_instant_creates_one(consent):
