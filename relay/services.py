@@ -1,5 +1,8 @@
 """Transfers: asked for by a sink, relayed by a worker from the source to the sink.
 
+A recurring consent's transfers are also made by the schedule, without the sink
+asking: through the same path as a sink's request, so the same checks apply.
+
 The Transfer row is its own outbox: it commits with the request, and the relay
 task is enqueued only after commit; the sweeper re-enqueues whatever a broker
 outage or a dead worker left behind.
