@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from consent import keys, selectors, services
+from consent import keys, pages, selectors, services
 from consent.models import ConsentRequest
 from consent.receipts import sha256_hex
 from omadata.errors import Conflict
@@ -144,7 +144,11 @@ def my_consent(request: HttpRequest, consent_id) -> HttpResponse:
     return render(
         request,
         "consent/my_consent.html",
-        {"consent": consent, "receipts": selectors.receipts_of(consent)},
+        {
+            "consent": consent,
+            "receipts": selectors.receipts_of(consent),
+            "sections": pages.consent_page_sections(request=request, consent=consent),
+        },
     )
 
 

@@ -343,6 +343,9 @@ if OMADATA_RELAY_BACKOFF_CAP >= CELERY_VISIBILITY_TIMEOUT:
 # was down when it was queued, or a worker died with it. Beat runs it.
 OMADATA_SWEEP_AFTER = env_float("OMADATA_SWEEP_AFTER", 60.0)
 OMADATA_SWEEP_INTERVAL = env_float("OMADATA_SWEEP_INTERVAL", 30.0)
+# How often beat creates the transfers recurring consents are due: a scheduled
+# transfer starts up to this long after its time.
+OMADATA_SCHEDULE_INTERVAL = env_float("OMADATA_SCHEDULE_INTERVAL", 60.0)
 CELERY_BEAT_SCHEDULE = {
     "sign-log-checkpoint": {
         "task": "consent.checkpoint_sign",
@@ -362,6 +365,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "relay.transfer_sweep",
         "schedule": OMADATA_SWEEP_INTERVAL,
         "options": {"expires": OMADATA_SWEEP_INTERVAL},
+    },
+    "transfer-schedule": {
+        "task": "relay.transfer_schedule",
+        "schedule": OMADATA_SCHEDULE_INTERVAL,
+        "options": {"expires": OMADATA_SCHEDULE_INTERVAL},
     },
 }
 

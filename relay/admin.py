@@ -20,7 +20,9 @@ class TransferAttemptInline(admin.TabularInline):
 
 @admin.register(Transfer)
 class TransferAdmin(ReadOnlyAdmin):
-    list_display = ["id", "consent", "status", "attempts", "byte_count", "created_at"]
-    list_filter = ["status", "error_code"]
+    list_display = [
+        "id", "consent", "status", "scheduled", "attempts", "byte_count", "created_at"
+    ]  # fmt: skip
+    list_filter = ["status", "scheduled", "error_code"]
     search_fields = ["=id", "=consent__id", "sha256"]
     inlines = [TransferAttemptInline]

@@ -35,6 +35,9 @@ class TransferOutput(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.ChoiceField(Transfer.Status.choices)
     consent = serializers.UUIDField(source="consent_id")
+    scheduled = serializers.BooleanField(
+        help_text="made by the schedule of a recurring consent, not asked for by you"
+    )
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)

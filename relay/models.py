@@ -28,6 +28,8 @@ class Transfer(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     idempotency_key = models.CharField(max_length=200, blank=True)
     request_hash = models.CharField(max_length=64, blank=True)
+    # Made by the schedule of a recurring consent, not asked for by the sink.
+    scheduled = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     byte_count = models.PositiveBigIntegerField(null=True, blank=True)

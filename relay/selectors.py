@@ -29,3 +29,10 @@ def transfer_access_for_sink(*, organisation: Organisation, transfer_id) -> Tran
         return transfer_list_for_sink(organisation=organisation).get(pk=transfer_id)
     except Transfer.DoesNotExist:
         raise Http404 from None
+
+
+def transfer_list_for_resident(*, resident, consent: Consent) -> QuerySet:
+    """The transfers made under `consent`, if it is the resident's; none otherwise."""
+    return Transfer.objects.filter(consent=consent, consent__resident=resident).order_by(
+        "-created_at"
+    )

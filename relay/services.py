@@ -1,5 +1,8 @@
 """Transfers: asked for by a sink, relayed by a worker from the source to the sink.
 
+A recurring consent's transfers are also made by the schedule, without the sink
+asking: through the same path as a sink's request, so the same checks apply.
+
 The Transfer row is its own outbox: it commits with the request, and the relay
 task is enqueued only after commit; the sweeper re-enqueues whatever a broker
 outage or a dead worker left behind.
@@ -22,7 +25,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -66,17 +69,21 @@ def request_hash(*, consent_id: UUID | str) -> str:
     return hashlib.sha256(jws.canonical_json({"consent": str(consent_id)})).hexdigest()
 
 
-def _check_frequency(consent: Consent, now: datetime) -> None:
-    """Refuse a transfer past the consent's frequency limit. The consent row is locked."""
+def _limit_used(consent: Consent, now: datetime) -> tuple[QuerySet, int]:
+    """The consent's transfers that count against its frequency limit at `now`, and the limit."""
     # A failed or cancelled transfer delivered nothing: it does not use the limit up.
     used = Transfer.objects.filter(consent=consent).exclude(
         status__in=[Transfer.Status.FAILED, Transfer.Status.CANCELLED]
     )
     if consent.frequency == Frequency.ONE_OFF:
-        limit = 1
-    else:
-        used = used.filter(created_at__gt=now - _WINDOW[consent.frequency_period])
-        limit = consent.frequency_limit
+        return used, 1
+    used = used.filter(created_at__gt=now - _WINDOW[consent.frequency_period])
+    return used, consent.frequency_limit
+
+
+def _check_frequency(consent: Consent, now: datetime) -> None:
+    """Refuse a transfer past the consent's frequency limit. The consent row is locked."""
+    used, limit = _limit_used(consent, now)
     if used.count() >= limit:
         raise Conflict("frequency_limit", _("This consent allows no more transfers for now."))
 
@@ -105,7 +112,28 @@ def transfer_request(
                     _("This Idempotency-Key was used with another request."),
                 )
             return earlier, False
-    now = timezone.now()
+    transfer = _transfer_create(
+        consent=consent, organisation=organisation, now=timezone.now(),
+        idempotency_key=idempotency_key or "", digest=digest,
+    )  # fmt: skip
+    return transfer, True
+
+
+def _transfer_create(
+    *,
+    consent: Consent,
+    organisation: Organisation,
+    now: datetime,
+    idempotency_key: str = "",
+    digest: str,
+    scheduled: bool = False,
+) -> Transfer:
+    """Validate and write a new transfer under `consent`, and enqueue its relay after commit.
+
+    The one way a transfer comes to be, whether a sink asked for it or the
+    schedule did. Locks the consent row, so that transfers under one consent are
+    counted against its limit one at a time. Runs in the caller's transaction.
+    """
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.status != Consent.Status.ACTIVE or consent.valid_until <= now:
         raise Conflict("consent_not_active", _("This consent is not active."))
@@ -116,9 +144,8 @@ def transfer_request(
     try:
         with transaction.atomic():
             transfer = Transfer.objects.create(
-                consent=consent, requested_by=organisation,
-                idempotency_key=idempotency_key or "", request_hash=digest,
-                next_attempt_at=now,
+                consent=consent, requested_by=organisation, idempotency_key=idempotency_key,
+                request_hash=digest, next_attempt_at=now, scheduled=scheduled,
             )  # fmt: skip
     except IntegrityError:
         raise Conflict(
@@ -126,7 +153,7 @@ def transfer_request(
             _("A request with this Idempotency-Key is being handled; try again."),
         ) from None
     transaction.on_commit(lambda: _enqueue(transfer.id))
-    return transfer, True
+    return transfer
 
 
 def _enqueue(transfer_id: UUID, *, countdown: float | None = None) -> bool:
@@ -139,6 +166,71 @@ def _enqueue(transfer_id: UUID, *, countdown: float | None = None) -> bool:
         logger.warning("enqueue failed for transfer %s", transfer_id, exc_info=True)
         return False
     return True
+
+
+# -- the schedule ---------------------------------------------------------------------------
+
+
+def _spacing(consent: Consent) -> timedelta:
+    """How long a recurring consent's transfers are kept apart: its period over its limit."""
+    return _WINDOW[consent.frequency_period] / consent.frequency_limit
+
+
+def _schedule_due(consent: Consent, now: datetime) -> bool:
+    """Whether the schedule owes `consent` a transfer now. The consent row is locked.
+
+    Due when no transfer that counts against the limit (any origin: a sink's own
+    request takes a scheduled one's place) was made within one spacing.
+    """
+    used, _limit = _limit_used(consent, now)
+    return not used.filter(created_at__gt=now - _spacing(consent)).exists()
+
+
+def transfer_schedule_due(*, now: datetime | None = None) -> int:
+    """Create the transfers the schedule owes recurring consents now; return how many.
+
+    At most one per consent per run, through the same validation and outbox as a
+    sink's request. Safe to run twice at once, from two schedulers: each consent
+    is decided under its row lock, and the second finds the first's transfer.
+    A consent that is not active (withdrawn, paused, expired) gets nothing.
+    `now` is the clock's time: transfers are stamped by the clock, and spaced by it.
+    """
+    now = now or timezone.now()
+    last_used = (
+        Transfer.objects.filter(consent=OuterRef("pk"))
+        .exclude(status__in=[Transfer.Status.FAILED, Transfer.Status.CANCELLED])
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    candidates = Consent.objects.filter(
+        status=Consent.Status.ACTIVE, frequency=Frequency.RECURRING, valid_until__gt=now
+    ).annotate(last_used=Subquery(last_used))
+    # A read without the lock skips the many consents not yet due in one query;
+    # the ones left are decided again, each under its lock.
+    due = [
+        consent
+        for consent in candidates.select_related("sink__organisation").iterator()
+        if consent.last_used is None or consent.last_used <= now - _spacing(consent)
+    ]
+    return sum(_transfer_schedule(consent=consent, now=now) is not None for consent in due)
+
+
+def _transfer_schedule(*, consent: Consent, now: datetime) -> Transfer | None:
+    """The consent's scheduled transfer, if it is still due once its row is locked."""
+    try:
+        with transaction.atomic():
+            locked = Consent.objects.select_for_update().get(pk=consent.pk)
+            if not _schedule_due(locked, now):
+                return None
+            return _transfer_create(
+                consent=locked, organisation=consent.sink.organisation, now=now,
+                digest=request_hash(consent_id=consent.pk), scheduled=True,
+            )  # fmt: skip
+    except Conflict as refusal:
+        # Stopped since the read, a service no longer approved, or the limit used up
+        # by the sink's own requests: nothing is owed now; the next run looks again.
+        logger.info("no scheduled transfer for consent %s: %s", consent.pk, refusal.code)
+        return None
 
 
 # -- relaying -------------------------------------------------------------------------------

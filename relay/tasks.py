@@ -17,3 +17,9 @@ def transfer_relay(transfer_id: str) -> None:
 def transfer_sweep() -> None:
     """Re-enqueue the transfers whose relay messages were lost."""
     services.transfer_sweep()
+
+
+@shared_task(name="relay.transfer_schedule")
+def transfer_schedule() -> int:
+    """Create the transfers that recurring consents are due."""
+    return services.transfer_schedule_due()

@@ -187,6 +187,12 @@ def aino(db):
     return get_user_model().objects.create_user(username="aino", password="correct horse battery")
 
 
+@pytest.fixture
+def eero(db):
+    """Another resident, with no part in Aino's consents."""
+    return get_user_model().objects.create_user(username="eero", password="correct horse battery")
+
+
 def source_spec(slug="wearable", **changes) -> dict:
     spec = {
         "slug": slug,
