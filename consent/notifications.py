@@ -10,7 +10,6 @@ the `id` in the signed body.
 """
 
 import logging
-import random
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -21,7 +20,7 @@ from django.utils import timezone
 
 from consent import jws
 from consent.models import Consent, Notification, NotificationAttempt, Receipt
-from omadata import outbound
+from omadata import outbound, retry
 from registry.models import Service
 
 NOTIFICATION_TYP = "notification+jwt"
@@ -57,15 +56,9 @@ def _queue(*, service: Service, event: str, data: dict) -> Notification | None:
 
 
 def _enqueue(notification_id: UUID, *, countdown: float | None = None) -> bool:
-    """Hand a delivery to the broker; False when the broker cannot take it."""
     from consent.tasks import notification_deliver
 
-    try:
-        notification_deliver.apply_async(args=[str(notification_id)], countdown=countdown)
-    except Exception:  # the broker is down: the row waits for the sweeper, nothing is lost
-        logger.warning("enqueue failed for notification %s", notification_id, exc_info=True)
-        return False
-    return True
+    return retry.enqueue(notification_deliver, notification_id, countdown=countdown)
 
 
 def notification_claim(*, notification_id: UUID | str) -> Notification | None:
@@ -171,18 +164,12 @@ def _record(
 
 
 def backoff_delay(*, attempt: int) -> float:
-    """Seconds to wait after failed try number `attempt` (1 for the first).
-
-    Full jitter: uniformly random in [0, min(cap, base * 2**attempt)]. Many
-    notifications that failed together (one receiver's outage) come back spread
-    out, not in waves. The cap is below Celery's visibility timeout (settings.py).
-    """
-    # 2**32 times any base is past any sensible cap; far larger powers overflow a float.
-    ceiling = min(
-        settings.OMADATA_NOTIFY_BACKOFF_CAP,
-        settings.OMADATA_NOTIFY_BACKOFF_BASE * 2 ** min(attempt, 32),
+    """Seconds to wait after failed try `attempt`; the cap is below Celery's visibility timeout."""
+    return retry.full_jitter(
+        attempt=attempt,
+        base=settings.OMADATA_NOTIFY_BACKOFF_BASE,
+        cap=settings.OMADATA_NOTIFY_BACKOFF_CAP,
     )
-    return random.uniform(0, ceiling)  # noqa: S311 -- spreading load, not a secret
 
 
 def notification_sweep() -> list[UUID]:

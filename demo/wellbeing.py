@@ -23,7 +23,9 @@ PURPOSE = {
     "en": "Your daily steps for Espoo's exercise programme, which follows your progress.",
 }
 VALID_DAYS = 90
-UNAVAILABLE = "transfers are not available yet"
+# The operator may refuse a transfer now, e.g. when its scheduler has just started
+# one for this recurring consent (409 frequency_limit): the data still arrives.
+UNAVAILABLE = "no transfer requested now; a scheduled one may be on its way"
 _DIGEST = re.compile(r"(?:^|,)\s*sha-256=:([A-Za-z0-9+/=]+):")
 
 
@@ -148,8 +150,8 @@ def _uuid(value: str) -> str | None:
 def transfer_request(demo, consent_id: str) -> dict | None:
     """Ask the operator to relay data under the consent: the transfer, or None.
 
-    The transfer API is being built alongside the demo: until it answers, the
-    page says that transfers are not available yet, rather than failing.
+    When the operator refuses (the consent's limit is used, a service is down),
+    the page says so in a note rather than failing.
     """
     try:
         transfer = demo.api.call("POST", "/api/v1/transfers", slug=SLUG, scope="transfers:write",

@@ -18,7 +18,6 @@ that has stopped, so that they show `cancelled` within a sweep, not a backoff.
 import base64
 import hashlib
 import logging
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -34,7 +33,7 @@ from consent import jws
 from consent.models import Consent, Frequency, Period
 from consent.notifications import notify_transfer
 from consent.receipts import transfer_receipt_issue
-from omadata import outbound
+from omadata import outbound, retry
 from omadata.errors import Conflict, Unprocessable
 from registry.models import Organisation, Service, ServiceLink
 from relay.models import FINAL_STATUSES, Transfer, TransferAttempt
@@ -157,15 +156,9 @@ def _transfer_create(
 
 
 def _enqueue(transfer_id: UUID, *, countdown: float | None = None) -> bool:
-    """Hand a transfer to the broker; False when the broker cannot take it."""
     from relay.tasks import transfer_relay
 
-    try:
-        transfer_relay.apply_async(args=[str(transfer_id)], countdown=countdown)
-    except Exception:  # the broker is down: the row waits for the sweeper, nothing is lost
-        logger.warning("enqueue failed for transfer %s", transfer_id, exc_info=True)
-        return False
-    return True
+    return retry.enqueue(transfer_relay, transfer_id, countdown=countdown)
 
 
 # -- the schedule ---------------------------------------------------------------------------
@@ -492,17 +485,12 @@ def _evidence(*, transfer: Transfer, result: str, error: str, changes: dict) -> 
 
 
 def backoff_delay(*, attempt: int) -> float:
-    """Seconds to wait after failed try number `attempt` (1 for the first).
-
-    Full jitter: uniformly random in [0, min(cap, base * 2**attempt)], so that
-    transfers that failed together (one source's outage) come back spread out.
-    The cap is below Celery's visibility timeout (settings.py checks).
-    """
-    ceiling = min(
-        settings.OMADATA_RELAY_BACKOFF_CAP,
-        settings.OMADATA_RELAY_BACKOFF_BASE * 2 ** min(attempt, 32),
+    """Seconds to wait after failed try `attempt`; the cap is below Celery's visibility timeout."""
+    return retry.full_jitter(
+        attempt=attempt,
+        base=settings.OMADATA_RELAY_BACKOFF_BASE,
+        cap=settings.OMADATA_RELAY_BACKOFF_CAP,
     )
-    return random.uniform(0, ceiling)  # noqa: S311 -- spreading load, not a secret
 
 
 # -- the sweeper ----------------------------------------------------------------------------
