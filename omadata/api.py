@@ -14,7 +14,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from omadata.errors import Conflict, Unprocessable
+from omadata.errors import Conflict, Forbidden, ServiceError, Unprocessable
 
 # DRF's own codes for these exceptions are renamed to the ones we document.
 _CODES = {
@@ -56,13 +56,14 @@ def _field_errors(detail, path: str = "") -> list[dict]:
     ]
 
 
+_STATUS = {Conflict: 409, Forbidden: 403, Unprocessable: 422}
+
+
 def exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
-    if isinstance(exc, Conflict):
-        return Response(error_body(exc.code, exc.message), status=409)
-    if isinstance(exc, Unprocessable):
-        return Response(error_body(exc.code, exc.message), status=422)
+    if isinstance(exc, ServiceError):
+        return Response(error_body(exc.code, exc.message), status=_STATUS[type(exc)])
     if isinstance(exc, DjangoValidationError):
         # The services validate too (URLs, data types, keys): the same 400, codes kept.
         exc = exceptions.ValidationError(get_error_detail(exc))

@@ -1,17 +1,15 @@
-"""Errors that services raise and every interface (API, web, admin) turns into its own answer."""
+"""Errors that services raise and every interface (API, web, admin) turns into its own answer.
+
+`code` is stable, for clients to branch on; `message` is for people. The classes
+are not frozen: Python sets `__traceback__` on an exception as it passes through
+a `with` block, and a frozen dataclass refuses that.
+"""
 
 from dataclasses import dataclass
 
 
-# Not frozen: Python sets __traceback__ on an exception as it passes through a
-# `with` block, and a frozen dataclass refuses that.
 @dataclass(eq=False)
-class Conflict(Exception):
-    """The change does not apply to the thing in its present state (HTTP 409).
-
-    `code` is stable, for clients to branch on; `message` is for people.
-    """
-
+class ServiceError(Exception):
     code: str
     message: str
 
@@ -19,12 +17,13 @@ class Conflict(Exception):
         return self.message
 
 
-@dataclass(frozen=True)
-class Unprocessable(Exception):
+class Conflict(ServiceError):
+    """The change does not apply to the thing in its present state (HTTP 409)."""
+
+
+class Unprocessable(ServiceError):
     """The request is well formed but cannot be taken as it is (HTTP 422)."""
 
-    code: str
-    message: str
 
-    def __str__(self) -> str:
-        return self.message
+class Forbidden(ServiceError):
+    """The caller may not ask for this, whatever the state of things (HTTP 403)."""

@@ -20,6 +20,10 @@ class NotYourConsent(exceptions.PermissionDenied):
 
 class TransferInput(StrictSerializer):
     consent = serializers.UUIDField(help_text="the consent to transfer under; its sink is yours")
+    data_types = serializers.ListField(
+        child=serializers.CharField(max_length=100), allow_empty=False, max_length=50,
+        required=False, help_text="a part of the consent's data types (default: all of them)",
+    )  # fmt: skip
 
 
 class TransferAttemptOutput(serializers.Serializer):
@@ -88,8 +92,9 @@ class TransferCollectionApi(APIView):
         if consent is None:
             raise NotYourConsent()
         transfer, created = services.transfer_request(
-            consent=consent, organisation=provider.organisation, idempotency_key=key or None
-        )
+            consent=consent, organisation=provider.organisation, idempotency_key=key or None,
+            data_types=data.validated_data.get("data_types"),
+        )  # fmt: skip
         transfer = selectors.transfer_access_for_sink(
             organisation=provider.organisation, transfer_id=transfer.id
         )

@@ -30,6 +30,8 @@ class Transfer(models.Model):
     request_hash = models.CharField(max_length=64, blank=True)
     # Made by the schedule of a recurring consent, not asked for by the sink.
     scheduled = models.BooleanField(default=False)
+    # The data types asked of the source: the consent's, or a part of them.
+    data_types = models.JSONField(default=list, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     byte_count = models.PositiveBigIntegerField(null=True, blank=True)

@@ -34,7 +34,7 @@ from consent.models import Consent, Frequency, Period
 from consent.notifications import notify_transfer
 from consent.receipts import transfer_receipt_issue
 from omadata import outbound, retry
-from omadata.errors import Conflict, Unprocessable
+from omadata.errors import Conflict, Forbidden, Unprocessable
 from registry.models import Organisation, Service, ServiceLink
 from relay.models import FINAL_STATUSES, Transfer, TransferAttempt
 from relay.tokens import transfer_token
@@ -63,9 +63,14 @@ _WINDOW = {
 # -- asking for a transfer ----------------------------------------------------------------
 
 
-def request_hash(*, consent_id: UUID | str) -> str:
+def request_hash(*, consent_id: UUID | str, data_types: list[str]) -> str:
     """What an Idempotency-Key is bound to: the request's body, in a canonical form."""
-    return hashlib.sha256(jws.canonical_json({"consent": str(consent_id)})).hexdigest()
+    body = {"consent": str(consent_id), "data_types": sorted(data_types)}
+    return hashlib.sha256(jws.canonical_json(body)).hexdigest()
+
+
+def _consent_keys(consent: Consent) -> list[str]:
+    return sorted(consent.data_types.values_list("key", flat=True))
 
 
 def _limit_used(consent: Consent, now: datetime) -> tuple[QuerySet, int]:
@@ -89,7 +94,11 @@ def _check_frequency(consent: Consent, now: datetime) -> None:
 
 @transaction.atomic
 def transfer_request(
-    *, consent: Consent, organisation: Organisation, idempotency_key: str | None = None
+    *,
+    consent: Consent,
+    organisation: Organisation,
+    idempotency_key: str | None = None,
+    data_types: list[str] | None = None,
 ) -> tuple[Transfer, bool]:
     """Record a sink's request for a transfer under `consent`; return it and whether it is new.
 
@@ -97,9 +106,15 @@ def transfer_request(
     with the same `idempotency_key` and the same body returns the first transfer;
     the same key with another body is Unprocessable; a concurrent duplicate is a
     Conflict. The relay task is enqueued after commit; a broker that cannot take
-    it is logged and left to the sweeper.
+    it is logged and left to the sweeper. `data_types` narrows the transfer to a
+    part of the consent's data types (default: all of them); asking for any other
+    is Forbidden, and the source is never asked.
     """
-    digest = request_hash(consent_id=consent.pk)
+    allowed = _consent_keys(consent)
+    wanted = sorted(set(data_types)) if data_types is not None else allowed
+    if not set(wanted) <= set(allowed):
+        raise Forbidden("outside_consent", _("The consent does not cover all of these data types."))
+    digest = request_hash(consent_id=consent.pk, data_types=wanted)
     if idempotency_key:
         earlier = Transfer.objects.filter(
             requested_by=organisation, idempotency_key=idempotency_key
@@ -113,7 +128,7 @@ def transfer_request(
             return earlier, False
     transfer = _transfer_create(
         consent=consent, organisation=organisation, now=timezone.now(),
-        idempotency_key=idempotency_key or "", digest=digest,
+        idempotency_key=idempotency_key or "", digest=digest, data_types=wanted,
     )  # fmt: skip
     return transfer, True
 
@@ -126,6 +141,7 @@ def _transfer_create(
     idempotency_key: str = "",
     digest: str,
     scheduled: bool = False,
+    data_types: list[str] | None = None,
 ) -> Transfer:
     """Validate and write a new transfer under `consent`, and enqueue its relay after commit.
 
@@ -145,6 +161,7 @@ def _transfer_create(
             transfer = Transfer.objects.create(
                 consent=consent, requested_by=organisation, idempotency_key=idempotency_key,
                 request_hash=digest, next_attempt_at=now, scheduled=scheduled,
+                data_types=data_types if data_types is not None else _consent_keys(consent),
             )  # fmt: skip
     except IntegrityError:
         raise Conflict(
@@ -217,7 +234,8 @@ def _transfer_schedule(*, consent: Consent, now: datetime) -> Transfer | None:
                 return None
             return _transfer_create(
                 consent=locked, organisation=consent.sink.organisation, now=now,
-                digest=request_hash(consent_id=consent.pk), scheduled=True,
+                digest=request_hash(consent_id=consent.pk, data_types=_consent_keys(consent)),
+                scheduled=True,
             )  # fmt: skip
     except Conflict as refusal:
         # Stopped since the read, a service no longer approved, or the limit used up
@@ -333,10 +351,12 @@ def _bearer(transfer: Transfer, service: Service) -> str | _Outcome:
     subject = _subject(consent, service)
     if subject is None:
         return _Outcome("link_missing")
+    covered = _consent_keys(consent)
+    # Never more than the consent covers; a row from before data_types existed has none.
+    asked = sorted(set(transfer.data_types or covered) & set(covered))
     token = transfer_token(
         service=service, subject=subject, consent_id=str(consent.id),
-        transfer_id=str(transfer.id),
-        data_types=sorted(consent.data_types.values_list("key", flat=True)),
+        transfer_id=str(transfer.id), data_types=asked,
     )  # fmt: skip
     return f"Bearer {token}"
 

@@ -64,9 +64,7 @@ def test_token_without_transfers_write_is_refused(api_as, sink_provider, consent
 
 
 def test_unknown_field_is_a_400(sink_api, consent):
-    response = sink_api.post(
-        URL, {"consent": str(consent.id), "data_types": ["wellbeing.heart_rate"]}, format="json"
-    )
+    response = sink_api.post(URL, {"consent": str(consent.id), "colour": "blue"}, format="json")
 
     assert response.status_code == 400
     assert response.json()["fields"][0]["code"] == "unknown_field"
@@ -180,3 +178,39 @@ def test_overlong_idempotency_key_is_a_400(sink_api, consent):
     assert response.status_code == 400
     assert response.json()["fields"][0]["field"] == "Idempotency-Key"
     assert Transfer.objects.count() == 0
+
+
+def test_asking_outside_the_consents_data_types_is_403_and_the_source_sees_nothing(
+    sink_api, peers, consent
+):
+    source, _sink = peers
+
+    response = sink_api.post(
+        URL, {"consent": str(consent.id), "data_types": ["wellbeing.heart_rate"]}, format="json"
+    )
+
+    assert (response.status_code, response.json()["code"]) == (403, "outside_consent")
+    assert Transfer.objects.count() == 0
+    assert source.requests == []
+
+
+def test_asking_for_a_part_of_the_consents_data_types_is_accepted(sink_api, consent):
+    response = sink_api.post(
+        URL, {"consent": str(consent.id), "data_types": ["wellbeing.steps"]}, format="json"
+    )
+
+    assert response.status_code == 202, response.content
+    assert Transfer.objects.get().data_types == ["wellbeing.steps"]
+
+
+def test_the_same_key_with_other_data_types_is_another_request(sink_api, consent):
+    first = sink_api.post(
+        URL, {"consent": str(consent.id)}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    second = sink_api.post(
+        URL, {"consent": str(consent.id), "data_types": ["wellbeing.steps", "wellbeing.steps"]},
+        format="json", HTTP_IDEMPOTENCY_KEY="k-1",
+    )  # fmt: skip
+
+    assert first.status_code == 202
+    assert second.status_code == 200  # the consent covers only steps: the same request
