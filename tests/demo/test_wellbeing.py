@@ -2,7 +2,6 @@
 
 import base64
 import hashlib
-import importlib.util
 import json
 import re
 import time
@@ -246,10 +245,6 @@ def test_webhook_follows_a_transfer_without_changing_the_consent(demo_world):
     assert demo_world.store.consents()[0]["transfer"] == f"{transfer_id} delivered"
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("relay.apis") is None,
-    reason="the relay (POST /api/v1/transfers) is not in this branch yet",
-)
 def test_approved_consent_brings_a_week_of_steps_to_the_sink_page(demo_world):
     test_resident_joins_links_approves_and_comes_back(demo_world)
 
