@@ -1,3 +1,4 @@
+import secrets
 import uuid
 
 from django.conf import settings
@@ -27,19 +28,8 @@ class PurposeCategory(models.TextChoices):
     STATISTICS = "statistics", _("statistics")
 
 
-class Principal(models.Model):
-    """The resident's pseudonym in receipts: never a name or a personal identity code."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="principal"
-    )
-    pseudonym = models.CharField(max_length=64, unique=True)
-
-    class Meta:
-        verbose_name = _("principal")
-
-    def __str__(self) -> str:
-        return self.pseudonym
+def new_pseudonym() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class ConsentTerms(LocalizedMixin, models.Model):
@@ -56,6 +46,9 @@ class ConsentTerms(LocalizedMixin, models.Model):
     frequency = models.CharField(max_length=20, choices=Frequency.choices)
     frequency_limit = models.PositiveIntegerField(null=True, blank=True)
     frequency_period = models.CharField(max_length=10, choices=Period.choices, blank=True)
+    # The resident's name in this request's and its consent's receipts: random and
+    # used nowhere else, so that services receiving receipts cannot join residents.
+    principal = models.CharField(max_length=64, default=new_pseudonym, editable=False)
 
     class Meta:
         abstract = True

@@ -6,26 +6,17 @@ notice hash, the previous receipt's hash and the receipt's place in the log).
 """
 
 import hashlib
-import secrets
 
 from django.conf import settings
 from django.utils import timezone
 
 from consent import jws
 from consent.log import log_append_built
-from consent.models import Consent, ConsentRequest, Principal, Receipt
+from consent.models import Consent, ConsentRequest, Receipt
 from registry.models import Service, ServiceLink
 
 RECEIPT_TYP = "consent-receipt+jwt"
 KANTARA_VERSION = "KI-CR-v1.1.0"
-
-
-def principal_pseudonym(user) -> str:
-    """The resident's stable pseudonym in receipts, made on first use."""
-    principal, _created = Principal.objects.get_or_create(
-        user=user, defaults={"pseudonym": secrets.token_urlsafe(24)}
-    )
-    return principal.pseudonym
 
 
 def sha256_hex(text: str) -> str:
@@ -47,9 +38,7 @@ def _service_ref(service: Service) -> dict:
     return {"id": str(service.id), "slug": service.slug, "organisation": service.organisation.name}
 
 
-def _terms_payload(
-    terms: Consent | ConsentRequest, *, resident, language: str
-) -> tuple[dict, dict]:
+def _terms_payload(terms: Consent | ConsentRequest, *, language: str) -> tuple[dict, dict]:
     """The Kantara fields of a consent or a request, and its terms for the omadata object."""
     data_types = sorted(terms.data_types.all(), key=lambda t: t.key)
     sensitive = [t.key for t in data_types if t.sensitive]
@@ -66,7 +55,7 @@ def _terms_payload(
     kantara = {
         "collectionMethod": "Omadata consent screen",
         "language": language,
-        "piiPrincipalId": principal_pseudonym(resident),
+        "piiPrincipalId": terms.principal,
         "piiControllers": [_controller(terms.sink)],
         "policyUrl": terms.sink.privacy_policy_url,
         "services": [{"service": terms.sink.slug, "purposes": [purpose]}],
@@ -121,7 +110,7 @@ def _issue(*, event: str, payload: dict, omadata: dict, **subject) -> Receipt:
 
 
 def consent_receipt_issue(*, consent: Consent, event: str, reason: str = "") -> Receipt:
-    payload, terms = _terms_payload(consent, resident=consent.resident, language=consent.language)
+    payload, terms = _terms_payload(consent, language=consent.language)
     omadata = {
         "consent_id": str(consent.id),
         "status": consent.status,
@@ -143,7 +132,7 @@ def transfer_receipt_issue(
 
     It states the body's size and SHA-256, never its content.
     """
-    payload, terms = _terms_payload(consent, resident=consent.resident, language=consent.language)
+    payload, terms = _terms_payload(consent, language=consent.language)
     omadata = {
         "consent_id": str(consent.id),
         "status": consent.status,
@@ -156,7 +145,7 @@ def transfer_receipt_issue(
 
 
 def refusal_receipt_issue(*, request: ConsentRequest, language: str, notice_sha256: str) -> Receipt:
-    payload, terms = _terms_payload(request, resident=request.resident, language=language)
+    payload, terms = _terms_payload(request, language=language)
     omadata = {
         "consent_id": None,
         "status": "refused",
@@ -171,7 +160,8 @@ def link_receipt_issue(*, link: ServiceLink, event: str, language: str = "fi") -
     payload = {
         "collectionMethod": "Omadata account linking",
         "language": language,
-        "piiPrincipalId": principal_pseudonym(link.resident),
+        # The pairwise id the service already knows: nothing new for it to join on.
+        "piiPrincipalId": link.subject,
         "piiControllers": [_controller(link.service)],
         "policyUrl": link.service.privacy_policy_url,
         "services": [

@@ -300,6 +300,7 @@ def consent_grant(*, request: ConsentRequest, resident, language: str, notice_te
         valid_until=request.valid_until, frequency=request.frequency,
         frequency_limit=request.frequency_limit, frequency_period=request.frequency_period,
         language=language, notice_sha256=sha256_hex(notice_text), status_changed_at=now,
+        principal=request.principal,
     )  # fmt: skip
     consent.data_types.set(request.data_types.all())
     previous = Consent.objects.select_for_update().filter(

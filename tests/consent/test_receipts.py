@@ -65,12 +65,25 @@ def test_every_receipt_verifies_with_pyjwt_and_the_published_jwks(every_event, c
     assert len(kids) == 2  # signed before and after the rotation
 
 
-def test_receipts_name_the_resident_by_one_pseudonym_only(every_event, aino):
-    payloads = [receipt_verify(receipt.jws) for receipt in every_event]
+def test_receipts_never_name_the_resident(every_event, aino):
+    for receipt in every_event:
+        assert aino.username not in json.dumps(receipt_verify(receipt.jws))
 
-    assert len({p["piiPrincipalId"] for p in payloads}) == 1
-    for payload in payloads:
-        assert aino.username not in json.dumps(payload)
+
+def test_one_consents_receipts_share_a_pseudonym_used_nowhere_else(every_event, consent):
+    def principals(receipts) -> set[str]:
+        return {receipt_verify(r.jws)["piiPrincipalId"] for r in receipts}
+
+    own = principals(every_event.filter(consent=consent))
+    others = principals(every_event.exclude(consent=consent))
+
+    assert len(own) == 1
+    assert not own & others  # services cannot join a resident across consents or links
+
+
+def test_link_receipts_name_the_resident_by_the_services_pairwise_subject(every_event, linked):
+    for receipt in every_event.filter(link=linked):
+        assert receipt_verify(receipt.jws)["piiPrincipalId"] == linked.subject
 
 
 def test_sensitive_data_is_marked_in_the_receipt(wellbeing, wearable, aino, linked, settings):
