@@ -6,6 +6,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -175,12 +176,22 @@ def link_active(*, resident, service: Service) -> ServiceLink | None:
     ).first()
 
 
+def _lock_resident(resident) -> None:
+    """Take turns per resident: their links and grants see each other's committed work.
+
+    Without it, two grants in two tabs could each miss the other's consent (both
+    stay active), and a double-clicked link could insert two live links.
+    """
+    get_user_model().objects.select_for_update().filter(pk=resident.pk).first()
+
+
 @transaction.atomic
 def link_start(*, resident, service: Service, return_to: str) -> str:
     """Begin linking `resident` at `service`; return the URL to send the resident to.
 
     The URL carries a signed, single-use, short-lived link token for the service.
     """
+    _lock_resident(resident)
     if service.status != Service.Status.APPROVED or not service.link_url:
         raise _state_error("service_cannot_link", _("This service does not take links."))
     if link_active(resident=resident, service=service):
@@ -261,6 +272,7 @@ def _link_sink(*, resident, request: ConsentRequest) -> None:
 @transaction.atomic
 def link_remove(*, link: ServiceLink) -> ServiceLink:
     """Remove a link; the live consents that need it are withdrawn with it."""
+    _lock_resident(link.resident)
     link = ServiceLink.objects.select_for_update().get(pk=link.pk)
     if link.status == ServiceLink.Status.REMOVED:
         return link
@@ -288,6 +300,7 @@ def consent_grant(*, request: ConsentRequest, resident, language: str, notice_te
 
     A live consent between the same source, sink and purpose is superseded.
     """
+    _lock_resident(resident)
     request = _open_request(request, resident)
     if link_active(resident=resident, service=request.source) is None:
         raise _state_error("link_required", _("Link your account at the source first."))

@@ -276,3 +276,35 @@ def test_grant_completes_a_pending_link_at_a_sink_that_is_also_a_source(
     assert [(link.status, link.service_reference) for link in links] == [
         ("active", "espoo-user-17")
     ]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_grants_at_once_leave_one_consent_active(wellbeing, wearable, aino, linked):
+    import threading
+
+    from django.db import connection
+
+    # Linked at the sink already: both grants go straight to the supersede step.
+    ServiceLink.objects.create(resident=aino, service=wellbeing, subject="s", status="active")
+    first, second = (
+        services.consent_request_create(sink=wellbeing, spec=request_spec(wearable))
+        for _ in range(2)
+    )
+    barrier = threading.Barrier(2)
+
+    def grant(request):
+        barrier.wait()
+        try:
+            services.consent_grant(request=request, resident=aino, language="fi", notice_text="n")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=grant, args=(r,)) for r in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert Consent.objects.filter(status="active").count() == 1
+    assert Consent.objects.filter(status="withdrawn").count() == 1
