@@ -3,7 +3,7 @@
 import base64
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from consent import jws
@@ -21,9 +21,16 @@ def checkpoint_latest() -> Checkpoint | None:
     return Checkpoint.objects.order_by("-tree_size", "-id").first()
 
 
-@transaction.atomic
 def checkpoint_sign() -> Checkpoint:
     """Sign the log's present size and root, unless the latest checkpoint already says so."""
+    try:
+        with transaction.atomic():
+            return _checkpoint_sign()
+    except IntegrityError:  # a racing call signed this size first: its checkpoint stands
+        return checkpoint_latest()
+
+
+def _checkpoint_sign() -> Checkpoint:
     size = log_size()
     latest = checkpoint_latest()
     if latest is not None and latest.tree_size == size:

@@ -176,7 +176,8 @@ class Receipt(models.Model):
 class Checkpoint(models.Model):
     """A signed statement of the receipt log's size and root at a moment."""
 
-    tree_size = models.BigIntegerField()
+    # One checkpoint per size: the root of a size never changes, so a second says nothing new.
+    tree_size = models.BigIntegerField(unique=True)
     root = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     jws = models.TextField()
