@@ -14,18 +14,21 @@ def bench_receipts(grants: int = 300) -> None:
     from django.utils import timezone
     from jwcrypto import jws as raw
 
+    from bench.relay import approved_service
     from consent import keys, services
     from consent.jws import canonical_json
     from consent.models import Receipt
-    from registry import services as registry
     from registry.models import DataType
 
     steps = DataType.objects.get_or_create(
         key="wellbeing.steps", defaults={"title_fi": "a", "title_sv": "a", "title_en": "a"}
     )[0]
     staff = get_user_model().objects.create_user("receipt-bench-staff", is_staff=True)
-    source = _service(registry, staff, "receipt-source", "1572860-0", source=True)
-    sink = _service(registry, staff, "receipt-sink", "0201256-6", source=False)
+    source = approved_service(staff, "receipt-source", "1572860-0", {"source": {
+        "fetch_url": "http://127.0.0.1:9/f", "link_url": "http://127.0.0.1:9/l",
+        "data_types": ["wellbeing.steps"]}})  # fmt: skip
+    sink = approved_service(staff, "receipt-sink", "0201256-6", {"sink": {
+        "delivery_url": "http://127.0.0.1:9/d", "data_types": ["wellbeing.steps"]}})  # fmt: skip
     spec = {
         "source": source.id, "data_types": [steps.key],
         "purpose": {"fi": "p", "sv": "p", "en": "p"}, "purpose_category": "wellbeing",
@@ -68,25 +71,3 @@ def _payload_of(receipt) -> dict:
     from consent.receipts import receipt_verify
 
     return receipt_verify(receipt.jws)
-
-
-def _service(registry, staff, slug: str, business_id: str, *, source: bool):
-    organisation = registry.organisation_create(
-        name=slug, business_id=business_id, contact_email="bench@example.fi"
-    )
-    role = (
-        {"source": {"fetch_url": "http://127.0.0.1:9/f", "link_url": "http://127.0.0.1:9/l",
-                    "data_types": ["wellbeing.steps"]}}
-        if source
-        else {"sink": {"delivery_url": "http://127.0.0.1:9/d", "data_types": ["wellbeing.steps"]}}
-    )  # fmt: skip
-    service = registry.service_register(
-        organisation=organisation, actor=staff,
-        spec={
-            "slug": slug, "name": {"fi": slug, "sv": slug, "en": slug},
-            "description": {"fi": "d", "sv": "d", "en": "d"},
-            "privacy_policy_url": "https://example.fi/privacy",
-            "transparency": {"automated_decisions": False, "profiling": False}, **role,
-        },
-    )  # fmt: skip
-    return registry.service_approve(service=service, actor=staff)

@@ -126,11 +126,11 @@ def seed_consents(port: int) -> dict[int, list]:
     )
     staff = get_user_model().objects.create_user("relay-bench-staff", is_staff=True)
     delivery = {"delivery_url": f"http://127.0.0.1:{port}/sink", "data_types": ["wellbeing.steps"]}
-    sink = _service(staff, "relay-sink", _business_id(900), {"sink": delivery})
+    sink = approved_service(staff, "relay-sink", _business_id(900), {"sink": delivery})
     residents = [get_user_model().objects.create_user(f"relay-r{n}") for n in range(RESIDENTS)]
     consents = {}
     for n, (size, _count) in enumerate(RUNS):
-        source = _service(staff, f"relay-source-{size}", _business_id(901 + n), {"source": {
+        source = approved_service(staff, f"relay-source-{size}", _business_id(901 + n), {"source": {
             "fetch_url": f"http://127.0.0.1:{port}/source/{size}",
             "link_url": "http://127.0.0.1:9/link", "data_types": ["wellbeing.steps"]}})  # fmt: skip
         spec = {
@@ -153,7 +153,8 @@ def seed_consents(port: int) -> dict[int, list]:
     return consents
 
 
-def _service(staff, slug: str, business_id: str, role: dict):
+def approved_service(staff, slug: str, business_id: str, role: dict):
+    """Register an organisation and its service with `role`, approved: setup shared by benches."""
     from registry import services as registry
 
     organisation = registry.organisation_create(
