@@ -46,9 +46,9 @@ def grow_log(frontier: FrontierStore, *, size: int, to: int) -> None:
     """Append leaves size..to-1 in memory and bulk-insert their nodes, in one transaction."""
     from django.db import transaction
 
-    from consent import merkle
-    from consent.log import DbNodeStore
-    from consent.models import LogHead
+    from ledger import merkle
+    from ledger.log import DbNodeStore
+    from ledger.models import LogHead
 
     with transaction.atomic():
         for start in range(size, to, CHUNK):
@@ -95,7 +95,7 @@ def random_proofs(rng: random.Random, size: int) -> tuple[list[dict], list[dict]
 
 
 def mean_nodes_read(prove, arguments: list[dict]) -> float:
-    from consent.log import DbNodeStore
+    from ledger.log import DbNodeStore
 
     counter = CountingStore(DbNodeStore())
     for kwargs in arguments:
@@ -104,9 +104,9 @@ def mean_nodes_read(prove, arguments: list[dict]) -> float:
 
 
 def bench_log_proofs() -> None:
-    from consent import merkle
-    from consent.log import log_consistency_proof, log_inclusion_proof, log_root
-    from consent.models import LogHead, LogNode
+    from ledger import merkle
+    from ledger.log import log_consistency_proof, log_inclusion_proof, log_root
+    from ledger.models import LogHead, LogNode
 
     # The log is built here from empty, in memory first: the receipts that earlier
     # benchmarks issued into this throwaway database would collide with its nodes.

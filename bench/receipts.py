@@ -15,9 +15,10 @@ def bench_receipts(grants: int = 300) -> None:
     from jwcrypto import jws as raw
 
     from bench.relay import approved_service
-    from consent import keys, services
-    from consent.jws import canonical_json
+    from consent import services
     from consent.models import Receipt
+    from ledger import keys
+    from ledger.jws import canonical_json
     from registry.models import DataType
 
     steps = DataType.objects.get_or_create(
@@ -50,7 +51,9 @@ def bench_receipts(grants: int = 300) -> None:
     through_service = (Receipt.objects.count() - before) / elapsed
 
     key = keys.active_key()
-    payload = canonical_json(_payload_of(Receipt.objects.filter(event="consent.granted").last()))
+    payload = canonical_json(
+        _payload_of(Receipt.objects.filter(event="consent.granted").select_related("entry").last())
+    )
     header = {"alg": "ES256", "kid": key["kid"], "typ": "consent-receipt+jwt"}
     count, started = 0, time.perf_counter()
     while time.perf_counter() - started < 2.0:

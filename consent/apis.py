@@ -7,9 +7,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api import ErrorOutput, RequiresScope, StrictSerializer
 from consent import selectors, services
 from consent.models import Consent, ConsentRequest, Frequency, Period, PurposeCategory
-from omadata.api import ErrorOutput, RequiresScope, StrictSerializer, caller_provider
+from registry.access import caller_provider
 from registry.models import Service
 
 ERRORS = {code: ErrorOutput for code in (400, 401, 403, 404, 409, 413, 415)}
@@ -78,11 +79,11 @@ class ConsentRequestOutput(TermsOutput):
 
 
 class ReceiptOutput(serializers.Serializer):
-    id = serializers.UUIDField()
+    id = serializers.UUIDField(source="pk")
     event = serializers.CharField()
-    log_index = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    jws = serializers.CharField()
+    log_index = serializers.IntegerField(source="entry.index")
+    created_at = serializers.DateTimeField(source="entry.created_at")
+    jws = serializers.CharField(source="entry.data")
 
 
 class ConsentOutput(TermsOutput):

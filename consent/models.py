@@ -5,7 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from registry.models import DataType, LocalizedMixin, Service, ServiceLink
+from ledger.models import LogEntry
+from registry.models import DataType, LocalizedMixin, Service
 
 
 class Frequency(models.TextChoices):
@@ -30,6 +31,64 @@ class PurposeCategory(models.TextChoices):
 
 def new_pseudonym() -> str:
     return secrets.token_urlsafe(24)
+
+
+class ServiceLink(models.Model):
+    """A resident's link to a service, under a pairwise pseudonymous subject id.
+
+    The subject is random and different at every service, so that two services
+    cannot join what they know about a resident through Omadata. A link is
+    `pending` until the service confirms it with its own reference for the
+    resident, then `active` until removed.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        ACTIVE = "active", _("active")
+        REMOVED = "removed", _("removed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    resident = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="service_links"
+    )
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="links")
+    subject = models.CharField(max_length=64, unique=True, editable=False)
+    service_reference = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("service link")
+        verbose_name_plural = _("service links")
+        constraints = [
+            # One live link per resident and service: the pairwise id must be unambiguous.
+            models.UniqueConstraint(
+                fields=["resident", "service"],
+                condition=~models.Q(status="removed"),
+                name="one_live_link_per_service",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.slug}:{self.subject[:8]}"
+
+
+class LinkToken(models.Model):
+    """A single-use link token's id (jti): spent when the service confirms the link."""
+
+    jti = models.CharField(max_length=64, primary_key=True)
+    link = models.ForeignKey(ServiceLink, on_delete=models.CASCADE, related_name="tokens")
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("link token")
+        verbose_name_plural = _("link tokens")
+
+    def __str__(self) -> str:
+        return self.jti
 
 
 class ConsentTerms(LocalizedMixin, models.Model):
@@ -135,7 +194,11 @@ class Consent(ConsentTerms):
 
 
 class Receipt(models.Model):
-    """A signed record of one event: append-only, and a leaf of the receipt log."""
+    """A signed record of one event: append-only, and a leaf of the receipt log.
+
+    The signed text and its place in the log are the log entry's; this row says
+    what the receipt is about, under the same id.
+    """
 
     class Event(models.TextChoices):
         GRANTED = "consent.granted", _("consent given")
@@ -148,8 +211,9 @@ class Receipt(models.Model):
         LINK_REMOVED = "link.removed", _("account link removed")
         DELIVERED = "transfer.delivered", _("data delivered")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    log_index = models.BigIntegerField(unique=True)
+    entry = models.OneToOneField(
+        LogEntry, primary_key=True, on_delete=models.PROTECT, related_name="receipt"
+    )
     event = models.CharField(max_length=40, choices=Event.choices)
     consent = models.ForeignKey(
         Consent, null=True, blank=True, on_delete=models.PROTECT, related_name="receipts"
@@ -160,150 +224,28 @@ class Receipt(models.Model):
     link = models.ForeignKey(
         ServiceLink, null=True, blank=True, on_delete=models.PROTECT, related_name="receipts"
     )
-    jws = models.TextField()
-    sha256 = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["log_index"]
+        ordering = ["entry__index"]
         verbose_name = _("receipt")
         verbose_name_plural = _("receipts")
 
     def __str__(self) -> str:
-        return f"#{self.log_index} {self.event}"
+        return f"#{self.entry.index} {self.event}"
 
+    # Read through the entry: select_related("entry") wherever receipts are listed.
+    @property
+    def jws(self) -> str:
+        return self.entry.data
 
-class Checkpoint(models.Model):
-    """A signed statement of the receipt log's size and root at a moment."""
+    @property
+    def log_index(self) -> int:
+        return self.entry.index
 
-    # One checkpoint per size: the root of a size never changes, so a second says nothing new.
-    tree_size = models.BigIntegerField(unique=True)
-    root = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
-    jws = models.TextField()
+    @property
+    def sha256(self) -> str:
+        return self.entry.sha256
 
-    class Meta:
-        ordering = ["-tree_size", "-id"]
-        verbose_name = _("checkpoint")
-        verbose_name_plural = _("checkpoints")
-
-    def __str__(self) -> str:
-        return f"{self.tree_size} {self.root[:12]}"
-
-
-class LogHead(models.Model):
-    """The receipt log's current size: one row, locked by every append."""
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
-    tree_size = models.BigIntegerField(default=0)
-
-    class Meta:
-        verbose_name = _("receipt log head")
-        constraints = [
-            # There is one log; a second head row would fork it.
-            models.CheckConstraint(condition=models.Q(id=1), name="log_head_singleton"),
-        ]
-
-    def __str__(self) -> str:
-        return f"receipt log of {self.tree_size}"
-
-
-class LogNode(models.Model):
-    """The hash of a perfect subtree of the receipt log (RFC 6962 hashing).
-
-    Level 0 holds leaf hashes; the node at (level, index) covers leaves
-    index * 2**level up to (index + 1) * 2**level - 1. Nodes are written once,
-    when the subtree is complete, and never change.
-    """
-
-    level = models.PositiveSmallIntegerField()
-    index = models.BigIntegerField()
-    hash = models.BinaryField(max_length=32)
-
-    class Meta:
-        verbose_name = _("receipt log node")
-        constraints = [
-            models.UniqueConstraint(fields=["level", "index"], name="log_node_position"),
-        ]
-
-    def __str__(self) -> str:
-        return f"node {self.level}/{self.index}"
-
-
-class SigningKey(models.Model):
-    """A public key the operator has signed with. Never deleted: old receipts verify forever.
-
-    The private half lives outside the database (a key file or a secret in the
-    environment); this row is what `/.well-known/jwks.json` publishes.
-    """
-
-    kid = models.CharField(max_length=100, primary_key=True)
-    public_jwk = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    retired_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at"]
-        verbose_name = _("signing key")
-        verbose_name_plural = _("signing keys")
-
-    def __str__(self) -> str:
-        return self.kid
-
-
-class Notification(models.Model):
-    """A signed event for one service's webhook: an outbox row, delivered after commit."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("pending")
-        DELIVERED = "delivered", _("delivered")
-        FAILED = "failed", _("failed")
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="notifications")
-    url = models.URLField(max_length=2000)
-    event = models.CharField(max_length=40)
-    body = models.TextField()
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at"]
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        indexes = [
-            # The sweeper looks for pending notifications whose time has come.
-            models.Index(fields=["status", "next_attempt_at"], name="notification_due"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.event} -> {self.service.slug}"
-
-
-class NotificationAttempt(models.Model):
-    """One try at delivering a notification, whatever came of it."""
-
-    class Outcome(models.TextChoices):
-        DELIVERED = "delivered", _("delivered")
-        RETRY = "retry", _("will retry")
-        FAILED = "failed", _("failed")
-
-    notification = models.ForeignKey(
-        Notification, on_delete=models.CASCADE, related_name="attempt_rows"
-    )
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField()
-    outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=60, blank=True)
-
-    class Meta:
-        ordering = ["started_at"]
-        verbose_name = _("notification attempt")
-        verbose_name_plural = _("notification attempts")
-
-    def __str__(self) -> str:
-        return f"{self.notification_id} {self.outcome}"
+    @property
+    def created_at(self):
+        return self.entry.created_at

@@ -10,10 +10,11 @@ import hashlib
 from django.conf import settings
 from django.utils import timezone
 
-from consent import jws
-from consent.log import log_append_built
-from consent.models import Consent, ConsentRequest, Receipt
-from registry.models import Service, ServiceLink
+from consent.models import Consent, ConsentRequest, Receipt, ServiceLink
+from ledger import jws
+from ledger.log import log_append
+from ledger.models import LogEntry
+from registry.models import Service
 
 RECEIPT_TYP = "consent-receipt+jwt"
 KANTARA_VERSION = "KI-CR-v1.1.0"
@@ -78,12 +79,12 @@ def _previous_hash(*, consent=None, link=None, request=None) -> str | None:
         previous = Receipt.objects.filter(link=link)
     else:
         previous = Receipt.objects.filter(request=request)
-    return previous.order_by("-log_index").values_list("sha256", flat=True).first()
+    return previous.order_by("-entry__index").values_list("entry__sha256", flat=True).first()
 
 
 def _issue(*, event: str, payload: dict, omadata: dict, **subject) -> Receipt:
     """Sign and log one receipt. Runs inside the caller's transaction."""
-    receipt_id = Receipt._meta.get_field("id").default()
+    receipt_id = LogEntry._meta.get_field("id").default()
     payload.update(
         version=KANTARA_VERSION,
         jurisdiction="FI",
@@ -97,16 +98,13 @@ def _issue(*, event: str, payload: dict, omadata: dict, **subject) -> Receipt:
         "operator": settings.BASE_URL,
     }
 
-    def signed(index: int) -> bytes:
+    def signed(index: int) -> str:
         # Signed under the log's lock: the receipt states the index it really gets.
         payload["omadata"] = {**omadata, "log_index": index}
-        return jws.sign(payload, typ=RECEIPT_TYP).encode()
+        return jws.sign(payload, typ=RECEIPT_TYP)
 
-    index, token = log_append_built(build=signed)
-    return Receipt.objects.create(
-        id=receipt_id, log_index=index, event=event, jws=token.decode(),
-        sha256=hashlib.sha256(token).hexdigest(), **subject,
-    )  # fmt: skip
+    entry = log_append(data=signed, entry_id=receipt_id)
+    return Receipt.objects.create(entry=entry, event=event, **subject)
 
 
 def consent_receipt_issue(*, consent: Consent, event: str, reason: str = "") -> Receipt:

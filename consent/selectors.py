@@ -3,8 +3,8 @@
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from consent.models import Consent, ConsentRequest, Receipt
-from registry.models import Organisation, ServiceLink
+from consent.models import Consent, ConsentRequest, Receipt, ServiceLink
+from registry.models import Organisation
 
 
 def _consents() -> QuerySet:
@@ -69,7 +69,7 @@ def request_access_for_resident(*, resident, request_id) -> ConsentRequest:
 
 
 def receipts_of(consent: Consent) -> QuerySet:
-    return Receipt.objects.filter(consent=consent).order_by("log_index")
+    return Receipt.objects.filter(consent=consent).select_related("entry").order_by("entry__index")
 
 
 def link_list(*, resident) -> QuerySet:

@@ -13,18 +13,25 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consent import jws
-from consent.models import Consent, ConsentRequest, Frequency, Receipt
-from consent.notifications import notify_consent_change, notify_refusal
+from common.errors import Conflict
+from common.netguard import UnsafeURL, check_service_url
+from consent.models import (
+    Consent,
+    ConsentRequest,
+    Frequency,
+    LinkToken,
+    Receipt,
+    ServiceLink,
+)
 from consent.receipts import (
     consent_receipt_issue,
     link_receipt_issue,
     refusal_receipt_issue,
     sha256_hex,
 )
-from omadata.errors import Conflict
-from omadata.netguard import UnsafeURL, check_service_url
-from registry.models import DataType, LinkToken, Service, ServiceLink
+from ledger import jws
+from registry.models import DataType, Service
+from webhooks.services import notify
 
 LINK_TYP = "link+jwt"
 
@@ -329,7 +336,7 @@ def consent_grant(*, request: ConsentRequest, resident, language: str, notice_te
     request.answered_at = now
     request.save(update_fields=["status", "resident", "answered_at"])
     receipt = consent_receipt_issue(consent=consent, event=Receipt.Event.GRANTED)
-    notify_consent_change(consent=consent, receipt=receipt)
+    _notify_change(consent=consent, receipt=receipt)
     return consent
 
 
@@ -345,8 +352,26 @@ def consent_refuse(
     receipt = refusal_receipt_issue(
         request=request, language=language, notice_sha256=sha256_hex(notice_text)
     )
-    notify_refusal(request=request, receipt=receipt)
+    _notify_refusal(request=request, receipt=receipt)
     return receipt
+
+
+def _notify_change(*, consent: Consent, receipt: Receipt) -> None:
+    """Tell the consent's source and sink about its new status, with the receipt."""
+    data = {
+        "consent_id": str(consent.id),
+        "status": consent.status,
+        "source": str(consent.source_id),
+        "sink": str(consent.sink_id),
+        "receipt": receipt.jws,
+    }
+    for service in (consent.source, consent.sink):
+        notify(service=service, event=receipt.event, data=data)
+
+
+def _notify_refusal(*, request: ConsentRequest, receipt: Receipt) -> None:
+    data = {"request_id": str(request.id), "status": "refused", "receipt": receipt.jws}
+    notify(service=request.sink, event=receipt.event, data=data)
 
 
 # -- later changes ----------------------------------------------------------------------
@@ -357,7 +382,7 @@ def _change(consent: Consent, status: str, event: str, reason: str = "") -> Rece
     consent.status_changed_at = timezone.now()
     consent.save(update_fields=["status", "status_changed_at", "superseded_by"])
     receipt = consent_receipt_issue(consent=consent, event=event, reason=reason)
-    notify_consent_change(consent=consent, receipt=receipt)
+    _notify_change(consent=consent, receipt=receipt)
     return receipt
 
 

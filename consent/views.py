@@ -5,29 +5,21 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
-from consent import keys, pages, selectors, services
+from common.errors import Conflict
+from consent import pages, selectors, services
 from consent.models import ConsentRequest
 from consent.receipts import sha256_hex
-from omadata.errors import Conflict
 
 NOTICE_TEMPLATE = "consent/notice.html"
-
-
-@require_GET
-def jwks(request: HttpRequest) -> JsonResponse:
-    """Every key the operator has signed with, retired ones included."""
-    response = JsonResponse(keys.jwks())
-    response["Cache-Control"] = "public, max-age=300"
-    return response
 
 
 def _origin(url: str) -> str:

@@ -38,3 +38,37 @@ def production_backends(app_configs, **kwargs):
             )
         )
     return problems
+
+
+# Migrations that only a database made by Omadata 0.1 has applied: 0.2 began its
+# migrations anew when the receipt log and the webhook outbox got apps of their own.
+_RELEASE_0_1_MIGRATIONS = {
+    ("consent", "0005_one_checkpoint_per_size"),
+    ("consent", "0004_receipt_principal_per_consent"),
+    ("relay", "0003_transfer_data_types"),
+    ("registry", "0002_service_link_url_servicelink_linktoken_and_more"),
+}
+
+
+@register(Tags.database)
+def database_not_from_release_0_1(app_configs, databases=None, **kwargs):
+    """A database of Omadata 0.1 cannot be upgraded: say so before `migrate` fails obscurely."""
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    problems = []
+    for alias in databases or []:
+        recorder = MigrationRecorder(connections[alias])
+        if not recorder.has_table():
+            continue
+        if _RELEASE_0_1_MIGRATIONS & recorder.applied_migrations().keys():
+            problems.append(
+                Error(
+                    f"The database {alias!r} was made by Omadata 0.1, which cannot be upgraded.",
+                    hint="Start from a new database: with the embedded default, remove the "
+                    "var/ directory (the database, the demo's state and keys go together); "
+                    "otherwise point DATABASE_URL at an empty database.",
+                    id="omadata.E002",
+                )
+            )
+    return problems

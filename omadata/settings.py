@@ -12,7 +12,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from omadata.env import (
+from common.env import (
     EnvError,
     env_bool,
     env_choice,
@@ -69,7 +69,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "omadata",
+    "common",
+    "ledger",
     "registry",
+    "webhooks",
     "consent",
     "relay",
     "demo",
@@ -78,10 +81,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "omadata.middleware.RequestSizeLimitMiddleware",
+    "common.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "omadata.middleware.ApiLanguageMiddleware",
+    "common.middleware.ApiLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -206,7 +209,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "omadata.api.exception_handler",
+    "EXCEPTION_HANDLER": "common.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -306,7 +309,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-# Requests to services (omadata/outbound.py): one deadline covers a whole
+# Requests to services (common/outbound.py): one deadline covers a whole
 # request, connect to last byte, and a service's answer is read up to a cap.
 OMADATA_OUTBOUND_TIMEOUT = env_float("OMADATA_OUTBOUND_TIMEOUT", 10.0)
 OMADATA_OUTBOUND_MAX_BYTES = env_int("OMADATA_OUTBOUND_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
@@ -348,7 +351,7 @@ OMADATA_SWEEP_INTERVAL = env_float("OMADATA_SWEEP_INTERVAL", 30.0)
 OMADATA_SCHEDULE_INTERVAL = env_float("OMADATA_SCHEDULE_INTERVAL", 60.0)
 CELERY_BEAT_SCHEDULE = {
     "sign-log-checkpoint": {
-        "task": "consent.checkpoint_sign",
+        "task": "ledger.checkpoint_sign",
         "schedule": env_float("OMADATA_CHECKPOINT_INTERVAL", 300.0),
     },
     "expire-consents": {
@@ -356,7 +359,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_float("OMADATA_EXPIRY_INTERVAL", 60.0),
     },
     "notification-sweep": {
-        "task": "consent.notification_sweep",
+        "task": "webhooks.notification_sweep",
         "schedule": OMADATA_SWEEP_INTERVAL,
         # A sweep that waited a whole interval in the queue is stale: the next one is due.
         "options": {"expires": OMADATA_SWEEP_INTERVAL},
@@ -380,7 +383,7 @@ OMADATA_CONSENT_REQUEST_SECONDS = env_int("OMADATA_CONSENT_REQUEST_SECONDS", 864
 OMADATA_LINK_TOKEN_SECONDS = env_int("OMADATA_LINK_TOKEN_SECONDS", 600, minimum=30)
 OMADATA_MAX_RECURRING_LIMIT = 1000
 
-# The operator's signing keys (consent/keys.py says where each kind comes from).
+# The operator's signing keys (ledger/keys.py says where each kind comes from).
 OMADATA_KEYS_DIR = Path(env_str("OMADATA_KEYS_DIR", str(VAR_DIR / "keys")))
 
 # /health gives each dependency this long to answer before calling it down.

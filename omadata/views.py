@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from omadata.api import error_response
+from common.api import error_response
 from omadata.health import broker_status, database_status
 from registry.selectors import service_list_public
 

@@ -2,9 +2,9 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from omadata.admin import ReadOnlyAdmin
+from common.admin import ReadOnlyAdmin
 from registry import services
-from registry.models import AuditEvent, DataType, Organisation, Provider, Service, ServiceLink
+from registry.models import AuditEvent, DataType, Organisation, Provider, Service
 
 
 @admin.register(Organisation)
@@ -97,10 +97,3 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "action", "organisation", "service", "actor"]
     list_filter = ["action"]
     search_fields = ["organisation__name", "service__slug"]
-
-
-@admin.register(ServiceLink)
-class ServiceLinkAdmin(ReadOnlyAdmin):
-    list_display = ["service", "status", "created_at", "confirmed_at", "removed_at"]
-    list_filter = ["status"]
-    list_select_related = ["service"]

@@ -7,8 +7,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from omadata.api import ErrorOutput, RequiresScope, StrictSerializer, caller_provider
+from common.api import ErrorOutput, RequiresScope, StrictSerializer
 from registry import selectors, services
+from registry.access import caller_provider
 from registry.models import Service
 
 ERRORS = {code: ErrorOutput for code in (400, 401, 403, 404, 413, 415)}

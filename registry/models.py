@@ -158,64 +158,6 @@ class Service(LocalizedMixin, models.Model):
         return [role for role, on in (("source", self.is_source), ("sink", self.is_sink)) if on]
 
 
-class ServiceLink(models.Model):
-    """A resident's link to a service, under a pairwise pseudonymous subject id.
-
-    The subject is random and different at every service, so that two services
-    cannot join what they know about a resident through Omadata. A link is
-    `pending` until the service confirms it with its own reference for the
-    resident, then `active` until removed.
-    """
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("pending")
-        ACTIVE = "active", _("active")
-        REMOVED = "removed", _("removed")
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    resident = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="service_links"
-    )
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="links")
-    subject = models.CharField(max_length=64, unique=True, editable=False)
-    service_reference = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    created_at = models.DateTimeField(auto_now_add=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    removed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("service link")
-        verbose_name_plural = _("service links")
-        constraints = [
-            # One live link per resident and service: the pairwise id must be unambiguous.
-            models.UniqueConstraint(
-                fields=["resident", "service"],
-                condition=~models.Q(status="removed"),
-                name="one_live_link_per_service",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.service.slug}:{self.subject[:8]}"
-
-
-class LinkToken(models.Model):
-    """A single-use link token's id (jti): spent when the service confirms the link."""
-
-    jti = models.CharField(max_length=64, primary_key=True)
-    link = models.ForeignKey(ServiceLink, on_delete=models.CASCADE, related_name="tokens")
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("link token")
-        verbose_name_plural = _("link tokens")
-
-    def __str__(self) -> str:
-        return self.jti
-
-
 class AuditEvent(models.Model):
     """An append-only record of a change to the registry and who made it."""
 

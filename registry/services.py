@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from jwcrypto import jwk
 from oauth2_provider.models import get_application_model
 
-from omadata.netguard import UnsafeURL, check_service_url
+from common.netguard import UnsafeURL, check_service_url
 from registry.models import AuditEvent, DataType, Organisation, Provider, Service
 from registry.ytunnus import is_valid_business_id
 

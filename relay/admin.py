@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from omadata.admin import ReadOnlyAdmin
+from common.admin import ReadOnlyAdmin
 from relay.models import Transfer, TransferAttempt
 
 

@@ -6,7 +6,8 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from omadata.api import ErrorOutput, RequiresScope, StrictSerializer, caller_provider
+from common.api import ErrorOutput, RequiresScope, StrictSerializer
+from registry.access import caller_provider
 from relay import selectors, services
 from relay.models import Transfer, TransferAttempt
 
@@ -70,7 +71,8 @@ class TransferCollectionApi(APIView):
         request=TransferInput,
         responses={202: TransferOutput, 200: TransferOutput, **ERRORS},
         description="Ask the operator to relay the consent's data from its source to your sink. "
-        "The data types are the consent's. Answers 202 with the transfer; follow it at "
+        "The data types are the consent's, or the part of them named in `data_types`. "
+        "Answers 202 with the transfer; follow it at "
         "`/api/v1/transfers/{id}` or by the `transfer.*` notifications.",
     )
     def post(self, request):

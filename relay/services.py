@@ -29,24 +29,18 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consent import jws
-from consent.models import Consent, Frequency, Period
-from consent.notifications import notify_transfer
+from common import outbound, outbox
+from common.errors import Conflict, Forbidden, Unprocessable
+from consent.models import Consent, Frequency, Period, ServiceLink
 from consent.receipts import transfer_receipt_issue
-from omadata import outbound, retry
-from omadata.errors import Conflict, Forbidden, Unprocessable
-from registry.models import Organisation, Service, ServiceLink
+from ledger import jws
+from registry.models import Organisation, Service
 from relay.models import FINAL_STATUSES, Transfer, TransferAttempt
 from relay.tokens import transfer_token
+from webhooks.services import notify
 
 logger = logging.getLogger(__name__)
 
-# How many overdue rows one sweep re-enqueues; the next sweep takes the rest.
-SWEEP_BATCH = 500
-# Failures worth trying again: the peer, or the way to it, may come back.
-_TRANSIENT = frozenset(
-    {"timeout", "connection_failed", "unresolvable_host", "rate_limited", "server_error"}
-)
 _STOPPED = {
     Consent.Status.WITHDRAWN: "consent_withdrawn",
     Consent.Status.PAUSED: "consent_paused",
@@ -172,10 +166,14 @@ def _transfer_create(
     return transfer
 
 
-def _enqueue(transfer_id: UUID, *, countdown: float | None = None) -> bool:
+def _task():
     from relay.tasks import transfer_relay
 
-    return retry.enqueue(transfer_relay, transfer_id, countdown=countdown)
+    return transfer_relay
+
+
+def _enqueue(transfer_id: UUID, *, countdown: float | None = None) -> bool:
+    return outbox.enqueue(_task(), transfer_id, countdown=countdown)
 
 
 # -- the schedule ---------------------------------------------------------------------------
@@ -255,30 +253,19 @@ class _Outcome:
     http_status: int | None = None
 
 
-def lease_seconds() -> float:
-    """How long a claimed try owns its transfer before the sweeper may hand it on.
-
-    A fetch's deadline, a delivery's, and one more for the database work around them.
-    """
-    return 3 * settings.OMADATA_OUTBOUND_TIMEOUT
-
-
 def transfer_claim(*, transfer_id: UUID | str) -> Transfer | None:
     """Take the next try of a due queued transfer, or None when there is none to take.
 
-    The conditional update is the lock: it moves the transfer to `fetching`,
-    counts the try, and sets `next_attempt_at` to the end of the lease. A second
-    worker holding the same message finds nothing queued and does nothing.
+    The claim moves the transfer to `fetching` and owns it for the lease of
+    two requests, a fetch and a delivery; a second worker holding the same
+    message finds nothing queued and does nothing.
     """
     now = timezone.now()
-    claimed = Transfer.objects.filter(
-        pk=transfer_id, status=Transfer.Status.QUEUED, next_attempt_at__lte=now
-    ).update(
-        status=Transfer.Status.FETCHING,
-        attempts=F("attempts") + 1,
-        next_attempt_at=now + timedelta(seconds=lease_seconds()),
-        started_at=Coalesce(F("started_at"), now),
-    )
+    claimed = outbox.claim(
+        Transfer.objects.filter(status=Transfer.Status.QUEUED),
+        pk=transfer_id, now=now, until=outbox.lease_end(now=now, requests=2),
+        status=Transfer.Status.FETCHING, started_at=Coalesce(F("started_at"), now),
+    )  # fmt: skip
     if not claimed:
         return None
     return Transfer.objects.select_related(
@@ -361,14 +348,6 @@ def _bearer(transfer: Transfer, service: Service) -> str | _Outcome:
     return f"Bearer {token}"
 
 
-def _judge(status: int) -> str:
-    if 200 <= status < 300:
-        return ""
-    if status == 429:
-        return "rate_limited"
-    return "server_error" if status >= 500 else "rejected"
-
-
 def _fetch(transfer: Transfer) -> tuple[bytes, str] | _Outcome:
     """GET the data from the source; the body and its content type, or why not."""
     source = transfer.consent.source
@@ -382,9 +361,9 @@ def _fetch(transfer: Transfer) -> tuple[bytes, str] | _Outcome:
         )  # fmt: skip
     except outbound.OutboundError as failure:
         return _Outcome(f"source_{failure.code}", failure.status)
-    verdict = _judge(response.status)
-    if verdict:
-        return _Outcome(f"source_{verdict}", response.status)
+    error = outbox.http_error(response.status)
+    if error:
+        return _Outcome(f"source_{error}", response.status)
     content_type = response.headers.get("content-type", "") or "application/octet-stream"
     return response.body, content_type
 
@@ -412,12 +391,8 @@ def _deliver(transfer: Transfer, *, body: bytes, content_type: str) -> _Outcome:
         )
     except outbound.OutboundError as failure:
         return _Outcome(f"sink_{failure.code}", failure.status)
-    verdict = _judge(response.status)
-    return _Outcome(f"sink_{verdict}" if verdict else "", response.status)
-
-
-def _is_transient(error: str) -> bool:
-    return error.split("_", 1)[-1] in _TRANSIENT
+    error = outbox.http_error(response.status)
+    return _Outcome(f"sink_{error}" if error else "", response.status)
 
 
 @transaction.atomic
@@ -433,18 +408,17 @@ def _record(
     """Write the try's attempt row and the transfer's new state together, with its evidence."""
     now = timezone.now()
     error = outcome.error
-    if not error:
-        result = TransferAttempt.Outcome.DELIVERED
-    elif error in _STOPPED.values():
+    if error in _STOPPED.values():
         result = TransferAttempt.Outcome.CANCELLED
-    elif _is_transient(error) and transfer.attempts < settings.OMADATA_RELAY_MAX_ATTEMPTS:
-        result = TransferAttempt.Outcome.RETRY
     else:
-        result = TransferAttempt.Outcome.FAILED
+        result = outbox.verdict(
+            error=error, attempts=transfer.attempts,
+            max_attempts=settings.OMADATA_RELAY_MAX_ATTEMPTS,
+        )  # fmt: skip
     attempt = TransferAttempt.objects.create(
         transfer=transfer, started_at=started, finished_at=now, outcome=result,
         http_status=outcome.http_status, error=error,
-        duration_ms=max(0, int((now - started).total_seconds() * 1000)),
+        duration_ms=outbox.duration_ms(started, now),
     )  # fmt: skip
     delay = 0.0
     if result == TransferAttempt.Outcome.RETRY:
@@ -495,18 +469,28 @@ def _evidence(*, transfer: Transfer, result: str, error: str, changes: dict) -> 
         )  # fmt: skip
         data.update(byte_count=changes["byte_count"], sha256=changes["sha256"])
         data["receipt"] = receipt.jws
-        notify_transfer(consent=consent, event="transfer.delivered", data=data, source_too=True)
+        _notify(consent=consent, event="transfer.delivered", data=data, source_too=True)
         return
     data["error_code"] = error
     event = (
         "transfer.cancelled" if result == TransferAttempt.Outcome.CANCELLED else "transfer.failed"
     )
-    notify_transfer(consent=consent, event=event, data=data)
+    _notify(consent=consent, event=event, data=data)
+
+
+def _notify(*, consent: Consent, event: str, data: dict, source_too: bool = False) -> None:
+    """Tell the consent's sink (and with `source_too`, its source) about one of its transfers.
+
+    `data` carries only the operator's own codes, never a peer's words.
+    """
+    data = {"consent_id": str(consent.id), **data}
+    for service in (consent.source, consent.sink) if source_too else (consent.sink,):
+        notify(service=service, event=event, data=data)
 
 
 def backoff_delay(*, attempt: int) -> float:
-    """Seconds to wait after failed try `attempt`; the cap is below Celery's visibility timeout."""
-    return retry.full_jitter(
+    """Seconds to wait after failed try `attempt`."""
+    return outbox.backoff(
         attempt=attempt,
         base=settings.OMADATA_RELAY_BACKOFF_BASE,
         cap=settings.OMADATA_RELAY_BACKOFF_CAP,
@@ -534,17 +518,8 @@ def transfer_sweep() -> list[UUID]:
         | Q(status=Transfer.Status.QUEUED, next_attempt_at__gt=now)
         & ~Q(consent__status=Consent.Status.ACTIVE)
     )
-    with transaction.atomic():
-        ids = list(overdue.order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH])
-        # Filtered again on the row's own columns: a row claimed meanwhile is left alone.
-        unfinished.filter(pk__in=ids).filter(
-            Q(next_attempt_at__lt=cutoff) | Q(status=Transfer.Status.QUEUED)
-        ).update(status=Transfer.Status.QUEUED, next_attempt_at=now)
-        transaction.on_commit(lambda: _enqueue_all(ids))
-    return ids
-
-
-def _enqueue_all(ids: list[UUID]) -> None:
-    for transfer_id in ids:
-        if not _enqueue(transfer_id):
-            break  # the broker is down: the rest would fail as well, and wait for the next sweep
+    # Filtered again on the row's own columns: a row claimed meanwhile is left alone.
+    reset = unfinished.filter(Q(next_attempt_at__lt=cutoff) | Q(status=Transfer.Status.QUEUED))
+    return outbox.sweep(
+        overdue=overdue, reset=reset, now=now, task=_task(), status=Transfer.Status.QUEUED
+    )

@@ -2,7 +2,8 @@
 
 One token per request: the peer checks `aud` (its own service id), `sub` (the
 resident's pairwise id at that peer), and that the signature verifies with the
-operator's JWKS. The data types come from the consent, never from the request.
+operator's JWKS. The data types are the transfer's: the consent's, or the part
+of them the sink asked for, and never more than the consent covers.
 """
 
 import uuid
@@ -10,7 +11,7 @@ import uuid
 from django.conf import settings
 from django.utils import timezone
 
-from consent import jws
+from ledger import jws
 from registry.models import Service
 
 TRANSFER_TYP = "transfer+jwt"

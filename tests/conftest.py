@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from omadata import netguard
+from common import netguard
 from registry import services
 from registry.models import DataType, Service
 from tests import groups
@@ -109,7 +109,7 @@ def _fast_passwords(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _own_signing_keys(settings, tmp_path, monkeypatch):
     """Each test signs with keys of its own, in a directory of its own."""
-    from consent import keys
+    from ledger import keys
 
     monkeypatch.delenv("OMADATA_SIGNING_KEY", raising=False)
     settings.OMADATA_KEYS_DIR = tmp_path / "keys"

@@ -79,8 +79,7 @@ def test_resident_links_approves_and_returns_to_the_sink(
 
 
 def test_approve_and_refuse_carry_equal_weight(page, live_server, peers, consent_request, aino):
-    from consent.models import ConsentRequest
-    from registry.models import ServiceLink
+    from consent.models import ConsentRequest, ServiceLink
 
     ServiceLink.objects.create(
         resident=aino, service=consent_request.source, subject="s1", status="active"
@@ -129,7 +128,7 @@ def test_consent_screen_speaks_the_residents_language(
 
 
 def test_resident_withdraws_from_my_consents(page, live_server, peers, consent_request, aino):
-    from registry.models import ServiceLink
+    from consent.models import ServiceLink
 
     ServiceLink.objects.create(
         resident=aino, service=consent_request.source, subject="s1", status="active"

@@ -1,44 +1,12 @@
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
-from consent import notifications, services
-from consent.models import Notification
-from registry.models import Service, ServiceLink
+from consent import services
+from consent.models import ServiceLink
+from registry.models import Service
 from tests.conftest import sink_spec, source_spec
-
-CONSENT_ID = "9b0f7c1e-5d4a-4c55-9d8e-2f1a6b3c4d5e"
-
-
-@pytest.fixture
-def webhook_service(settings, register, sink_provider, staff, data_types, receiver) -> Service:
-    """An approved sink whose webhook is the test's receiver on 127.0.0.1."""
-    settings.OMADATA_ALLOW_LOOPBACK_URLS = True
-    return register(sink_provider, sink_spec(webhook_url=receiver.url), approve_by=staff)
-
-
-@pytest.fixture
-def queue_notification(client, receiver):
-    """Queue a notification as a consent change would, and let the receiver trust the JWKS.
-
-    The receiver gets the operator's keys as a service does: from
-    /.well-known/jwks.json, after the first signature has published them.
-    """
-
-    def queue(service: Service) -> Notification:
-        # Delivery is enqueued on commit: never, in a test that rolls back;
-        # at the end of this block, in a transactional test.
-        with transaction.atomic():
-            notification = notifications._queue(
-                service=service, event="consent.granted", data={"consent_id": CONSENT_ID}
-            )
-        receiver.trust(jwks=client.get("/.well-known/jwks.json").json(), audience=str(service.id))
-        return notification
-
-    return queue
-
 
 NOTICE = "<p>Espoo asks for your steps.</p>"
 

@@ -176,16 +176,16 @@ def test_a_link_token_cannot_be_confirmed_for_someone_elses_service(
 
 
 def test_inclusion_and_consistency_proofs_verify(client, consent):
-    from consent import merkle
-    from consent.audit import b64
+    from ledger import merkle
+    from ledger.checkpoints import b64
 
     services.consent_pause(consent=consent)
     first = client.post("/api/v1/audit/checkpoints").json()
     services.consent_resume(consent=consent)
     second = client.post("/api/v1/audit/checkpoints").json()
-    receipt = consent.receipts.order_by("log_index").first()
+    receipt = consent.receipts.order_by("entry__index").first()
 
-    inclusion = client.get(f"/api/v1/audit/receipts/{receipt.id}/inclusion").json()
+    inclusion = client.get(f"/api/v1/audit/receipts/{receipt.pk}/inclusion").json()
     consistency = client.get(
         "/api/v1/audit/consistency", {"first": first["tree_size"], "second": second["tree_size"]}
     ).json()

@@ -8,18 +8,19 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from common.errors import Conflict
 from consent import services
-from consent.models import Consent, ConsentRequest, LogHead, Notification, Receipt
+from consent.models import Consent, ConsentRequest, Receipt, ServiceLink
 from consent.receipts import receipt_verify, sha256_hex
-from omadata.errors import Conflict
-from registry.models import ServiceLink
+from ledger.models import LogHead
 from tests.consent.conftest import NOTICE, request_spec
+from webhooks.models import Notification
 
 pytestmark = pytest.mark.django_db
 
 
 def events(consent) -> list[str]:
-    return list(consent.receipts.order_by("log_index").values_list("event", flat=True))
+    return list(consent.receipts.order_by("entry__index").values_list("event", flat=True))
 
 
 def test_grant_creates_an_active_consent_with_a_signed_receipt(consent, aino):
@@ -64,7 +65,7 @@ def test_each_change_chains_to_the_previous_receipt(consent):
     services.consent_resume(consent=consent)
     services.consent_withdraw(consent=consent)
 
-    receipts = list(consent.receipts.order_by("log_index"))
+    receipts = list(consent.receipts.order_by("entry__index"))
     assert events(consent) == [
         "consent.granted", "consent.paused", "consent.resumed", "consent.withdrawn",
     ]  # fmt: skip
@@ -136,7 +137,7 @@ def test_a_new_consent_supersedes_the_old_one(consent, wellbeing, wearable, aino
     consent.refresh_from_db()
     assert consent.status == "withdrawn"
     assert consent.superseded_by == new
-    last = receipt_verify(consent.receipts.order_by("log_index").last().jws)
+    last = receipt_verify(consent.receipts.order_by("entry__index").last().jws)
     assert last["omadata"]["reason"] == "superseded"
     assert new.status == "active"
 
@@ -163,7 +164,7 @@ def test_every_change_notifies_source_and_sink(consent, wearable, wellbeing):
 def test_receipts_fill_the_log_without_gaps(consent):
     services.consent_pause(consent=consent)
 
-    indexes = list(Receipt.objects.order_by("log_index").values_list("log_index", flat=True))
+    indexes = list(Receipt.objects.order_by("entry__index").values_list("entry__index", flat=True))
     assert indexes == list(range(len(indexes)))
     assert LogHead.objects.get().tree_size == len(indexes)
 
@@ -174,7 +175,7 @@ def test_a_failed_change_leaves_no_receipt_and_no_log_entry(consent, monkeypatch
     def broken(**kwargs):
         raise RuntimeError("notification outbox unavailable")
 
-    monkeypatch.setattr(services, "notify_consent_change", broken)
+    monkeypatch.setattr(services, "notify", broken)
     with pytest.raises(RuntimeError):
         services.consent_pause(consent=consent)
 

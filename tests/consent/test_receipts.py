@@ -7,9 +7,10 @@ import jwt
 import pytest
 import time_machine
 
-from consent import keys, services
+from consent import services
 from consent.models import Receipt
 from consent.receipts import receipt_verify
+from ledger import keys
 
 pytestmark = pytest.mark.django_db
 KANTARA_FIELDS = {
@@ -30,7 +31,7 @@ def every_event(consent, consent_request, linked, wellbeing, wearable, aino):
     with time_machine.travel(consent.valid_until + timedelta(seconds=1), tick=False):
         services.consent_expire_due()
     services.link_remove(link=linked)
-    return Receipt.objects.order_by("log_index")
+    return Receipt.objects.order_by("entry__index")
 
 
 def _spec(source):

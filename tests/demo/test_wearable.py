@@ -8,9 +8,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from jwcrypto import jwk
 
-from consent import jws, keys, services
+from consent import services
+from consent.models import ServiceLink
 from demo.operator_api import OperatorApi
-from registry.models import ServiceLink
+from ledger import jws, keys
 from tests.demo.conftest import get, post
 
 pytestmark = pytest.mark.django_db(transaction=True)

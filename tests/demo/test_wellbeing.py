@@ -13,10 +13,12 @@ import requests
 from django.db import transaction
 from jwcrypto import jwk
 
-from consent import jws, notifications
-from consent.models import Consent, Notification
+from consent.models import Consent
+from ledger import jws
 from tests.demo.conftest import post
 from tests.servers import wait_for
+from webhooks import services as notifications
+from webhooks.models import Notification
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BODY = json.dumps({"wellbeing.steps": [{"date": "2026-11-27", "steps": 8123}]}).encode()
@@ -82,7 +84,7 @@ def test_deliver_refuses_a_token_for_the_source(demo_world):
 def queue(service, event="consent.granted") -> Notification:
     # Delivered on commit, in this process (deliver_in_process), by notification_deliver.
     with transaction.atomic():
-        return notifications._queue(
+        return notifications.notify(
             service=service, event=event, data={"consent_id": str(uuid.uuid4()), "status": "active"}
         )
 
@@ -231,7 +233,7 @@ def test_webhook_follows_a_transfer_without_changing_the_consent(demo_world):
     )
 
     with transaction.atomic():
-        notifications._queue(
+        notifications.notify(
             service=demo_world.wellbeing, event="transfer.delivered",
             data={"transfer_id": transfer_id, "status": "delivered", "consent_id": consent_id},
         )  # fmt: skip

@@ -2,7 +2,7 @@
 
 import pytest
 
-from omadata import env
+from common import env
 from tests.servers import manage
 
 PRODUCTION = {

@@ -1,6 +1,7 @@
 import pytest
 
-from registry.models import Service, ServiceLink
+from consent.models import ServiceLink
+from registry.models import Service
 from tests.conftest import make_provider, sink_spec, source_spec
 
 # The consent app's fixtures, over this package's own source and sink below.

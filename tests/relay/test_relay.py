@@ -10,11 +10,12 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from consent import services as consent_services
-from consent.models import Notification, Receipt
+from consent.models import Receipt
 from consent.receipts import receipt_verify
 from relay import services
 from relay.models import Transfer, TransferAttempt
 from tests.servers import Answer, redirect
+from webhooks.models import Notification
 
 
 def request_transfer(consent) -> Transfer:
@@ -68,7 +69,7 @@ def test_transfer_is_delivered_with_digest_and_idempotency_key(peers, consent):
 def test_delivery_issues_a_receipt_chained_to_the_consent(peers, consent):
     source, _sink = peers
     source.answers = [Answer(body=b"12345")]
-    previous = Receipt.objects.filter(consent=consent).order_by("-log_index").first()
+    previous = Receipt.objects.filter(consent=consent).order_by("-entry__index").first()
 
     transfer = relay_until_final(request_transfer(consent))
 

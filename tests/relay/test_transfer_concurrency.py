@@ -6,7 +6,7 @@ import time
 import pytest
 from django.db import connection, transaction
 
-from omadata.errors import Conflict
+from common.errors import Conflict
 from relay import services
 from relay.models import Transfer
 

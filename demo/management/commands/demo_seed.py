@@ -16,7 +16,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from consent import keys
+from ledger import keys
 from registry import services
 from registry.models import DataType, Organisation, Provider, Service
 from registry.selectors import credential_list

@@ -1,0 +1,159 @@
+"""What every API endpoint shares: the error format, strict input, scopes.
+
+Every error is JSON of one shape, `{"code", "message", "fields"}`, where
+`code` is stable for clients to branch on and `fields` names what was wrong
+with which input field.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, serializers
+from rest_framework.fields import get_error_detail
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from common.errors import Conflict, Forbidden, ServiceError, Unprocessable
+
+# DRF's own codes for these exceptions are renamed to the ones we document.
+_CODES = {
+    exceptions.ParseError: "malformed_json",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "invalid_token",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.Throttled: "throttled",
+}
+
+
+def error_body(code: str, message: str, fields: list[dict] | None = None) -> dict:
+    return {"code": code, "message": str(message), "fields": fields or []}
+
+
+def error_response(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status)
+
+
+def _field_errors(detail, path: str = "") -> list[dict]:
+    """Flatten DRF's nested error detail into a list of {field, code, message}."""
+    if isinstance(detail, dict):
+        found = []
+        for key, value in detail.items():
+            name = path if key == "non_field_errors" else f"{path}.{key}" if path else str(key)
+            found += _field_errors(value, name)
+        return found
+    if isinstance(detail, list):
+        found = []
+        for index, value in enumerate(detail):
+            nested = isinstance(value, dict | list)
+            found += _field_errors(value, f"{path}[{index}]" if nested else path)
+        return found
+    return [
+        {"field": path or None, "code": getattr(detail, "code", "invalid"), "message": str(detail)}
+    ]
+
+
+_STATUS = {Conflict: 409, Forbidden: 403, Unprocessable: 422}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if isinstance(exc, ServiceError):
+        return Response(error_body(exc.code, exc.message), status=_STATUS[type(exc)])
+    if isinstance(exc, DjangoValidationError):
+        # The services validate too (URLs, data types, keys): the same 400, codes kept.
+        exc = exceptions.ValidationError(get_error_detail(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # not an API exception: a real bug, reported as a 500
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = error_body(
+            "validation_failed", _("Some fields are invalid."), _field_errors(exc.detail)
+        )
+        return response
+    code = getattr(exc, "error_code", None) or _CODES.get(type(exc)) or exc.default_code
+    if isinstance(exc, exceptions.NotAuthenticated) and _bearer_sent(context):
+        code = "invalid_token"
+        # str(): a lazy message is not a str, and would be swapped for the default below.
+        exc.detail = str(_("The access token is invalid, expired or revoked."))
+    detail = exc.detail if isinstance(exc.detail, str) else exc.default_detail
+    response.data = error_body(code, detail)
+    return response
+
+
+def _bearer_sent(context) -> bool:
+    request = context.get("request")
+    header = request.META.get("HTTP_AUTHORIZATION", "") if request else ""
+    return header.lower().startswith("bearer ")
+
+
+class InsufficientScope(exceptions.PermissionDenied):
+    error_code = "insufficient_scope"
+
+
+class RequiresScope(BasePermission):
+    """Require an OAuth2 token carrying the view's scope for this method.
+
+    The view names `required_scopes`, a dict from HTTP method to a scope, or
+    to a tuple of scopes of which any one will do.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        # Permissions run before DRF looks for the method's handler: a method the
+        # view names no scope for is one it does not serve.
+        method = "GET" if request.method == "HEAD" else request.method
+        scope = view.required_scopes.get(method)
+        if scope is None:
+            raise exceptions.MethodNotAllowed(request.method)
+        token = request.auth
+        if token is None or not hasattr(token, "allow_scopes"):
+            raise exceptions.NotAuthenticated()
+        scopes = (scope,) if isinstance(scope, str) else scope
+        if not any(token.allow_scopes([s]) for s in scopes):
+            raise InsufficientScope(
+                _("This token lacks the scope %(scope)s.") % {"scope": " or ".join(scopes)}
+            )
+        return True
+
+
+class StrictSerializer(serializers.Serializer):
+    """A serializer that refuses fields it does not know, instead of ignoring them.
+
+    A client that misspells `delivery_url` should hear so, not find the value gone.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        name: [serializers.ErrorDetail(_("Unknown field."), code="unknown_field")]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+class FieldErrorOutput(serializers.Serializer):
+    field = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+    class Meta:
+        ref_name = "FieldError"
+
+
+class ErrorOutput(serializers.Serializer):
+    """The body of every error response."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = FieldErrorOutput(many=True)
+
+    class Meta:
+        ref_name = "Error"

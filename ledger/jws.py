@@ -1,0 +1,112 @@
+"""Signing and verifying the operator's JWS: receipts, checkpoints, tokens, notifications.
+
+The one place that touches JOSE. The algorithm is pinned to ES256, the `typ` is
+checked, and keys are looked up by `kid` only in the operator's own key set:
+headers that point elsewhere (`jku`, `x5u`, `jwk`, `x5c`) and `crit`
+extensions are refused, never followed.
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from jwcrypto import jwk, jws
+
+from ledger import keys
+
+ALG = "ES256"
+MAX_TOKEN_BYTES = 64 * 1024
+_FOREIGN_KEY_HEADERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256")
+
+
+# Not frozen: Python sets __traceback__ on an exception as it passes through a
+# `with` block, and a frozen dataclass refuses that.
+@dataclass(eq=False)
+class JWSError(Exception):
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def canonical_json(value) -> bytes:
+    """The JSON form that is signed and hashed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sign(payload: dict, *, typ: str, key: jwk.JWK | None = None) -> str:
+    """Sign `payload` with the active key (or `key`); return compact serialization."""
+    key = key or keys.active_key()
+    token = jws.JWS(canonical_json(payload))
+    token.add_signature(key, alg=ALG, protected={"alg": ALG, "kid": key["kid"], "typ": typ})
+    return token.serialize(compact=True)
+
+
+def _b64decode(part: str) -> bytes:
+    if not part or any(c not in _B64URL for c in part):
+        raise JWSError("malformed", "The token is not base64url.")
+    try:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except (binascii.Error, ValueError):
+        raise JWSError("malformed", "The token is not base64url.") from None
+
+
+_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def header_of(token: str) -> dict:
+    """The protected header, parsed and checked for shape only (not trusted yet)."""
+    if not isinstance(token, str) or len(token.encode()) > MAX_TOKEN_BYTES:
+        raise JWSError("too_large", f"A token is at most {MAX_TOKEN_BYTES} bytes.")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise JWSError("malformed", "A compact JWS has three parts.")
+    try:
+        header = json.loads(_b64decode(parts[0]))
+    except ValueError:
+        raise JWSError("malformed", "The header is not JSON.") from None
+    if not isinstance(header, dict):
+        raise JWSError("malformed", "The header is not a JSON object.")
+    return header
+
+
+def verify(token: str, *, typ: str, trusted: dict[str, jwk.JWK] | None = None) -> dict:
+    """Verify a token the operator signed; return its payload. Raise JWSError otherwise.
+
+    `trusted` maps kid to public key; by default, every key the operator publishes.
+    """
+    header = header_of(token)
+    if header.get("alg") != ALG:
+        raise JWSError("bad_alg", f"Only {ALG} is accepted, not {header.get('alg')!r}.")
+    if header.get("typ") != typ:
+        raise JWSError("bad_typ", f"Expected typ {typ!r}, not {header.get('typ')!r}.")
+    foreign = [name for name in _FOREIGN_KEY_HEADERS if name in header]
+    if foreign:
+        raise JWSError("forbidden_header", f"Key-locating headers are refused: {foreign}.")
+    if "crit" in header:
+        raise JWSError("unknown_crit", "No critical header extension is understood.")
+    kid = header.get("kid")
+    key = (
+        (trusted if trusted is not None else keys.published_keys()).get(kid)
+        if isinstance(kid, str)
+        else None
+    )
+    if key is None:
+        raise JWSError("unknown_key", "The token's kid is not one of the operator's keys.")
+    parsed = jws.JWS()
+    try:
+        parsed.deserialize(token)
+        parsed.verify(key, alg=ALG)
+    except jws.InvalidJWSSignature:
+        raise JWSError("bad_signature", "The signature does not verify.") from None
+    except (jws.InvalidJWSObject, ValueError, TypeError):
+        raise JWSError("malformed", "The token is not a valid JWS.") from None
+    try:
+        payload = json.loads(parsed.payload)
+    except ValueError:
+        raise JWSError("malformed", "The payload is not JSON.") from None
+    if not isinstance(payload, dict):
+        raise JWSError("malformed", "The payload is not a JSON object.")
+    return payload

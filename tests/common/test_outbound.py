@@ -1,0 +1,180 @@
+"""The outbound HTTP client against real servers on 127.0.0.1."""
+
+import ssl
+import time
+
+import pytest
+
+from common import netguard, outbound
+from tests.servers import Answer, WebhookReceiver, redirect, tls_certificate
+
+
+@pytest.fixture
+def loopback_allowed(settings):
+    settings.OMADATA_ALLOW_LOOPBACK_URLS = True
+
+
+def post(url: str) -> outbound.OutboundResponse:
+    return outbound.request(method="POST", url=url, body=b"{}")
+
+
+def failure_of(url: str) -> outbound.OutboundError:
+    with pytest.raises(outbound.OutboundError) as caught:
+        post(url)
+    return caught.value
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_answer_comes_back_with_status_headers_and_body(receiver):
+    receiver.answers = [Answer(status=202, body=b"thanks", headers={"X-Seen": "yes"})]
+
+    response = post(receiver.url + "?page=1")
+
+    assert (response.status, response.body, response.headers["x-seen"]) == (202, b"thanks", "yes")
+    assert receiver.requests[0].path == "/hooks?page=1"
+    assert receiver.requests[0].body == b"{}"
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_redirect_is_refused_and_never_followed(receiver, accept_counter):
+    receiver.answers = [redirect(f"http://127.0.0.1:{accept_counter.port}/elsewhere")]
+
+    error = failure_of(receiver.url)
+
+    assert (error.code, error.status) == ("redirect_refused", 302)
+    assert accept_counter.accepted == 0
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_dripping_body_is_cut_at_the_total_deadline(receiver, settings):
+    settings.OMADATA_OUTBOUND_TIMEOUT = 1.0
+    receiver.answers = [Answer(body=b"x" * 50, drip=0.2)]  # ten seconds, each read fast
+    started = time.monotonic()
+
+    error = failure_of(receiver.url)
+
+    assert error.code == "timeout"
+    assert 1.0 <= time.monotonic() - started < 1.6
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_dripping_headers_are_cut_at_the_total_deadline(receiver, settings):
+    settings.OMADATA_OUTBOUND_TIMEOUT = 1.0
+    receiver.answers = [Answer(headers={"X-Padding": "p" * 40}, drip=0.2, drip_head=True)]
+    started = time.monotonic()
+
+    error = failure_of(receiver.url)
+
+    assert error.code == "timeout"
+    assert 1.0 <= time.monotonic() - started < 1.6
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_service_that_never_answers_times_out(receiver, settings):
+    settings.OMADATA_OUTBOUND_TIMEOUT = 0.5
+    receiver.answers = [Answer(stall=3)]
+
+    assert failure_of(receiver.url).code == "timeout"
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_response_over_the_cap_is_cut_and_the_rest_is_never_read(receiver, settings):
+    settings.OMADATA_OUTBOUND_MAX_BYTES = 64 * 1024
+    receiver.answers = [Answer(flood=256 * 1024 * 1024)]  # no Content-Length to refuse early
+
+    error = failure_of(receiver.url)
+
+    assert (error.code, error.status) == ("response_too_large", 200)
+    answered = receiver.requests[0]
+    assert answered.done.wait(timeout=5), "the client still holds the connection open"
+    # What the receiver sent before the connection closed: the cap, plus what
+    # the two kernels' socket buffers held. Reading it all would be 256 MiB.
+    assert answered.sent < 32 * 1024 * 1024
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_declared_length_over_the_cap_is_refused_before_reading(receiver, settings):
+    settings.OMADATA_OUTBOUND_MAX_BYTES = 1000
+    receiver.answers = [Answer(body=b"x" * 1001)]
+
+    assert failure_of(receiver.url).code == "response_too_large"
+
+
+def test_loopback_url_is_refused_without_connecting_when_loopback_is_not_allowed(accept_counter):
+    error = failure_of(f"http://127.0.0.1:{accept_counter.port}/hooks")
+
+    assert error.code == "forbidden_address"
+    assert accept_counter.accepted == 0
+
+
+def test_name_resolving_to_a_forbidden_address_is_refused_without_connecting(accept_counter):
+    # loopback.example.fi resolves to 127.0.0.1 (tests/conftest.py), refused here.
+    error = failure_of(f"http://loopback.example.fi:{accept_counter.port}/hooks")
+
+    assert error.code == "forbidden_address"
+    assert accept_counter.accepted == 0
+
+
+def test_private_address_behind_a_public_name_is_refused():
+    assert failure_of("https://internal.example.fi/hooks").code == "forbidden_address"
+
+
+def test_http_to_a_public_address_is_refused():
+    assert failure_of("http://hooks.example.fi/hooks").code == "https_required"
+
+
+def test_name_that_does_not_resolve_is_refused():
+    assert failure_of("https://nowhere.example.fi/hooks").code == "unresolvable_host"
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_refused_connection_is_a_connection_failure(accept_counter):
+    accept_counter.stop()  # nothing listens on the port any more
+
+    assert failure_of(f"http://127.0.0.1:{accept_counter.port}/").code == "connection_failed"
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_connection_goes_to_the_checked_address_and_names_the_host(receiver, fake_dns, monkeypatch):
+    monkeypatch.setitem(fake_dns, "hooks.test.example", ["127.0.0.1"])
+    lookups = []
+    resolve = netguard.resolve_host
+    monkeypatch.setattr(
+        netguard, "resolve_host", lambda host, port: lookups.append(host) or resolve(host, port)
+    )
+
+    # The name exists only in the fake DNS: a second lookup by the HTTP library would fail.
+    post(f"http://hooks.test.example:{receiver.port}/hooks")
+
+    assert receiver.requests[0].headers["host"] == f"hooks.test.example:{receiver.port}"
+    assert lookups == ["hooks.test.example"]
+
+
+@pytest.fixture
+def tls_receiver(tmp_path, monkeypatch, fake_dns):
+    """An https receiver with a certificate for hooks.test.example, which resolves to it."""
+    ca, cert, key = tls_certificate(tmp_path, "hooks.test.example")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))  # the client trusts the test CA only
+    monkeypatch.setitem(fake_dns, "hooks.test.example", ["127.0.0.1"])
+    monkeypatch.setitem(fake_dns, "other.test.example", ["127.0.0.1"])
+    server = WebhookReceiver(tls=context).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_https_to_the_checked_address_sends_sni_and_checks_the_hostname(tls_receiver):
+    response = post(f"https://hooks.test.example:{tls_receiver.port}/hooks")
+
+    assert response.status == 200
+    assert tls_receiver.sni_names == ["hooks.test.example"]
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_https_refuses_a_certificate_for_another_name(tls_receiver):
+    error = failure_of(f"https://other.test.example:{tls_receiver.port}/hooks")
+
+    assert error.code == "connection_failed"
+    assert tls_receiver.requests == []

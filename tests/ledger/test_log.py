@@ -1,0 +1,158 @@
+"""The receipt log in the database: appends, roots, proofs and their limits."""
+
+import pytest
+from django.db import transaction
+
+from ledger import merkle
+from ledger.log import (
+    log_append,
+    log_consistency_proof,
+    log_inclusion_proof,
+    log_root,
+    log_size,
+)
+from ledger.merkle import TreeRangeError
+from ledger.models import LogEntry, LogHead, LogNode
+
+pytestmark = pytest.mark.django_db
+
+LEAVES = [f"receipt {n}".encode() for n in range(13)]
+
+
+@pytest.fixture
+def memory():
+    """The same leaves in an in-memory tree, to compare with."""
+    store = merkle.DictStore()
+    for size, data in enumerate(LEAVES):
+        store.put_many(merkle.append(store, size=size, data=data))
+    return store
+
+
+@pytest.fixture
+def logged():
+    with transaction.atomic():
+        return [log_append(data=data.decode()).index for data in LEAVES]
+
+
+def test_appends_get_consecutive_indexes(logged):
+    assert logged == list(range(len(LEAVES)))
+    assert log_size() == len(LEAVES)
+
+
+def test_log_stores_the_nodes_of_the_in_memory_tree(logged, memory):
+    rows = LogNode.objects.values_list("level", "index", "hash")
+
+    assert {(level, index): bytes(digest) for level, index, digest in rows} == memory.nodes
+
+
+def test_root_of_every_size_matches_the_in_memory_tree(logged, memory):
+    for size in range(len(LEAVES) + 1):
+        assert log_root(size=size) == merkle.root(memory, size=size)
+
+
+def test_root_defaults_to_the_current_size(logged, memory):
+    assert log_root() == merkle.root(memory, size=len(LEAVES))
+
+
+def test_empty_log_has_the_empty_root():
+    assert log_size() == 0
+    assert log_root() == merkle.EMPTY_ROOT
+
+
+def test_inclusion_proofs_verify(logged):
+    for size in range(1, len(LEAVES) + 1):
+        root = log_root(size=size)
+        for index in range(size):
+            merkle.verify_inclusion(
+                leaf_hash=merkle.leaf_hash(LEAVES[index]), index=index, size=size,
+                proof=log_inclusion_proof(index=index, size=size), root=root,
+            )  # fmt: skip
+
+
+def test_consistency_proofs_verify(logged):
+    for new in range(1, len(LEAVES) + 1):
+        for old in range(1, new + 1):
+            merkle.verify_consistency(
+                old_size=old, new_size=new, old_root=log_root(size=old),
+                new_root=log_root(size=new),
+                proof=log_consistency_proof(old_size=old, new_size=new),
+            )  # fmt: skip
+
+
+def test_a_proof_reads_the_head_and_then_its_nodes_in_one_query(logged, django_assert_num_queries):
+    with django_assert_num_queries(2):
+        log_inclusion_proof(index=5, size=11)
+    with django_assert_num_queries(2):
+        log_consistency_proof(old_size=5, new_size=11)
+
+
+def test_an_append_takes_four_queries_however_many_parents_it_completes(
+    logged, django_assert_num_queries
+):
+    with transaction.atomic():
+        log_append(data="fourteenth")
+        log_append(data="fifteenth")
+
+    # Lock the head, read the left siblings, write five nodes, move the head, write the entry.
+    with transaction.atomic(), django_assert_num_queries(5):
+        assert log_append(data="sixteenth").index == 15
+
+
+@pytest.mark.parametrize(
+    ("operation", "arguments"),
+    [
+        (log_root, {"size": len(LEAVES) + 1}),
+        (log_root, {"size": -1}),
+        (log_inclusion_proof, {"index": 0, "size": len(LEAVES) + 1}),
+        (log_inclusion_proof, {"index": 4, "size": 4}),
+        (log_inclusion_proof, {"index": -1, "size": 4}),
+        (log_inclusion_proof, {"index": 0, "size": -1}),
+        (log_consistency_proof, {"old_size": 3, "new_size": len(LEAVES) + 1}),
+        (log_consistency_proof, {"old_size": 5, "new_size": 4}),
+        (log_consistency_proof, {"old_size": 0, "new_size": 4}),
+        (log_consistency_proof, {"old_size": -1, "new_size": 4}),
+    ],
+)
+def test_out_of_range_arguments_raise_a_value_error(logged, operation, arguments):
+    with pytest.raises(TreeRangeError) as raised:
+        operation(**arguments)
+
+    assert isinstance(raised.value, ValueError)
+
+
+def test_a_rolled_back_append_leaves_no_node_no_entry_and_no_size_change(logged):
+    nodes = LogNode.objects.count()
+    root = log_root()
+
+    def append_then_fail():
+        with transaction.atomic():
+            log_append(data="never committed")
+            raise RuntimeError("the receipt could not be written")
+
+    with pytest.raises(RuntimeError):
+        append_then_fail()
+
+    assert log_size() == len(LEAVES)
+    assert LogNode.objects.count() == nodes
+    assert LogEntry.objects.count() == len(LEAVES)
+    assert log_root() == root
+    with transaction.atomic():
+        assert log_append(data="next").index == len(LEAVES)
+
+
+def test_the_first_append_creates_the_head():
+    assert not LogHead.objects.exists()
+
+    with transaction.atomic():
+        log_append(data="first")
+
+    assert LogHead.objects.get().tree_size == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_append_outside_a_transaction_is_refused():
+    with pytest.raises(transaction.TransactionManagementError):
+        log_append(data="loose")
+
+    assert log_size() == 0
+    assert not LogNode.objects.exists()
