@@ -34,7 +34,7 @@ def bench_receipts(grants: int = 300) -> None:
         "source": source.id, "data_types": [steps.key],
         "purpose": {"fi": "p", "sv": "p", "en": "p"}, "purpose_category": "wellbeing",
         "valid_until": timezone.now() + timedelta(days=30),
-        "frequency": {"frequency": "one_off"}, "return_url": "http://127.0.0.1:9/back",
+        "frequency": {"kind": "one_off"}, "return_url": "http://127.0.0.1:9/back",
     }  # fmt: skip
     residents = [get_user_model().objects.create_user(f"r{n}") for n in range(grants)]
     for resident in residents:

@@ -137,7 +137,7 @@ def seed_consents(port: int) -> dict[int, list]:
             "source": source.id, "data_types": ["wellbeing.steps"],
             "purpose": {"fi": "p", "sv": "p", "en": "p"}, "purpose_category": "wellbeing",
             "valid_until": timezone.now() + timedelta(days=30),
-            "frequency": {"frequency": "recurring", "limit": 1000, "period": "day"},
+            "frequency": {"kind": "recurring", "limit": 1000, "period": "day"},
             "return_url": f"http://127.0.0.1:{port}/back",
         }  # fmt: skip
         consents[size] = []

@@ -8,6 +8,8 @@ with which input field.
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, serializers
 from rest_framework.fields import get_error_detail
 from rest_framework.permissions import BasePermission
@@ -118,6 +120,30 @@ class RequiresScope(BasePermission):
                 _("This token lacks the scope %(scope)s.") % {"scope": " or ".join(scopes)}
             )
         return True
+
+
+class ScopedOAuth2Scheme(OpenApiAuthenticationExtension):
+    """The OpenAPI security of a view, read from its `required_scopes` (see RequiresScope).
+
+    One source for both: the scopes a view enforces are the scopes its
+    operation documents. The scheme itself (client credentials, the token
+    URL, every scope) comes from the OAUTH2_* entries of SPECTACULAR_SETTINGS.
+    """
+
+    target_class = "oauth2_provider.contrib.rest_framework.OAuth2Authentication"
+    name = "oauth2"
+    priority = 1  # over drf-spectacular's own, which knows DOT's permissions, not ours
+
+    def get_security_requirement(self, auto_schema):
+        view = auto_schema.view
+        scope = getattr(view, "required_scopes", {}).get(auto_schema.method)
+        if scope is None:
+            return None  # a public operation: AllowAny documents it as such
+        scopes = (scope,) if isinstance(scope, str) else scope
+        return [{self.name: [name]} for name in scopes]
+
+    def get_security_definition(self, auto_schema):
+        return DjangoOAuthToolkitScheme.get_security_definition(self, auto_schema)
 
 
 class StrictSerializer(serializers.Serializer):

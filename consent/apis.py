@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -23,9 +24,26 @@ class PurposeInput(StrictSerializer):
 
 
 class FrequencyInput(StrictSerializer):
-    frequency = serializers.ChoiceField(Frequency.choices)
+    kind = serializers.ChoiceField(Frequency.choices, required=False)
+    # The name of `kind` before 0.2, still taken; answers say `kind`.
+    frequency = serializers.ChoiceField(
+        Frequency.choices, required=False, help_text="deprecated: the same as `kind`"
+    )
     limit = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     period = serializers.ChoiceField(Period.choices, required=False, allow_null=True)
+
+    def validate(self, data):
+        kind, legacy = data.get("kind"), data.pop("frequency", None)
+        if kind is None and legacy is None:
+            raise serializers.ValidationError(
+                {"kind": [serializers.ErrorDetail(_("This field is required."), "required")]}
+            )
+        if kind is not None and legacy is not None and kind != legacy:
+            raise serializers.ValidationError(
+                {"kind": [serializers.ErrorDetail(_("`kind` and `frequency` differ."), "invalid")]}
+            )
+        data["kind"] = kind or legacy
+        return data
 
 
 class ConsentRequestInput(StrictSerializer):
@@ -111,7 +129,6 @@ class ConsentRequestCollectionApi(APIView):
 
     @extend_schema(
         operation_id="consent_requests_create",
-        auth=[{"oauth2": ["consents:request"]}],
         request=ConsentRequestInput,
         responses={201: ConsentRequestOutput, **ERRORS},
         description="Ask for a resident's consent on behalf of one of your sinks. Send the "
@@ -144,7 +161,6 @@ class ConsentRequestDetailApi(APIView):
 
     @extend_schema(
         operation_id="consent_requests_read",
-        auth=[{"oauth2": ["consents:request"]}],
         responses={200: ConsentRequestOutput, **ERRORS},
     )
     def get(self, request, request_id):
@@ -165,7 +181,6 @@ class ConsentCollectionApi(APIView):
 
     @extend_schema(
         operation_id="consents_list",
-        auth=[{"oauth2": ["consents:read"]}],
         parameters=[ConsentFilterInput],
         responses={200: ConsentOutput(many=True), **ERRORS},
         description="Consents whose source or sink is one of your services.",
@@ -186,7 +201,6 @@ class ConsentDetailApi(APIView):
 
     @extend_schema(
         operation_id="consents_read",
-        auth=[{"oauth2": ["consents:read"]}],
         responses={200: ConsentDetailOutput, **ERRORS},
         description="A consent's status, terms and signed receipts (compact JWS; verify them "
         "with /.well-known/jwks.json).",
@@ -221,7 +235,6 @@ class LinkConfirmApi(APIView):
 
     @extend_schema(
         operation_id="links_confirm",
-        auth=[{"oauth2": ["links:write"]}],
         request=LinkConfirmInput,
         responses={201: LinkOutput, **ERRORS},
         description="Confirm a resident's account link with the single-use token the operator "

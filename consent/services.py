@@ -68,7 +68,7 @@ def _check_return_url(sink: Service, url: str) -> None:
 
 
 def _check_frequency(spec: dict) -> None:
-    kind, limit, period = spec["frequency"], spec.get("limit"), spec.get("period")
+    kind, limit, period = spec["kind"], spec.get("limit"), spec.get("period")
     if kind == Frequency.ONE_OFF and (limit is not None or period):
         raise _invalid("frequency", "invalid", _("A one-off consent has no limit or period."))
     if kind == Frequency.RECURRING and (
@@ -104,7 +104,7 @@ def consent_request_create(*, sink: Service, spec: dict) -> ConsentRequest:
     """Record a sink's request for consent. The caller has checked that it owns `sink`.
 
     `spec`: source (service id), data_types, purpose {fi, sv, en}, purpose_category,
-    valid_until, frequency {frequency, limit, period}, return_url, state, subject_reference.
+    valid_until, frequency {kind, limit, period}, return_url, state, subject_reference.
     """
     now = timezone.now()
     if sink.status != Service.Status.APPROVED or not sink.is_sink:
@@ -130,7 +130,7 @@ def consent_request_create(*, sink: Service, spec: dict) -> ConsentRequest:
         sink=sink, source=source,
         purpose_fi=spec["purpose"]["fi"], purpose_sv=spec["purpose"]["sv"],
         purpose_en=spec["purpose"]["en"], purpose_category=spec["purpose_category"],
-        valid_until=valid_until, frequency=spec["frequency"]["frequency"],
+        valid_until=valid_until, frequency=spec["frequency"]["kind"],
         frequency_limit=spec["frequency"].get("limit"),
         frequency_period=spec["frequency"].get("period") or "",
         return_url=spec["return_url"], state=spec.get("state", ""),

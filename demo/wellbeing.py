@@ -98,7 +98,7 @@ def join(demo, request: Request, lang: str) -> Response:
                 "source": demo.api.service_id(wearable.SLUG),
                 "data_types": DATA_TYPES, "purpose": PURPOSE, "purpose_category": "wellbeing",
                 "valid_until": (datetime.now(UTC) + timedelta(days=VALID_DAYS)).isoformat(),
-                "frequency": {"frequency": "recurring", "limit": 1, "period": "day"},
+                "frequency": {"kind": "recurring", "limit": 1, "period": "day"},
                 "return_url": f"{demo.config.demo_url}/wellbeing/back", "state": state,
             },
         )  # fmt: skip

@@ -37,7 +37,6 @@ class PublicAuditApi(APIView):
 class CheckpointApi(PublicAuditApi):
     @extend_schema(
         operation_id="audit_checkpoint_latest",
-        auth=[],
         responses={200: CheckpointOutput, 404: ErrorOutput},
     )
     def get(self, request):
@@ -48,7 +47,6 @@ class CheckpointApi(PublicAuditApi):
 
     @extend_schema(
         operation_id="audit_checkpoint_sign",
-        auth=[],
         request=None,
         responses={200: CheckpointOutput},
         description="Sign a checkpoint of the log as it is now (or return the latest one, "
@@ -73,7 +71,6 @@ class InclusionOutput(serializers.Serializer):
 class InclusionProofApi(PublicAuditApi):
     @extend_schema(
         operation_id="audit_inclusion_proof",
-        auth=[],
         parameters=[SizeInput],
         responses={200: InclusionOutput, 400: ErrorOutput, 404: ErrorOutput, 409: ErrorOutput},
         description="An RFC 6962 inclusion proof of a receipt in the tree of `tree_size` "
@@ -132,7 +129,6 @@ class ConsistencyOutput(serializers.Serializer):
 class ConsistencyProofApi(PublicAuditApi):
     @extend_schema(
         operation_id="audit_consistency_proof",
-        auth=[],
         parameters=[ConsistencyInput],
         responses={200: ConsistencyOutput, 400: ErrorOutput, 409: ErrorOutput},
         description="An RFC 6962 proof that the tree of `second` leaves extends the tree of "

@@ -268,11 +268,12 @@ SPECTACULAR_SETTINGS = {
         "ServiceStatusEnum": "registry.models.Service.Status",
         "ConsentStatusEnum": "consent.models.Consent.Status",
         "ConsentRequestStatusEnum": "consent.models.ConsentRequest.Status",
+        "FrequencyEnum": "consent.models.Frequency",
         "TransferStatusEnum": "relay.models.Transfer.Status",
         "TransferAttemptOutcomeEnum": "relay.models.TransferAttempt.Outcome",
     },
     "OAUTH2_FLOWS": ["clientCredentials"],
-    "OAUTH2_TOKEN_URL": "/o/token/",
+    "OAUTH2_TOKEN_URL": f"{BASE_URL}/o/token/",
     "OAUTH2_SCOPES": OMADATA_SCOPES,
 }
 

@@ -188,7 +188,6 @@ class ServiceCollectionApi(APIView):
 
     @extend_schema(
         operation_id="services_list_public",
-        auth=[],
         parameters=[ServiceFilterInput],
         responses={200: ServicePublicOutput(many=True), 400: ErrorOutput},
     )
@@ -203,7 +202,6 @@ class ServiceCollectionApi(APIView):
 
     @extend_schema(
         operation_id="services_register",
-        auth=[{"oauth2": ["services:write"]}],
         request=ServiceRegisterInput,
         responses={201: ServiceOwnOutput, **ERRORS},
     )
@@ -230,7 +228,6 @@ class ServiceDetailApi(APIView):
 
     @extend_schema(
         operation_id="services_read",
-        auth=[{"oauth2": ["services:read"]}, {}],
         responses={200: ServiceOwnOutput, 401: ErrorOutput, 404: ErrorOutput},
         description="The owner, with `services:read`, sees the full record; anyone else "
         "sees the public view of an approved service, and 404 otherwise. A token that is "
@@ -252,7 +249,6 @@ class ServiceDetailApi(APIView):
 
     @extend_schema(
         operation_id="services_update",
-        auth=[{"oauth2": ["services:write"]}],
         request=ServiceUpdateInput,
         responses={200: ServiceOwnOutput, **ERRORS},
         description="Changing endpoints, roles, data types, names or transparency of an "
@@ -280,7 +276,6 @@ class OwnServiceListApi(APIView):
 
     @extend_schema(
         operation_id="organisation_services",
-        auth=[{"oauth2": ["services:read"]}],
         responses={200: ServiceOwnOutput(many=True), **ERRORS},
     )
     def get(self, request):
@@ -301,7 +296,6 @@ class OrganisationApi(APIView):
 
     @extend_schema(
         operation_id="organisation_read",
-        auth=[{"oauth2": ["services:read"]}],
         responses={200: OrganisationOwnOutput, **ERRORS},
     )
     def get(self, request):
@@ -330,8 +324,6 @@ class DataTypeListApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(
-        operation_id="data_types_list", auth=[], responses={200: DataTypeOutput(many=True)}
-    )
+    @extend_schema(operation_id="data_types_list", responses={200: DataTypeOutput(many=True)})
     def get(self, request):
         return Response(DataTypeOutput(selectors.data_type_list(), many=True).data)

@@ -66,7 +66,6 @@ class TransferCollectionApi(APIView):
 
     @extend_schema(
         operation_id="transfers_create",
-        auth=[{"oauth2": ["transfers:write"]}],
         parameters=[IDEMPOTENCY_KEY],
         request=TransferInput,
         responses={202: TransferOutput, 200: TransferOutput, **ERRORS},
@@ -112,7 +111,6 @@ class TransferDetailApi(APIView):
 
     @extend_schema(
         operation_id="transfers_read",
-        auth=[{"oauth2": ["transfers:read"]}, {"oauth2": ["transfers:write"]}],
         responses={200: TransferOutput, **ERRORS},
         description="A transfer to one of your sinks: its status, every try, and its outcome.",
     )

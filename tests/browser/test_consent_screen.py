@@ -47,7 +47,7 @@ def consent_request(peers, source_provider, sink_provider, data_types, register,
                         "en": "The exercise programme."},
             "purpose_category": "wellbeing",
             "valid_until": timezone.now() + timedelta(days=30),
-            "frequency": {"frequency": "one_off"},
+            "frequency": {"kind": "one_off"},
             "return_url": f"{sink_peer.url}/back", "state": "st-42",
         },
     )  # fmt: skip

@@ -35,7 +35,7 @@ def request_spec(source: Service, **changes) -> dict:
         },
         "purpose_category": "wellbeing",
         "valid_until": timezone.now() + timedelta(days=90),
-        "frequency": {"frequency": "recurring", "limit": 1, "period": "day"},
+        "frequency": {"kind": "recurring", "limit": 1, "period": "day"},
         "return_url": "https://sink.example.fi/back",
         "state": "xyz",
         "subject_reference": "espoo-user-17",

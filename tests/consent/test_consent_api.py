@@ -22,7 +22,7 @@ def body(source, sink, **changes) -> dict:
         "purpose": {"fi": "Liikunta.", "sv": "Motion.", "en": "Exercise."},
         "purpose_category": "wellbeing",
         "valid_until": (timezone.now() + timedelta(days=30)).isoformat(),
-        "frequency": {"frequency": "one_off"},
+        "frequency": {"kind": "one_off"},
         "return_url": "https://sink.example.fi/back",
         "state": "s-123",
     }
@@ -86,7 +86,10 @@ def test_asking_from_an_unapproved_source_is_refused(
         ({"data_types": ["city.contact_details"]}, "data_types", "not_offered"),
         ({"return_url": "https://evil.example.fi/"}, "return_url", "unresolvable_host"),
         ({"return_url": "https://wearable.example.fi/x"}, "return_url", "foreign_origin"),
-        ({"frequency": {"frequency": "recurring"}}, "frequency", "invalid"),
+        ({"frequency": {"kind": "recurring"}}, "frequency", "invalid"),
+        ({"frequency": {"limit": 1, "period": "day"}}, "frequency.kind", "required"),
+        ({"frequency": {"kind": "one_off", "frequency": "recurring"}}, "frequency.kind", "invalid"),
+        ({"frequency": {"kind": "sometimes"}}, "frequency.kind", "invalid_choice"),
         ({"purpose_category": "marketing"}, "purpose_category", "invalid_choice"),
         ({"colour": "red"}, "colour", "unknown_field"),
     ],
@@ -101,6 +104,20 @@ def test_bad_requests_are_refused_with_the_field_at_fault(
     assert response.status_code == 400
     assert (field, code) in [(f["field"], f["code"]) for f in response.json()["fields"]]
     assert not ConsentRequest.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["kind", "frequency"])
+def test_frequency_is_read_as_kind_or_by_its_old_name_and_answered_as_kind(
+    api_as, sink_provider, wellbeing, wearable, name
+):
+    frequency = {name: "recurring", "limit": 2, "period": "week"}
+
+    response = api_as(sink_provider, ALL).post(
+        "/api/v1/consent-requests", body(wearable, wellbeing, frequency=frequency), format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["frequency"] == {"kind": "recurring", "limit": 2, "period": "week"}
 
 
 def test_source_and_sink_read_the_consent_with_its_receipt(

@@ -103,7 +103,7 @@ def test_consent_flow_end_to_end(live_server, world, aino, deliver_in_process):
             "purpose": {"fi": "Liikunta.", "sv": "Motion.", "en": "Exercise."},
             "purpose_category": "wellbeing",
             "valid_until": (timezone.now() + timedelta(days=30)).isoformat(),
-            "frequency": {"frequency": "one_off"},
+            "frequency": {"kind": "one_off"},
             "return_url": f"{world['sink_web'].url}/back", "state": "flow-1",
         },
         timeout=10,

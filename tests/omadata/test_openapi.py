@@ -1,6 +1,10 @@
+import re
+import uuid
+
 import pytest
 import yaml
 from django.core.management import call_command
+from django.urls import resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +56,36 @@ def test_docs_page_serves_its_assets_locally(client):
 
 def test_schema_endpoint_answers(client):
     assert client.get("/api/schema/").status_code == 200
+
+
+def test_oauth2_scheme_is_client_credentials_with_the_token_url_and_every_scope(schema, settings):
+    flows = schema["components"]["securitySchemes"]["oauth2"]["flows"]
+
+    assert list(flows) == ["clientCredentials"]
+    assert flows["clientCredentials"]["tokenUrl"] == f"{settings.BASE_URL}/o/token/"
+    assert flows["clientCredentials"]["scopes"] == settings.OMADATA_SCOPES
+
+
+def _operations(schema):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            yield path, method, operation
+
+
+def test_every_security_requirement_names_a_defined_scheme_and_scope(schema):
+    schemes = schema["components"]["securitySchemes"]
+    for path, method, operation in _operations(schema):
+        for requirement in operation.get("security", []):
+            for name, scopes in requirement.items():
+                assert name in schemes, (path, method)
+                assert set(scopes) <= set(schemes[name]["flows"]["clientCredentials"]["scopes"])
+
+
+def test_documented_scopes_are_the_scopes_each_view_enforces(schema):
+    for path, method, operation in _operations(schema):
+        # Every path parameter of this API is a UUID.
+        view = resolve(re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)).func.view_class
+        enforced = getattr(view, "required_scopes", {}).get(method.upper())
+        documented = [s for r in operation.get("security", []) for s in r.get("oauth2", [])]
+        expected = [] if enforced is None else [enforced] if isinstance(enforced, str) else enforced
+        assert documented == list(expected), (path, method)
