@@ -1,6 +1,8 @@
 """Every kind of receipt verifies with an independent JOSE library and the JWKS alone."""
 
+import hashlib
 import json
+import uuid
 from datetime import timedelta
 
 import jwt
@@ -9,7 +11,7 @@ import time_machine
 
 from consent import services
 from consent.models import Receipt
-from consent.receipts import receipt_verify
+from consent.receipts import receipt_verify, transfer_receipt_issue
 from ledger import keys
 
 pytestmark = pytest.mark.django_db
@@ -26,10 +28,17 @@ def every_event(consent, consent_request, linked, wellbeing, wearable, aino):
     services.consent_pause(consent=consent)
     keys.key_rotate()
     services.consent_resume(consent=consent)
+    transfer_receipt_issue(
+        consent=consent, transfer_id=str(uuid.uuid4()), byte_count=5,
+        sha256=hashlib.sha256(b"12345").hexdigest(),
+    )  # fmt: skip
     refused = services.consent_request_create(sink=wellbeing, spec=_spec(wearable))
     services.consent_refuse(request=refused, resident=aino, language="en", notice_text="n")
     with time_machine.travel(consent.valid_until + timedelta(seconds=1), tick=False):
         services.consent_expire_due()
+    again = services.consent_request_create(sink=wellbeing, spec=_spec(wearable))
+    withdrawn = services.consent_grant(request=again, resident=aino, language="sv", notice_text="n")
+    services.consent_withdraw(consent=withdrawn)
     services.link_remove(link=linked)
     return Receipt.objects.order_by("entry__index")
 
@@ -41,10 +50,7 @@ def _spec(source):
 
 
 def test_one_receipt_of_every_kind_was_made(every_event):
-    assert set(every_event.values_list("event", flat=True)) == {
-        "link.created", "consent.granted", "consent.paused", "consent.resumed",
-        "consent.refused", "consent.expired", "link.removed",
-    }  # fmt: skip
+    assert set(every_event.values_list("event", flat=True)) == set(Receipt.Event.values)
 
 
 def test_every_receipt_verifies_with_pyjwt_and_the_published_jwks(every_event, client):
