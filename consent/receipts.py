@@ -6,6 +6,7 @@ notice hash, the previous receipt's hash and the receipt's place in the log).
 """
 
 import hashlib
+import uuid
 
 from django.conf import settings
 from django.utils import timezone
@@ -13,7 +14,6 @@ from django.utils import timezone
 from consent.models import Consent, ConsentRequest, Receipt, ServiceLink
 from ledger import jws
 from ledger.log import log_append
-from ledger.models import LogEntry
 from registry.models import Service
 
 RECEIPT_TYP = "consent-receipt+jwt"
@@ -84,7 +84,7 @@ def _previous_hash(*, consent=None, link=None, request=None) -> str | None:
 
 def _issue(*, event: str, payload: dict, omadata: dict, **subject) -> Receipt:
     """Sign and log one receipt. Runs inside the caller's transaction."""
-    receipt_id = LogEntry._meta.get_field("id").default()
+    receipt_id = uuid.uuid4()  # the receipt states its own id, which its log entry takes
     payload.update(
         version=KANTARA_VERSION,
         jurisdiction="FI",
