@@ -12,3 +12,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class AttemptInline(admin.TabularInline):
+    """The tries of an outbox row (common.models.Attempt), read-only under their row."""
+
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        "started_at", "finished_at", "outcome", "http_status", "error", "duration_ms"
+    ]  # fmt: skip
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False

@@ -2,20 +2,12 @@
 
 from django.contrib import admin
 
-from common.admin import ReadOnlyAdmin
+from common.admin import AttemptInline, ReadOnlyAdmin
 from relay.models import Transfer, TransferAttempt
 
 
-class TransferAttemptInline(admin.TabularInline):
+class TransferAttemptInline(AttemptInline):
     model = TransferAttempt
-    extra = 0
-    can_delete = False
-    readonly_fields = [
-        "started_at", "finished_at", "outcome", "http_status", "error", "duration_ms"
-    ]  # fmt: skip
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Transfer)

@@ -3,6 +3,7 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from common.models import Attempt
 from consent.models import Consent
 from registry.models import Organisation
 
@@ -78,7 +79,7 @@ FINAL_STATUSES = (
 )
 
 
-class TransferAttempt(models.Model):
+class TransferAttempt(Attempt):
     """One try at relaying a transfer, whatever came of it."""
 
     class Outcome(models.TextChoices):
@@ -88,15 +89,9 @@ class TransferAttempt(models.Model):
         CANCELLED = "cancelled", _("cancelled")
 
     transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="attempt_rows")
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField()
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=60, blank=True)
-    duration_ms = models.PositiveIntegerField()
 
-    class Meta:
-        ordering = ["started_at"]
+    class Meta(Attempt.Meta):
         verbose_name = _("transfer attempt")
         verbose_name_plural = _("transfer attempts")
 

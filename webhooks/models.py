@@ -3,6 +3,7 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from common.models import Attempt
 from registry.models import Service
 
 
@@ -38,7 +39,7 @@ class Notification(models.Model):
         return f"{self.event} -> {self.service.slug}"
 
 
-class NotificationAttempt(models.Model):
+class NotificationAttempt(Attempt):
     """One try at delivering a notification, whatever came of it."""
 
     class Outcome(models.TextChoices):
@@ -49,15 +50,9 @@ class NotificationAttempt(models.Model):
     notification = models.ForeignKey(
         Notification, on_delete=models.CASCADE, related_name="attempt_rows"
     )
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField()
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=60, blank=True)
-    duration_ms = models.PositiveIntegerField()
 
-    class Meta:
-        ordering = ["started_at"]
+    class Meta(Attempt.Meta):
         verbose_name = _("notification attempt")
         verbose_name_plural = _("notification attempts")
 
