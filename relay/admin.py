@@ -1,6 +1,7 @@
 """Read-only views for staff: transfers and their tries are evidence, never edited."""
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from common.admin import ReadOnlyAdmin
 from relay.models import Transfer, TransferAttempt
@@ -14,7 +15,7 @@ class TransferAttemptInline(admin.TabularInline):
         "started_at", "finished_at", "outcome", "http_status", "error", "duration_ms"
     ]  # fmt: skip
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Transfer | None = None) -> bool:
         return False
 
 

@@ -1,12 +1,15 @@
 """The transfer API for sinks: ask for a transfer under a consent, and follow it."""
 
+from uuid import UUID
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api import ErrorOutput, RequiresScope, StrictSerializer
+from common.api import ErrorOutput, RequiresScope, StrictSerializer, security
 from registry.access import caller_provider
 from relay import selectors, services
 from relay.models import Transfer, TransferAttempt
@@ -66,7 +69,7 @@ class TransferCollectionApi(APIView):
 
     @extend_schema(
         operation_id="transfers_create",
-        auth=[{"oauth2": ["transfers:write"]}],
+        auth=security({"oauth2": ["transfers:write"]}),
         parameters=[IDEMPOTENCY_KEY],
         request=TransferInput,
         responses={202: TransferOutput, 200: TransferOutput, **ERRORS},
@@ -75,7 +78,7 @@ class TransferCollectionApi(APIView):
         "Answers 202 with the transfer; follow it at "
         "`/api/v1/transfers/{id}` or by the `transfer.*` notifications.",
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         provider = caller_provider(request)
         data = TransferInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -112,11 +115,11 @@ class TransferDetailApi(APIView):
 
     @extend_schema(
         operation_id="transfers_read",
-        auth=[{"oauth2": ["transfers:read"]}, {"oauth2": ["transfers:write"]}],
+        auth=security({"oauth2": ["transfers:read"]}, {"oauth2": ["transfers:write"]}),
         responses={200: TransferOutput, **ERRORS},
         description="A transfer to one of your sinks: its status, every try, and its outcome.",
     )
-    def get(self, request, transfer_id):
+    def get(self, request: Request, transfer_id: UUID) -> Response:
         provider = caller_provider(request)
         transfer = selectors.transfer_access_for_sink(
             organisation=provider.organisation, transfer_id=transfer_id
