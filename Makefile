@@ -37,11 +37,12 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(BIN)/pytest
 
-## lint: ruff, the import layers, missing migrations, and Django's deployment checks with production settings
+## lint: ruff, the import layers, types, missing migrations, and Django's deployment checks with production settings
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run -v 1
 	OMADATA_ENV=production DJANGO_SECRET_KEY=lint-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=') \
 	  ALLOWED_HOSTS=omadata.example.fi OMADATA_BASE_URL=https://omadata.example.fi \

@@ -5,14 +5,19 @@ Every error is JSON of one shape, `{"code", "message", "fields"}`, where
 with which input field.
 """
 
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, serializers
 from rest_framework.fields import get_error_detail
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -31,15 +36,17 @@ _CODES = {
 }
 
 
-def error_body(code: str, message: str, fields: list[dict] | None = None) -> dict:
+def error_body(
+    code: str, message: str | Promise, fields: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {"code": code, "message": str(message), "fields": fields or []}
 
 
-def error_response(status: int, code: str, message: str) -> JsonResponse:
+def error_response(status: int, code: str, message: str | Promise) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status)
 
 
-def _field_errors(detail, path: str = "") -> list[dict]:
+def _field_errors(detail: object, path: str = "") -> list[dict[str, Any]]:
     """Flatten DRF's nested error detail into a list of {field, code, message}."""
     if isinstance(detail, dict):
         found = []
@@ -61,16 +68,18 @@ def _field_errors(detail, path: str = "") -> list[dict]:
 _STATUS = {Conflict: 409, Forbidden: 403, Unprocessable: 422}
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     if isinstance(exc, ServiceError):
         return Response(error_body(exc.code, exc.message), status=_STATUS[type(exc)])
     if isinstance(exc, DjangoValidationError):
         # The services validate too (URLs, data types, keys): the same 400, codes kept.
         exc = exceptions.ValidationError(get_error_detail(exc))
     response = drf_exception_handler(exc, context)
-    if response is None:
+    if response is None or not isinstance(exc, exceptions.APIException):
         return None  # not an API exception: a real bug, reported as a 500
     if isinstance(exc, exceptions.ValidationError):
         response.data = error_body(
@@ -81,13 +90,15 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.NotAuthenticated) and _bearer_sent(context):
         code = "invalid_token"
         # str(): a lazy message is not a str, and would be swapped for the default below.
-        exc.detail = str(_("The access token is invalid, expired or revoked."))
-    detail = exc.detail if isinstance(exc.detail, str) else exc.default_detail
+        exc.detail = exceptions.ErrorDetail(
+            str(_("The access token is invalid, expired or revoked."))
+        )
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.default_detail)
     response.data = error_body(code, detail)
     return response
 
 
-def _bearer_sent(context) -> bool:
+def _bearer_sent(context: dict[str, Any]) -> bool:
     request = context.get("request")
     header = request.META.get("HTTP_AUTHORIZATION", "") if request else ""
     return header.lower().startswith("bearer ")
@@ -104,13 +115,13 @@ class RequiresScope(BasePermission):
     to a tuple of scopes of which any one will do.
     """
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: Any) -> bool:
         # Permissions run before DRF looks for the method's handler: a method the
         # view names no scope for is one it does not serve.
         method = "GET" if request.method == "HEAD" else request.method
         scope = view.required_scopes.get(method)
         if scope is None:
-            raise exceptions.MethodNotAllowed(request.method)
+            raise exceptions.MethodNotAllowed(request.method or "")
         token = request.auth
         if token is None or not hasattr(token, "allow_scopes"):
             raise exceptions.NotAuthenticated()
@@ -122,7 +133,7 @@ class RequiresScope(BasePermission):
         return True
 
 
-class ScopedOAuth2Scheme(OpenApiAuthenticationExtension):
+class ScopedOAuth2Scheme(DjangoOAuthToolkitScheme):
     """The OpenAPI security of a view, read from its `required_scopes` (see RequiresScope).
 
     One source for both: the scopes a view enforces are the scopes its
@@ -130,20 +141,15 @@ class ScopedOAuth2Scheme(OpenApiAuthenticationExtension):
     URL, every scope) comes from the OAUTH2_* entries of SPECTACULAR_SETTINGS.
     """
 
-    target_class = "oauth2_provider.contrib.rest_framework.OAuth2Authentication"
-    name = "oauth2"
     priority = 1  # over drf-spectacular's own, which knows DOT's permissions, not ours
 
-    def get_security_requirement(self, auto_schema):
-        view = auto_schema.view
-        scope = getattr(view, "required_scopes", {}).get(auto_schema.method)
+    def get_security_requirement(self, auto_schema: AutoSchema) -> list[dict[str, list[str]]]:
+        method = auto_schema.method
+        scope = getattr(auto_schema.view, "required_scopes", {}).get(method)
         if scope is None:
-            return None  # a public operation: AllowAny documents it as such
+            return []  # a public operation: its AllowAny documents it as such
         scopes = (scope,) if isinstance(scope, str) else scope
-        return [{self.name: [name]} for name in scopes]
-
-    def get_security_definition(self, auto_schema):
-        return DjangoOAuthToolkitScheme.get_security_definition(self, auto_schema)
+        return [{"oauth2": [name]} for name in scopes]
 
 
 class StrictSerializer(serializers.Serializer):
@@ -152,13 +158,15 @@ class StrictSerializer(serializers.Serializer):
     A client that misspells `delivery_url` should hear so, not find the value gone.
     """
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
                     {
-                        name: [serializers.ErrorDetail(_("Unknown field."), code="unknown_field")]
+                        name: [
+                            serializers.ErrorDetail(str(_("Unknown field.")), code="unknown_field")
+                        ]
                         for name in unknown
                     }
                 )
@@ -179,7 +187,9 @@ class ErrorOutput(serializers.Serializer):
 
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = FieldErrorOutput(many=True)
+    # DRF's metaclass takes declared fields off the class: this does not replace
+    # Serializer.fields, though the stubs cannot tell.
+    fields = FieldErrorOutput(many=True)  # type: ignore[assignment]
 
     class Meta:
         ref_name = "Error"

@@ -7,6 +7,7 @@ process at start-up with the variable's name, rather than running on a guess.
 import os
 import secrets
 from pathlib import Path
+from typing import overload
 
 
 class EnvError(RuntimeError):
@@ -17,6 +18,10 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+@overload
+def env_str(name: str) -> str | None: ...
+@overload
+def env_str(name: str, default: str) -> str: ...
 def env_str(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return default if value is None or value == "" else value

@@ -41,7 +41,8 @@ def resolve_host(host: str, port: int) -> list[IPAddress]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         return []
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    # An inet sockaddr starts with the address as text (str() only tells the type checker).
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
 def address_problem(address: IPAddress, *, allow_loopback: bool) -> str | None:

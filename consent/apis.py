@@ -1,10 +1,14 @@
 """The consent API for services: ask for consent, read consents and receipts, confirm links."""
 
+from typing import Any
+from uuid import UUID
+
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -32,15 +36,17 @@ class FrequencyInput(StrictSerializer):
     limit = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     period = serializers.ChoiceField(Period.choices, required=False, allow_null=True)
 
-    def validate(self, data):
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         kind, legacy = data.get("kind"), data.pop("frequency", None)
         if kind is None and legacy is None:
+            message = str(_("This field is required."))
             raise serializers.ValidationError(
-                {"kind": [serializers.ErrorDetail(_("This field is required."), "required")]}
+                {"kind": [serializers.ErrorDetail(message, "required")]}
             )
         if kind is not None and legacy is not None and kind != legacy:
+            message = str(_("`kind` and `frequency` differ."))
             raise serializers.ValidationError(
-                {"kind": [serializers.ErrorDetail(_("`kind` and `frequency` differ."), "invalid")]}
+                {"kind": [serializers.ErrorDetail(message, "invalid")]}
             )
         data["kind"] = kind or legacy
         return data
@@ -48,7 +54,8 @@ class FrequencyInput(StrictSerializer):
 
 class ConsentRequestInput(StrictSerializer):
     sink = serializers.UUIDField(help_text="your sink service's id")
-    source = serializers.UUIDField(help_text="the source service's id")
+    # The stubs take this for Field.source; DRF's metaclass takes declared fields off the class.
+    source = serializers.UUIDField(help_text="the source service's id")  # type: ignore[assignment]
     data_types = serializers.ListField(
         child=serializers.CharField(max_length=100), allow_empty=False, max_length=50
     )
@@ -62,7 +69,7 @@ class ConsentRequestInput(StrictSerializer):
 
 
 class TermsOutput(serializers.Serializer):
-    source = serializers.UUIDField(source="source_id")
+    source = serializers.UUIDField(source="source_id")  # type: ignore[assignment]  # as above
     sink = serializers.UUIDField(source="sink_id")
     data_types = serializers.SerializerMethodField()
     purpose = serializers.SerializerMethodField()
@@ -70,13 +77,13 @@ class TermsOutput(serializers.Serializer):
     valid_until = serializers.DateTimeField()
     frequency = serializers.SerializerMethodField()
 
-    def get_data_types(self, obj) -> list[str]:
+    def get_data_types(self, obj: Consent | ConsentRequest) -> list[str]:
         return sorted(t.key for t in obj.data_types.all())
 
-    def get_purpose(self, obj) -> dict:
+    def get_purpose(self, obj: Consent | ConsentRequest) -> dict:
         return obj.terms()["purpose"]
 
-    def get_frequency(self, obj) -> dict:
+    def get_frequency(self, obj: Consent | ConsentRequest) -> dict:
         return obj.terms()["frequency"]
 
 
@@ -119,8 +126,9 @@ class ConsentDetailOutput(ConsentOutput):
     receipts = serializers.SerializerMethodField()
 
     @extend_schema(responses=ReceiptOutput(many=True))
-    def get_receipts(self, consent) -> list:
-        return ReceiptOutput(selectors.receipts_of(consent), many=True).data
+    def get_receipts(self, consent: Consent) -> list:
+        # many=True makes a ListSerializer, whose data is a list; the stubs do not model that.
+        return ReceiptOutput(selectors.receipts_of(consent), many=True).data  # type: ignore[return-value]
 
 
 class ConsentRequestCollectionApi(APIView):
@@ -135,7 +143,7 @@ class ConsentRequestCollectionApi(APIView):
         "resident to `url`; they come back to `return_url` with `consent_id` (or "
         "`error=access_denied`) and your `state`.",
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         provider = caller_provider(request)
         data = ConsentRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -163,7 +171,7 @@ class ConsentRequestDetailApi(APIView):
         operation_id="consent_requests_read",
         responses={200: ConsentRequestOutput, **ERRORS},
     )
-    def get(self, request, request_id):
+    def get(self, request: Request, request_id: UUID) -> Response:
         provider = caller_provider(request)
         found = selectors.request_access_for_sink(
             organisation=provider.organisation, request_id=request_id
@@ -185,7 +193,7 @@ class ConsentCollectionApi(APIView):
         responses={200: ConsentOutput(many=True), **ERRORS},
         description="Consents whose source or sink is one of your services.",
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         provider = caller_provider(request)
         filters = ConsentFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -205,7 +213,7 @@ class ConsentDetailApi(APIView):
         description="A consent's status, terms and signed receipts (compact JWS; verify them "
         "with /.well-known/jwks.json).",
     )
-    def get(self, request, consent_id):
+    def get(self, request: Request, consent_id: UUID) -> Response:
         provider = caller_provider(request)
         consent = selectors.consent_access_for_organisation(
             organisation=provider.organisation, consent_id=consent_id
@@ -240,7 +248,7 @@ class LinkConfirmApi(APIView):
         description="Confirm a resident's account link with the single-use token the operator "
         "sent them to you with. Then send the resident's browser to the token's `return_to`.",
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         provider = caller_provider(request)
         data = LinkConfirmInput(data=request.data)
         data.is_valid(raise_exception=True)

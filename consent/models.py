@@ -1,5 +1,6 @@
 import secrets
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -247,5 +248,5 @@ class Receipt(models.Model):
         return self.entry.sha256
 
     @property
-    def created_at(self):
+    def created_at(self) -> datetime:
         return self.entry.created_at

@@ -8,8 +8,7 @@ renders whatever is registered without knowing whose it is.
 
 from collections.abc import Callable
 
-from django.http import HttpRequest
-
+from common.http import AuthenticatedHttpRequest
 from consent.models import Consent
 
 # Called as section(request=..., consent=...) with a consent the request's user
@@ -25,5 +24,5 @@ def consent_page_section_register(section: Section) -> None:
         _sections.append(section)
 
 
-def consent_page_sections(*, request: HttpRequest, consent: Consent) -> list[str]:
+def consent_page_sections(*, request: AuthenticatedHttpRequest, consent: Consent) -> list[str]:
     return [section(request=request, consent=consent) for section in _sections]

@@ -7,6 +7,7 @@ notice hash, the previous receipt's hash and the receipt's place in the log).
 
 import hashlib
 import uuid
+from typing import TypedDict, Unpack
 
 from django.conf import settings
 from django.utils import timezone
@@ -72,7 +73,12 @@ def _terms_payload(terms: Consent | ConsentRequest, *, language: str) -> tuple[d
     return kantara, omadata
 
 
-def _previous_hash(*, consent=None, link=None, request=None) -> str | None:
+def _previous_hash(
+    *,
+    consent: Consent | None = None,
+    link: ServiceLink | None = None,
+    request: ConsentRequest | None = None,
+) -> str | None:
     if consent is not None:
         previous = Receipt.objects.filter(consent=consent)
     elif link is not None:
@@ -82,7 +88,15 @@ def _previous_hash(*, consent=None, link=None, request=None) -> str | None:
     return previous.order_by("-entry__index").values_list("entry__sha256", flat=True).first()
 
 
-def _issue(*, event: str, payload: dict, omadata: dict, **subject) -> Receipt:
+class _Subject(TypedDict, total=False):
+    """What a receipt is about: one of these."""
+
+    consent: Consent
+    link: ServiceLink
+    request: ConsentRequest
+
+
+def _issue(*, event: str, payload: dict, omadata: dict, **subject: Unpack[_Subject]) -> Receipt:
     """Sign and log one receipt. Runs inside the caller's transaction."""
     receipt_id = uuid.uuid4()  # the receipt states its own id, which its log entry takes
     payload.update(

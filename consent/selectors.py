@@ -1,13 +1,19 @@
 """Reads of consents, requests and receipts, each scoped to who may see them."""
 
+from typing import TYPE_CHECKING
+from uuid import UUID
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from consent.models import Consent, ConsentRequest, Receipt, ServiceLink
 from registry.models import Organisation
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _consents() -> QuerySet:
+
+def _consents() -> QuerySet[Consent]:
     return Consent.objects.select_related(
         "source__organisation", "sink__organisation"
     ).prefetch_related("data_types")
@@ -15,7 +21,7 @@ def _consents() -> QuerySet:
 
 def consent_list_for_organisation(
     *, organisation: Organisation, status: str | None = None
-) -> QuerySet:
+) -> QuerySet[Consent]:
     """Consents whose source or sink belongs to `organisation`."""
     consents = _consents().filter(
         Q(source__organisation=organisation) | Q(sink__organisation=organisation)
@@ -25,25 +31,25 @@ def consent_list_for_organisation(
     return consents.order_by("-created_at")
 
 
-def consent_access_for_organisation(*, organisation: Organisation, consent_id) -> Consent:
+def consent_access_for_organisation(*, organisation: Organisation, consent_id: UUID) -> Consent:
     try:
         return consent_list_for_organisation(organisation=organisation).get(pk=consent_id)
     except Consent.DoesNotExist:
         raise Http404 from None
 
 
-def consent_list_for_resident(*, resident) -> QuerySet:
+def consent_list_for_resident(*, resident: "User") -> QuerySet[Consent]:
     return _consents().filter(resident=resident).order_by("-created_at")
 
 
-def consent_access_for_resident(*, resident, consent_id) -> Consent:
+def consent_access_for_resident(*, resident: "User", consent_id: UUID) -> Consent:
     try:
         return consent_list_for_resident(resident=resident).get(pk=consent_id)
     except Consent.DoesNotExist:
         raise Http404 from None
 
 
-def request_access_for_sink(*, organisation: Organisation, request_id) -> ConsentRequest:
+def request_access_for_sink(*, organisation: Organisation, request_id: UUID) -> ConsentRequest:
     try:
         return ConsentRequest.objects.select_related("consent").get(
             pk=request_id, sink__organisation=organisation
@@ -52,7 +58,7 @@ def request_access_for_sink(*, organisation: Organisation, request_id) -> Consen
         raise Http404 from None
 
 
-def request_access_for_resident(*, resident, request_id) -> ConsentRequest:
+def request_access_for_resident(*, resident: "User", request_id: UUID) -> ConsentRequest:
     """An open request anyone logged in may answer, or one this resident answered.
 
     A request answered by another resident is 404: it is not theirs to see.
@@ -68,17 +74,17 @@ def request_access_for_resident(*, resident, request_id) -> ConsentRequest:
     return request
 
 
-def receipts_of(consent: Consent) -> QuerySet:
+def receipts_of(consent: Consent) -> QuerySet[Receipt]:
     return Receipt.objects.filter(consent=consent).select_related("entry").order_by("entry__index")
 
 
-def link_list(*, resident) -> QuerySet:
+def link_list(*, resident: "User") -> QuerySet[ServiceLink]:
     return ServiceLink.objects.filter(
         resident=resident, status=ServiceLink.Status.ACTIVE
     ).select_related("service__organisation")
 
 
-def link_access(*, resident, link_id) -> ServiceLink:
+def link_access(*, resident: "User", link_id: UUID) -> ServiceLink:
     link = link_list(resident=resident).filter(pk=link_id).first()
     if link is None:
         raise Http404

@@ -2,7 +2,8 @@
 writes the new state, its signed receipt and its outbox notifications together."""
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -32,6 +33,9 @@ from consent.receipts import (
 from ledger import jws
 from registry.models import DataType, Service
 from webhooks.services import notify
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 LINK_TYP = "link+jwt"
 
@@ -145,7 +149,7 @@ def request_expired(request: ConsentRequest) -> bool:
     return request.expires_at <= timezone.now()
 
 
-def consent_request_claim(*, request: ConsentRequest, resident) -> None:
+def consent_request_claim(*, request: ConsentRequest, resident: "User") -> None:
     """Bind an open request to the first resident who opens it; no one else may answer it."""
     if request.resident_id is None:
         ConsentRequest.objects.filter(pk=request.pk, resident__isnull=True).update(
@@ -156,7 +160,7 @@ def consent_request_claim(*, request: ConsentRequest, resident) -> None:
         raise Http404
 
 
-def _open_request(request: ConsentRequest, resident) -> ConsentRequest:
+def _open_request(request: ConsentRequest, resident: "User") -> ConsentRequest:
     request = (
         ConsentRequest.objects.select_for_update()
         .select_related("source__organisation", "sink__organisation")
@@ -177,13 +181,13 @@ def _open_request(request: ConsentRequest, resident) -> ConsentRequest:
 # -- links ------------------------------------------------------------------------------
 
 
-def link_active(*, resident, service: Service) -> ServiceLink | None:
+def link_active(*, resident: "User", service: Service) -> ServiceLink | None:
     return ServiceLink.objects.filter(
         resident=resident, service=service, status=ServiceLink.Status.ACTIVE
     ).first()
 
 
-def _lock_resident(resident) -> None:
+def _lock_resident(resident: "User") -> None:
     """Take turns per resident: their links and grants see each other's committed work.
 
     Without it, two grants in two tabs could each miss the other's consent (both
@@ -193,7 +197,7 @@ def _lock_resident(resident) -> None:
 
 
 @transaction.atomic
-def link_start(*, resident, service: Service, return_to: str) -> str:
+def link_start(*, resident: "User", service: Service, return_to: str) -> str:
     """Begin linking `resident` at `service`; return the URL to send the resident to.
 
     The URL carries a signed, single-use, short-lived link token for the service.
@@ -258,7 +262,7 @@ def link_confirm(*, service: Service, token: str, reference: str) -> ServiceLink
     return link
 
 
-def _link_sink(*, resident, request: ConsentRequest) -> None:
+def _link_sink(*, resident: "User", request: ConsentRequest) -> None:
     """The sink asked for this resident, so granting links the resident there too."""
     if link_active(resident=resident, service=request.sink):
         return
@@ -302,7 +306,9 @@ def link_remove(*, link: ServiceLink) -> ServiceLink:
 
 
 @transaction.atomic
-def consent_grant(*, request: ConsentRequest, resident, language: str, notice_text: str) -> Consent:
+def consent_grant(
+    *, request: ConsentRequest, resident: "User", language: str, notice_text: str
+) -> Consent:
     """The resident approves `request` as shown in `notice_text`, in `language`.
 
     A live consent between the same source, sink and purpose is superseded.
@@ -342,7 +348,7 @@ def consent_grant(*, request: ConsentRequest, resident, language: str, notice_te
 
 @transaction.atomic
 def consent_refuse(
-    *, request: ConsentRequest, resident, language: str, notice_text: str
+    *, request: ConsentRequest, resident: "User", language: str, notice_text: str
 ) -> Receipt:
     request = _open_request(request, resident)
     request.status = ConsentRequest.Status.REFUSED
@@ -426,7 +432,7 @@ def consent_withdraw(*, consent: Consent) -> Consent:
     return _move(consent, "withdraw")
 
 
-def consent_expire_due(*, now=None) -> int:
+def consent_expire_due(*, now: datetime | None = None) -> int:
     """Expire every live consent whose validity has ended; return how many."""
     now = now or timezone.now()
     due = Consent.objects.filter(

@@ -1,11 +1,12 @@
 """The resident's pages: the consent screen, account linking, and their consents."""
 
 from urllib.parse import urlencode, urlsplit
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from common.errors import Conflict
+from common.http import AuthenticatedHttpRequest
 from consent import pages, selectors, services
 from consent.models import ConsentRequest
 from consent.receipts import sha256_hex
@@ -32,7 +34,7 @@ def _notice(consent_request: ConsentRequest) -> str:
     return render_to_string(NOTICE_TEMPLATE, {"req": consent_request})
 
 
-def _back_to_sink(consent_request: ConsentRequest, **params) -> HttpResponse:
+def _back_to_sink(consent_request: ConsentRequest, **params: str) -> HttpResponse:
     query = {**params, "state": consent_request.state} if consent_request.state else params
     separator = "&" if "?" in consent_request.return_url else "?"
     return redirect(f"{consent_request.return_url}{separator}{urlencode(query)}")
@@ -41,12 +43,15 @@ def _back_to_sink(consent_request: ConsentRequest, **params) -> HttpResponse:
 def _allow_forms_to(response: HttpResponse, *urls: str) -> HttpResponse:
     # The answer and the linking step end in a redirect to the sink or the source;
     # browsers hold those redirects to the page's form-action policy.
-    response._csp_update = {"form-action": sorted({_origin(u) for u in urls if u})}
+    # django-csp reads this attribute of a response; the stubs know no such attribute.
+    response._csp_update = {  # type: ignore[attr-defined]
+        "form-action": sorted({_origin(u) for u in urls if u})
+    }
     return response
 
 
 @login_required
-def consent_screen(request: HttpRequest, request_id) -> HttpResponse:
+def consent_screen(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpResponse:
     consent_request = selectors.request_access_for_resident(
         resident=request.user, request_id=request_id
     )
@@ -70,7 +75,7 @@ def consent_screen(request: HttpRequest, request_id) -> HttpResponse:
 
 @require_POST
 @login_required
-def consent_link_start(request: HttpRequest, request_id) -> HttpResponse:
+def consent_link_start(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpResponse:
     consent_request = selectors.request_access_for_resident(
         resident=request.user, request_id=request_id
     )
@@ -87,7 +92,7 @@ def consent_link_start(request: HttpRequest, request_id) -> HttpResponse:
 
 @require_POST
 @login_required
-def consent_answer(request: HttpRequest, request_id) -> HttpResponse:
+def consent_answer(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpResponse:
     consent_request = selectors.request_access_for_resident(
         resident=request.user, request_id=request_id
     )
@@ -117,7 +122,7 @@ def consent_answer(request: HttpRequest, request_id) -> HttpResponse:
 
 
 @login_required
-def my_consents(request: HttpRequest) -> HttpResponse:
+def my_consents(request: AuthenticatedHttpRequest) -> HttpResponse:
     consents = selectors.consent_list_for_resident(resident=request.user)
     return render(
         request,
@@ -131,7 +136,7 @@ def my_consents(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def my_consent(request: HttpRequest, consent_id) -> HttpResponse:
+def my_consent(request: AuthenticatedHttpRequest, consent_id: UUID) -> HttpResponse:
     consent = selectors.consent_access_for_resident(resident=request.user, consent_id=consent_id)
     return render(
         request,
@@ -159,7 +164,9 @@ _ACTIONS = {
 
 @require_POST
 @login_required
-def my_consent_change(request: HttpRequest, consent_id, action: str) -> HttpResponse:
+def my_consent_change(
+    request: AuthenticatedHttpRequest, consent_id: UUID, action: str
+) -> HttpResponse:
     if action not in _ACTIONS:
         raise Http404
     consent = selectors.consent_access_for_resident(resident=request.user, consent_id=consent_id)
@@ -174,7 +181,7 @@ def my_consent_change(request: HttpRequest, consent_id, action: str) -> HttpResp
 
 @require_POST
 @login_required
-def my_link_remove(request: HttpRequest, link_id) -> HttpResponse:
+def my_link_remove(request: AuthenticatedHttpRequest, link_id: UUID) -> HttpResponse:
     link = selectors.link_access(resident=request.user, link_id=link_id)
     services.link_remove(link=link)
     messages.success(

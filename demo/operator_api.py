@@ -13,8 +13,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 from jwcrypto import jwk, jws
+
+from demo.config import Config
 
 ALG = "ES256"
 # The `typ` of each kind of JWS the operator sends the demo services.
@@ -29,7 +32,7 @@ TOKEN_MARGIN = 30
 class ApiError(Exception):
     """The operator answered with an error, or could not be reached."""
 
-    def __init__(self, status: int | None, body) -> None:
+    def __init__(self, status: int | None, body: object) -> None:
         super().__init__(f"operator answered {status}: {body}")
         self.status, self.body = status, body
 
@@ -44,10 +47,17 @@ class _CachedToken:
     expires: float
 
 
-def http_json(method: str, url: str, *, headers: dict | None = None, data=None, form=None):
+def http_json(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    data: object = None,
+    form: dict[str, str] | None = None,
+) -> Any:
     """Call the operator; return the parsed JSON answer of a 2xx, or raise ApiError."""
     headers = dict(headers or {})
-    body = None
+    body: bytes | None = None
     if data is not None:
         body, headers["Content-Type"] = json.dumps(data).encode(), "application/json"
     elif form is not None:
@@ -70,7 +80,7 @@ class OperatorApi:
     # of requests to the operator.
     jwks_refetch_interval = 5.0
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: Config) -> None:
         self.config = config
         self._lock = threading.Lock()
         self._tokens: dict[tuple[str, str], _CachedToken] = {}
@@ -113,7 +123,7 @@ class OperatorApi:
             self._tokens[(slug, scope)] = _CachedToken(answer["access_token"], expires)
         return answer["access_token"]
 
-    def call(self, method: str, path: str, *, slug: str, scope: str, data=None):
+    def call(self, method: str, path: str, *, slug: str, scope: str, data: object = None) -> Any:
         """An API call as demo service `slug`, with a token holding `scope`."""
         bearer = {"Authorization": f"Bearer {self.token(slug, scope)}"}
         return http_json(method, self.url(path), headers=bearer, data=data)
@@ -146,7 +156,7 @@ class OperatorApi:
         _check_claims(claims, audience=audience, issuer=self.config.operator_url, is_token=is_token)
         return claims
 
-    def _key(self, kid) -> jwk.JWK:
+    def _key(self, kid: object) -> jwk.JWK:
         if not isinstance(kid, str):
             raise TokenInvalid("no kid")
         with self._lock:
@@ -163,7 +173,7 @@ class OperatorApi:
         return self._keys[kid]
 
 
-def _check_claims(claims, *, audience: str, issuer: str, is_token: bool) -> None:
+def _check_claims(claims: object, *, audience: str, issuer: str, is_token: bool) -> None:
     if not isinstance(claims, dict):
         raise TokenInvalid("the payload is not a JSON object")
     if claims.get("aud") != audience:

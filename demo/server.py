@@ -9,10 +9,13 @@ var/demo.json, and verify what it signs with its published JWKS.
 import contextlib
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from socketserver import ThreadingMixIn
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from demo import pages, wearable, webhooks, wellbeing
 from demo.config import Config, port_from_env
@@ -21,7 +24,9 @@ from demo.store import Store
 from demo.web import BodyTooLarge, Request, Response, error, redirect
 
 logger = logging.getLogger("demo")
-ROUTES = {
+# A page or an endpoint: called with the demo, the request and the page's language.
+Handler = Callable[["Demo", Request, str], Response]
+ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/wearable/"): wearable.home,
     ("GET", "/wearable/link"): wearable.link_page,
     ("POST", "/wearable/link"): wearable.link_confirm,
@@ -45,10 +50,10 @@ class Demo:
     store: Store
 
 
-def make_app(config: Config):
+def make_app(config: Config) -> WSGIApplication:
     demo = Demo(config=config, api=OperatorApi(config), store=Store(config.state_path))
 
-    def app(environ, start_response):
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         response = _respond(demo, environ)
         headers = [
             ("Content-Type", response.content_type),
@@ -61,7 +66,7 @@ def make_app(config: Config):
     return app
 
 
-def _respond(demo: Demo, environ) -> Response:
+def _respond(demo: Demo, environ: WSGIEnvironment) -> Response:
     try:
         request = Request.from_environ(environ)
     except BodyTooLarge:
@@ -96,7 +101,7 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
 
 class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format, *args) -> None:
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

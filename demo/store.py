@@ -47,7 +47,7 @@ class Store:
         db.row_factory = sqlite3.Row
         return db
 
-    def _run(self, sql: str, *args) -> list[sqlite3.Row]:
+    def _run(self, sql: str, *args: object) -> list[sqlite3.Row]:
         with closing(self._connect()) as db:
             return db.execute(sql, args).fetchall()
 

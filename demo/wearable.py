@@ -3,10 +3,14 @@
 import hashlib
 from datetime import UTC, date, datetime, timedelta
 from html import escape
+from typing import TYPE_CHECKING, TypeGuard
 
 from demo import pages, webhooks
 from demo.operator_api import LINK_TYP, TRANSFER_TYP, ApiError, TokenInvalid
 from demo.web import Request, Response, error, json_response, redirect, unauthorized
+
+if TYPE_CHECKING:
+    from demo.server import Demo
 
 SLUG = "wearable"
 # The demo has no login of its own: everyone who opens it is this watch owner.
@@ -40,7 +44,7 @@ def readings(user: str, data_types: list[str]) -> dict:
     return {key: [READINGS[key](user, day) for day in _last_days()] for key in data_types}
 
 
-def home(demo, request: Request, lang: str) -> Response:
+def home(demo: "Demo", request: Request, lang: str) -> Response:
     links = [
         [row["subject"][:12] + "…", row["user"], row["linked_at"]] for row in demo.store.links()
     ]
@@ -54,11 +58,11 @@ def home(demo, request: Request, lang: str) -> Response:
     return Response(body=pages.page(title=title, lang=lang, body=body, query=request.query))
 
 
-def _link_claims(demo, token: str) -> dict:
+def _link_claims(demo: "Demo", token: str) -> dict:
     return demo.api.verify(token, typ=LINK_TYP, audience=demo.api.service_id(SLUG))
 
 
-def link_page(demo, request: Request, lang: str) -> Response:
+def link_page(demo: "Demo", request: Request, lang: str) -> Response:
     """Show who is signed in and a Link button; the token is checked before anything is shown."""
     token = request.query.get("link_token", "")
     try:
@@ -76,7 +80,7 @@ def link_page(demo, request: Request, lang: str) -> Response:
     return Response(body=pages.page(title=title, lang=lang, body=body, query=request.query))
 
 
-def link_confirm(demo, request: Request, lang: str) -> Response:
+def link_confirm(demo: "Demo", request: Request, lang: str) -> Response:
     """Confirm the link with the operator, remember the subject, and send the browser back.
 
     The form needs no CSRF token of its own: the single-use link token it
@@ -101,7 +105,7 @@ def _link_failed(problem: Exception, lang: str, request: Request) -> Response:
     return Response(400, pages.page(title=title, lang=lang, body=body, query=request.query))
 
 
-def data(demo, request: Request, lang: str) -> Response:
+def data(demo: "Demo", request: Request, lang: str) -> Response:
     """The operator fetches a resident's data under a consent: only the types it names."""
     try:
         claims = demo.api.verify(
@@ -118,7 +122,7 @@ def data(demo, request: Request, lang: str) -> Response:
     return json_response(readings(user, wanted))
 
 
-def _all_offered(wanted) -> bool:
+def _all_offered(wanted: object) -> TypeGuard[list[str]]:
     """A non-empty list of data types that the watch offers, and nothing else."""
     return (
         isinstance(wanted, list)

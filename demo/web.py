@@ -61,7 +61,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def json_response(value, status: int = 200, **headers: str) -> Response:
+def json_response(value: object, status: int = 200, **headers: str) -> Response:
     return Response(status, json.dumps(value).encode(), "application/json", headers)
 
 

@@ -1,13 +1,17 @@
 """Signed notifications from the operator to either demo service's webhook."""
 
 import json
+from typing import TYPE_CHECKING
 
 from demo import pages
 from demo.operator_api import NOTIFICATION_TYP, TokenInvalid
 from demo.web import Request, Response, error, json_response
 
+if TYPE_CHECKING:
+    from demo.server import Demo
 
-def receive(demo, request: Request, lang: str, *, slug: str) -> Response:
+
+def receive(demo: "Demo", request: Request, lang: str, *, slug: str) -> Response:
     """Verify a notification meant for service `slug`, and record it once per id."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/jose":
         return error(415, "unsupported_media_type", "A notification is application/jose.")
@@ -18,7 +22,9 @@ def receive(demo, request: Request, lang: str, *, slug: str) -> Response:
         )  # fmt: skip
     except TokenInvalid as problem:
         return error(400, "invalid_notification", str(problem))
-    data = claims.get("data") if isinstance(claims.get("data"), dict) else {}
+    data = claims.get("data")
+    if not isinstance(data, dict):
+        data = {}
     demo.store.event_save(
         service=slug, event_id=str(claims.get("id")), event=str(claims.get("event")),
         summary=_summary(data),
@@ -28,7 +34,7 @@ def receive(demo, request: Request, lang: str, *, slug: str) -> Response:
     return json_response({"status": "received"})
 
 
-def _follow(demo, *, event: str, data: dict) -> None:
+def _follow(demo: "Demo", *, event: str, data: dict) -> None:
     """Keep the sink's consent list in step with what the operator tells it."""
     status = str(data.get("status", ""))
     if event.startswith("consent.") and data.get("consent_id") and status:
@@ -40,7 +46,7 @@ def _follow(demo, *, event: str, data: dict) -> None:
         )  # fmt: skip
 
 
-def events_table(demo, slug: str, lang: str) -> str:
+def events_table(demo: "Demo", slug: str, lang: str) -> str:
     """The last notifications service `slug` received, for its page."""
     rows = [[e["received_at"], e["event"], e["summary"]] for e in demo.store.events(slug)]
     return pages.table(caption=pages.t("events", lang), head=["received", "event", "about"],

@@ -9,11 +9,15 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from html import escape
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from demo import pages, wearable, webhooks
 from demo.operator_api import TRANSFER_TYP, ApiError, TokenInvalid
 from demo.web import Request, Response, error, json_response, redirect, unauthorized
+
+if TYPE_CHECKING:
+    from demo.server import Demo
 
 SLUG = "wellbeing"
 DATA_TYPES = ["wellbeing.steps"]
@@ -29,7 +33,7 @@ UNAVAILABLE = "no transfer requested now; a scheduled one may be on its way"
 _DIGEST = re.compile(r"(?:^|,)\s*sha-256=:([A-Za-z0-9+/=]+):")
 
 
-def home(demo, request: Request, lang: str) -> Response:
+def home(demo: "Demo", request: Request, lang: str) -> Response:
     body = (
         _outcome(demo, request.query)
         + pages.form(action="/wellbeing/join", button=pages.t("wellbeing.join", lang))
@@ -45,7 +49,7 @@ def home(demo, request: Request, lang: str) -> Response:
     return Response(body=pages.page(title=title, lang=lang, body=body, query=request.query))
 
 
-def _outcome(demo, query: dict) -> str:
+def _outcome(demo: "Demo", query: dict) -> str:
     """What came of the resident's answer, when they have just come back with one."""
     if query.get("answer") == "refused":
         text = "You refused: nothing will be shared. You can join later."
@@ -60,7 +64,7 @@ def _outcome(demo, query: dict) -> str:
     return f"<p role=status>{escape(text)}</p>"
 
 
-def _deliveries_table(demo, lang: str) -> str:
+def _deliveries_table(demo: "Demo", lang: str) -> str:
     rows = [
         [d["received_at"], d["idempotency_key"], d["byte_count"], summarise(d["body"])]
         for d in demo.store.deliveries()
@@ -82,7 +86,7 @@ def summarise(body: bytes) -> str:
     return f"{len(steps)} days, {total} steps" + (f"; also {', '.join(others)}" if others else "")
 
 
-def join(demo, request: Request, lang: str) -> Response:
+def join(demo: "Demo", request: Request, lang: str) -> Response:
     """Ask Omadata for the resident's consent and send their browser to it.
 
     No CSRF token: a forged post only starts a request that the resident must
@@ -107,7 +111,7 @@ def join(demo, request: Request, lang: str) -> Response:
     return redirect(asked["url"])
 
 
-def back(demo, request: Request, lang: str) -> Response:
+def back(demo: "Demo", request: Request, lang: str) -> Response:
     """The resident returns from Omadata with an answer to a request we made.
 
     The answer is handled once (its state is then used up) and the browser
@@ -147,7 +151,7 @@ def _uuid(value: str) -> str | None:
         return None
 
 
-def transfer_request(demo, consent_id: str) -> dict | None:
+def transfer_request(demo: "Demo", consent_id: str) -> dict | None:
     """Ask the operator to relay data under the consent: the transfer, or None.
 
     When the operator refuses (the consent's limit is used, a service is down),
@@ -167,7 +171,7 @@ def _message(status: int, lang: str, request: Request, text: str) -> Response:
     return Response(status, pages.page(title=title, lang=lang, body=body, query=request.query))
 
 
-def deliver(demo, request: Request, lang: str) -> Response:
+def deliver(demo: "Demo", request: Request, lang: str) -> Response:
     """The operator delivers data: verified, digest-checked, kept once per Idempotency-Key."""
     try:
         claims = demo.api.verify(

@@ -27,7 +27,10 @@ def checkpoint_sign() -> Checkpoint:
         with transaction.atomic():
             return _checkpoint_sign()
     except IntegrityError:  # a racing call signed this size first: its checkpoint stands
-        return checkpoint_latest()
+        latest = checkpoint_latest()
+        if latest is None:  # no checkpoint at all: the error was not that race
+            raise
+        return latest
 
 
 def _checkpoint_sign() -> Checkpoint:

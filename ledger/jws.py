@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from jwcrypto import jwk, jws
 
@@ -31,12 +32,12 @@ class JWSError(Exception):
         return self.message
 
 
-def canonical_json(value) -> bytes:
+def canonical_json(value: object) -> bytes:
     """The JSON form that is signed and hashed: sorted keys, no spaces, UTF-8."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def sign(payload: dict, *, typ: str, key: jwk.JWK | None = None) -> str:
+def sign(payload: dict[str, Any], *, typ: str, key: jwk.JWK | None = None) -> str:
     """Sign `payload` with the active key (or `key`); return compact serialization."""
     key = key or keys.active_key()
     token = jws.JWS(canonical_json(payload))
@@ -56,8 +57,11 @@ def _b64decode(part: str) -> bytes:
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-def header_of(token: str) -> dict:
-    """The protected header, parsed and checked for shape only (not trusted yet)."""
+def header_of(token: object) -> dict[str, Any]:
+    """The protected header, parsed and checked for shape only (not trusted yet).
+
+    `token` is whatever a caller was sent: anything but a str is refused here.
+    """
     if not isinstance(token, str) or len(token.encode()) > MAX_TOKEN_BYTES:
         raise JWSError("too_large", f"A token is at most {MAX_TOKEN_BYTES} bytes.")
     parts = token.split(".")
@@ -72,7 +76,7 @@ def header_of(token: str) -> dict:
     return header
 
 
-def verify(token: str, *, typ: str, trusted: dict[str, jwk.JWK] | None = None) -> dict:
+def verify(token: str, *, typ: str, trusted: dict[str, jwk.JWK] | None = None) -> dict[str, Any]:
     """Verify a token the operator signed; return its payload. Raise JWSError otherwise.
 
     `trusted` maps kid to public key; by default, every key the operator publishes.

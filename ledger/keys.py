@@ -12,6 +12,7 @@ stays published after rotation so that old receipts keep verifying.
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -116,7 +117,7 @@ def published_keys() -> dict[str, jwk.JWK]:
     return {row.kid: jwk.JWK(**row.public_jwk) for row in SigningKey.objects.all()}
 
 
-def jwks() -> dict:
+def jwks() -> dict[str, list[dict[str, Any]]]:
     return {
         "keys": [dict(row.public_jwk, use="sig", alg="ES256") for row in SigningKey.objects.all()]
     }

@@ -1,9 +1,15 @@
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 
 @register(Tags.security)
-def loopback_urls_off_in_production(app_configs, **kwargs):
+def loopback_urls_off_in_production(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
     if settings.PRODUCTION and settings.OMADATA_ALLOW_LOOPBACK_URLS:
         return [
             Error(
@@ -17,8 +23,10 @@ def loopback_urls_off_in_production(app_configs, **kwargs):
 
 
 @register(Tags.compatibility, deploy=True)
-def production_backends(app_configs, **kwargs):
-    problems = []
+def production_backends(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    problems: list[CheckMessage] = []
     if not settings.PRODUCTION:
         return problems
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -51,12 +59,14 @@ _RELEASE_0_1_MIGRATIONS = {
 
 
 @register(Tags.database)
-def database_not_from_release_0_1(app_configs, databases=None, **kwargs):
+def database_not_from_release_0_1(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
     """A database of Omadata 0.1 cannot be upgraded: say so before `migrate` fails obscurely."""
     from django.db import connections
     from django.db.migrations.recorder import MigrationRecorder
 
-    problems = []
+    problems: list[CheckMessage] = []
     for alias in databases or []:
         recorder = MigrationRecorder(connections[alias])
         if not recorder.has_table():

@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -48,7 +48,7 @@ def discovery(request: HttpRequest) -> JsonResponse:
     )
 
 
-def home(request: HttpRequest):
+def home(request: HttpRequest) -> HttpResponse:
     return render(request, "omadata/home.html", {"services": service_list_public()})
 
 
@@ -56,13 +56,13 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith(("/api/", "/.well-known/", "/o/"))
 
 
-def not_found(request: HttpRequest, exception=None):
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _wants_json(request):
         return error_response(404, "not_found", _("Nothing is here."))
     return render(request, "404.html", status=404)
 
 
-def server_error(request: HttpRequest):
+def server_error(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         return error_response(500, "server_error", _("Something went wrong on our side."))
     return render(request, "500.html", status=500)

@@ -1,8 +1,13 @@
+from typing import Any
+
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from common.admin import ReadOnlyAdmin
+from common.http import AuthenticatedHttpRequest
 from registry import services
 from registry.models import AuditEvent, DataType, Organisation, Provider, Service
 
@@ -14,7 +19,7 @@ class OrganisationAdmin(admin.ModelAdmin):
     search_fields = ["name", "business_id"]
     readonly_fields = ["business_id", "created_at"]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # organisations are created with `manage.py provider_create`
 
 
@@ -53,16 +58,16 @@ class ServiceAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name_fi", "name_sv", "name_en", "organisation__name"]
     actions = ["approve", "suspend"]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Service | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Service | None = None) -> bool:
         return False  # consents and receipts refer to services: suspend instead
 
-    def get_actions(self, request):
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         # The actions change state, so they need the change permission the form lacks.
         actions = super().get_actions(request)
         if not request.user.has_perm("registry.change_service"):
@@ -70,7 +75,7 @@ class ServiceAdmin(admin.ModelAdmin):
         return actions
 
     @admin.action(description=_("Approve the selected services"))
-    def approve(self, request, queryset):
+    def approve(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Service]) -> None:
         count = 0
         for service in queryset.exclude(status=Service.Status.APPROVED):
             services.service_approve(service=service, actor=request.user)
@@ -81,7 +86,7 @@ class ServiceAdmin(admin.ModelAdmin):
         )  # fmt: skip
 
     @admin.action(description=_("Suspend the selected services"))
-    def suspend(self, request, queryset):
+    def suspend(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Service]) -> None:
         count = 0
         for service in queryset.exclude(status=Service.Status.SUSPENDED):
             services.service_suspend(service=service, actor=request.user, reason="staff action")

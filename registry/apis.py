@@ -1,16 +1,21 @@
 """The registry's REST API: register and manage services; the public registry."""
 
+from typing import Any
+from uuid import UUID
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import ErrorOutput, RequiresScope, StrictSerializer
 from registry import selectors, services
 from registry.access import caller_provider
-from registry.models import Service
+from registry.models import DataType, Service
 
 ERRORS = {code: ErrorOutput for code in (400, 401, 403, 404, 413, 415)}
 
@@ -31,7 +36,7 @@ NameInput, DescriptionInput = _texts(200), _texts(2000)
 class DataTypeKeys(serializers.ListField):
     child = serializers.CharField(max_length=100)
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_empty=False, max_length=50, **kwargs)
 
 
@@ -61,7 +66,8 @@ class ServiceRegisterInput(StrictSerializer):
     name = NameInput()
     description = DescriptionInput()
     privacy_policy_url = serializers.CharField(max_length=2000)
-    source = SourceInput(required=False, allow_null=True)
+    # The stubs take this for Field.source; DRF's metaclass takes declared fields off the class.
+    source = SourceInput(required=False, allow_null=True)  # type: ignore[assignment]
     sink = SinkInput(required=False, allow_null=True)
     webhook_url = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, allow_null=True
@@ -69,7 +75,7 @@ class ServiceRegisterInput(StrictSerializer):
     jwks = serializers.DictField(required=False, allow_null=True)
     transparency = TransparencyInput(required=False)
 
-    def validate(self, data):
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         # A service with neither role is refused by the service layer (role_required).
         data.setdefault("transparency", {"automated_decisions": False, "profiling": False})
         return data
@@ -82,7 +88,8 @@ class ServiceUpdateInput(StrictSerializer):
     name = NameInput(required=False)
     description = DescriptionInput(required=False)
     privacy_policy_url = serializers.CharField(max_length=2000, required=False)
-    source = SourceInput(required=False, allow_null=True)
+    # The stubs take this for Field.source; DRF's metaclass takes declared fields off the class.
+    source = SourceInput(required=False, allow_null=True)  # type: ignore[assignment]
     sink = SinkInput(required=False, allow_null=True)
     webhook_url = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, allow_null=True
@@ -165,11 +172,11 @@ class ServiceFilterInput(serializers.Serializer):
     )
 
 
-def _bearer_sent(request) -> bool:
+def _bearer_sent(request: Request) -> bool:
     return request.META.get("HTTP_AUTHORIZATION", "").lower().startswith("bearer ")
 
 
-def _method(view) -> str | None:
+def _method(view: APIView) -> str | None:
     # The schema generator builds views without a request.
     return getattr(view.request, "method", None)
 
@@ -179,10 +186,10 @@ class ServiceCollectionApi(APIView):
 
     required_scopes = {"POST": "services:write"}
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         return [AllowAny()] if _method(self) == "GET" else [RequiresScope()]
 
-    def get_authenticators(self):
+    def get_authenticators(self) -> list[BaseAuthentication]:
         # The public list ignores credentials entirely, good or bad.
         return [] if _method(self) == "GET" else super().get_authenticators()
 
@@ -191,7 +198,7 @@ class ServiceCollectionApi(APIView):
         parameters=[ServiceFilterInput],
         responses={200: ServicePublicOutput(many=True), 400: ErrorOutput},
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         filters = ServiceFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         paginator = LimitOffsetPagination()
@@ -205,7 +212,7 @@ class ServiceCollectionApi(APIView):
         request=ServiceRegisterInput,
         responses={201: ServiceOwnOutput, **ERRORS},
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         provider = caller_provider(request)
         data = ServiceRegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -223,7 +230,7 @@ class ServiceDetailApi(APIView):
 
     required_scopes = {"GET": "services:read", "PATCH": "services:write"}
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         return [AllowAny()] if _method(self) == "GET" else [RequiresScope()]
 
     @extend_schema(
@@ -233,8 +240,8 @@ class ServiceDetailApi(APIView):
         "sees the public view of an approved service, and 404 otherwise. A token that is "
         "sent but invalid or expired gets 401.",
     )
-    def get(self, request, service_id):
-        token = request.auth
+    def get(self, request: Request, service_id: UUID) -> Response:
+        token: Any = request.auth  # django-oauth-toolkit's AccessToken (untyped), or None
         if token is None and _bearer_sent(request):
             # An expired token should say so, not quietly show the public view.
             raise exceptions.NotAuthenticated()
@@ -254,7 +261,7 @@ class ServiceDetailApi(APIView):
         description="Changing endpoints, roles, data types, names or transparency of an "
         "approved service sends it back to `pending` until staff review it again.",
     )
-    def patch(self, request, service_id):
+    def patch(self, request: Request, service_id: UUID) -> Response:
         provider = caller_provider(request)
         service = selectors.service_access(
             organisation=provider.organisation, service_id=service_id
@@ -278,7 +285,7 @@ class OwnServiceListApi(APIView):
         operation_id="organisation_services",
         responses={200: ServiceOwnOutput(many=True), **ERRORS},
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         provider = caller_provider(request)
         services_ = selectors.service_list_owned(organisation=provider.organisation)
         return Response(ServiceOwnOutput(services_, many=True).data)
@@ -298,7 +305,7 @@ class OrganisationApi(APIView):
         operation_id="organisation_read",
         responses={200: OrganisationOwnOutput, **ERRORS},
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return Response(OrganisationOwnOutput(caller_provider(request).organisation).data)
 
 
@@ -310,11 +317,11 @@ class DataTypeOutput(serializers.Serializer):
     schema = serializers.JSONField(allow_null=True)
 
     @extend_schema(responses=LocalizedTextOutput)
-    def get_title(self, data_type) -> dict:
+    def get_title(self, data_type: DataType) -> dict:
         return {lang: getattr(data_type, f"title_{lang}") for lang in ("fi", "sv", "en")}
 
     @extend_schema(responses=LocalizedTextOutput)
-    def get_description(self, data_type) -> dict:
+    def get_description(self, data_type: DataType) -> dict:
         return {lang: getattr(data_type, f"description_{lang}") for lang in ("fi", "sv", "en")}
 
 
@@ -325,5 +332,5 @@ class DataTypeListApi(APIView):
     authentication_classes = []
 
     @extend_schema(operation_id="data_types_list", responses={200: DataTypeOutput(many=True)})
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return Response(DataTypeOutput(selectors.data_type_list(), many=True).data)

@@ -1,21 +1,29 @@
 """Reads of the registry, each scoped to who may see what."""
 
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from oauth2_provider.models import get_application_model
 
 from registry.models import DataType, Organisation, Provider, Service
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
 Application = get_application_model()
 
 
-def _with_relations(services: QuerySet) -> QuerySet:
+def _with_relations(services: QuerySet[Service]) -> QuerySet[Service]:
     return services.select_related("organisation").prefetch_related(
         "offered_types", "accepted_types"
     )
 
 
-def service_list_public(*, role: str | None = None, data_type: str | None = None) -> QuerySet:
+def service_list_public(
+    *, role: str | None = None, data_type: str | None = None
+) -> QuerySet[Service]:
     """Approved services: the only ones anybody outside their organisation sees."""
     services = Service.objects.filter(status=Service.Status.APPROVED)
     if role == "source":
@@ -29,11 +37,11 @@ def service_list_public(*, role: str | None = None, data_type: str | None = None
     return _with_relations(services)
 
 
-def service_list_owned(*, organisation: Organisation) -> QuerySet:
+def service_list_owned(*, organisation: Organisation) -> QuerySet[Service]:
     return _with_relations(Service.objects.filter(organisation=organisation))
 
 
-def service_access(*, organisation: Organisation, service_id) -> Service:
+def service_access(*, organisation: Organisation, service_id: UUID) -> Service:
     """The organisation's own service, or 404 whatever else exists under that id."""
     try:
         return service_list_owned(organisation=organisation).get(pk=service_id)
@@ -41,18 +49,18 @@ def service_access(*, organisation: Organisation, service_id) -> Service:
         raise Http404 from None
 
 
-def service_get_public(*, service_id) -> Service:
+def service_get_public(*, service_id: UUID) -> Service:
     try:
         return service_list_public().get(pk=service_id)
     except Service.DoesNotExist:
         raise Http404 from None
 
 
-def data_type_list() -> QuerySet:
+def data_type_list() -> QuerySet[DataType]:
     return DataType.objects.all()
 
 
-def provider_of_user(user) -> Provider | None:
+def provider_of_user(user: "User | AnonymousUser | None") -> Provider | None:
     """The provider membership of a user, or None (residents, staff, auditors)."""
     if user is None or not user.is_authenticated:
         return None
@@ -71,7 +79,7 @@ def credential_list(*, organisation: Organisation) -> QuerySet:
     )
 
 
-def credential_access(*, organisation: Organisation, credential_id: int):
+def credential_access(*, organisation: Organisation, credential_id: int) -> Any:
     try:
         return credential_list(organisation=organisation).get(pk=credential_id)
     except Application.DoesNotExist:

@@ -3,7 +3,7 @@ in one transaction; views, API views, the admin and commands all call these."""
 
 import json
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,8 +19,11 @@ from common.netguard import UnsafeURL, check_service_url
 from registry.models import AuditEvent, DataType, Organisation, Provider, Service
 from registry.ytunnus import is_valid_business_id
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 Application = get_application_model()
-User = get_user_model()
+UserModel = get_user_model()
 
 MAX_JWKS_KEYS = 10
 _LINK = URLValidator(schemes=["https"])
@@ -39,14 +42,21 @@ def _invalid(field: str, code: str, message: str) -> ValidationError:
     return ValidationError({field: [ValidationError(message, code=code)]})
 
 
-def _audit(*, action: str, actor, organisation: Organisation, service=None, **detail) -> None:
+def _audit(
+    *,
+    action: str,
+    actor: "User | None",
+    organisation: Organisation,
+    service: Service | None = None,
+    **detail: Any,
+) -> None:
     AuditEvent.objects.create(
         action=action, actor=actor, organisation=organisation, service=service, detail=detail
     )
 
 
 def organisation_create(
-    *, name: str, business_id: str, contact_email: str, actor=None
+    *, name: str, business_id: str, contact_email: str, actor: "User | None" = None
 ) -> Organisation:
     if not is_valid_business_id(business_id):
         raise _invalid(
@@ -70,10 +80,10 @@ def organisation_create(
 def provider_create(
     *, organisation: Organisation, username: str, email: str, password: str
 ) -> Provider:
-    if User.objects.filter(username=username).exists():
+    if UserModel.objects.filter(username=username).exists():
         raise _invalid("username", "duplicate", _("This user name is taken."))
     with transaction.atomic():
-        user = User.objects.create_user(username=username, email=email, password=password)
+        user = UserModel.objects.create_user(username=username, email=email, password=password)
         return Provider.objects.create(user=user, organisation=organisation)
 
 
@@ -98,7 +108,7 @@ def credential_create(*, provider: Provider, name: str) -> tuple[Any, str]:
     return application, secret
 
 
-def credential_revoke(*, provider: Provider, application) -> None:
+def credential_revoke(*, provider: Provider, application: Any) -> None:
     """Delete an application; its tokens go with it, so they stop working at once."""
     with transaction.atomic():
         _audit(
@@ -156,7 +166,7 @@ def _data_types(field: str, keys: list[str]) -> list[DataType]:
 _ROLE_URLS = {"source": ("fetch_url", "link_url"), "sink": ("delivery_url",)}
 
 
-def _role_fields(role: str, spec: dict | None) -> tuple[dict, list[DataType] | None]:
+def _role_fields(role: str, spec: dict | None) -> tuple[dict, list[DataType]]:
     url_fields = _ROLE_URLS[role]
     if spec is None:
         return {f"is_{role}": False, **dict.fromkeys(url_fields, "")}, []
@@ -229,7 +239,7 @@ def _save(service: Service, m2m: dict) -> None:
 
 
 @transaction.atomic
-def service_register(*, organisation: Organisation, actor, spec: dict) -> Service:
+def service_register(*, organisation: Organisation, actor: "User", spec: dict) -> Service:
     """Register a service for `organisation`. It starts `pending` until staff approve it.
 
     `spec` is the API's description of a service: slug, name and description in
@@ -246,7 +256,7 @@ def service_register(*, organisation: Organisation, actor, spec: dict) -> Servic
 
 
 @transaction.atomic
-def service_update(*, service: Service, actor, spec: dict) -> Service:
+def service_update(*, service: Service, actor: "User", spec: dict) -> Service:
     """Change a service. A reviewed field changing on an approved service re-opens review.
 
     A change that changes nothing writes nothing.
@@ -280,7 +290,9 @@ def _type_keys(service: Service) -> dict[str, set[str]]:
     }
 
 
-def _set_status(*, service: Service, actor, status: str, action: str, reason: str = "") -> Service:
+def _set_status(
+    *, service: Service, actor: "User", status: str, action: str, reason: str = ""
+) -> Service:
     with transaction.atomic():
         service = Service.objects.select_for_update().get(pk=service.pk)
         if service.status == status:
@@ -295,14 +307,14 @@ def _set_status(*, service: Service, actor, status: str, action: str, reason: st
     return service
 
 
-def service_approve(*, service: Service, actor) -> Service:
+def service_approve(*, service: Service, actor: "User") -> Service:
     return _set_status(
         service=service, actor=actor, status=Service.Status.APPROVED,
         action=AuditEvent.Action.SERVICE_APPROVED,
     )  # fmt: skip
 
 
-def service_suspend(*, service: Service, actor, reason: str = "") -> Service:
+def service_suspend(*, service: Service, actor: "User", reason: str = "") -> Service:
     return _set_status(
         service=service, actor=actor, status=Service.Status.SUSPENDED,
         action=AuditEvent.Action.SERVICE_SUSPENDED, reason=reason,

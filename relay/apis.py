@@ -1,8 +1,11 @@
 """The transfer API for sinks: ask for a transfer under a consent, and follow it."""
 
+from uuid import UUID
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -74,7 +77,7 @@ class TransferCollectionApi(APIView):
         "Answers 202 with the transfer; follow it at "
         "`/api/v1/transfers/{id}` or by the `transfer.*` notifications.",
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         provider = caller_provider(request)
         data = TransferInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -114,7 +117,7 @@ class TransferDetailApi(APIView):
         responses={200: TransferOutput, **ERRORS},
         description="A transfer to one of your sinks: its status, every try, and its outcome.",
     )
-    def get(self, request, transfer_id):
+    def get(self, request: Request, transfer_id: UUID) -> Response:
         provider = caller_provider(request)
         transfer = selectors.transfer_access_for_sink(
             organisation=provider.organisation, transfer_id=transfer_id

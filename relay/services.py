@@ -20,6 +20,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -41,13 +42,13 @@ from webhooks.services import notify
 
 logger = logging.getLogger(__name__)
 
-_STOPPED = {
+_STOPPED: dict[str, str] = {
     Consent.Status.WITHDRAWN: "consent_withdrawn",
     Consent.Status.PAUSED: "consent_paused",
     Consent.Status.EXPIRED: "consent_expired",
 }
 # A recurring consent's limit counts over a rolling window of its period.
-_WINDOW = {
+_WINDOW: dict[str, timedelta] = {
     Period.DAY: timedelta(days=1),
     Period.WEEK: timedelta(days=7),
     Period.MONTH: timedelta(days=30),
@@ -67,7 +68,7 @@ def _consent_keys(consent: Consent) -> list[str]:
     return sorted(consent.data_types.values_list("key", flat=True))
 
 
-def _limit_used(consent: Consent, now: datetime) -> tuple[QuerySet, int]:
+def _limit_used(consent: Consent, now: datetime) -> tuple[QuerySet[Transfer], int]:
     """The consent's transfers that count against its frequency limit at `now`, and the limit."""
     # A failed or cancelled transfer delivered nothing: it does not use the limit up.
     used = Transfer.objects.filter(consent=consent).exclude(
@@ -75,8 +76,14 @@ def _limit_used(consent: Consent, now: datetime) -> tuple[QuerySet, int]:
     )
     if consent.frequency == Frequency.ONE_OFF:
         return used, 1
-    used = used.filter(created_at__gt=now - _WINDOW[consent.frequency_period])
-    return used, consent.frequency_limit
+    window, limit = _recurrence(consent)
+    return used.filter(created_at__gt=now - window), limit
+
+
+def _recurrence(consent: Consent) -> tuple[timedelta, int]:
+    """A recurring consent's window and its limit in it: consent_request_create set both."""
+    assert consent.frequency_limit is not None, f"recurring consent {consent.pk} has no limit"
+    return _WINDOW[consent.frequency_period], consent.frequency_limit
 
 
 def _check_frequency(consent: Consent, now: datetime) -> None:
@@ -166,7 +173,7 @@ def _transfer_create(
     return transfer
 
 
-def _task():
+def _task() -> Any:  # a Celery task: Celery ships no types
     from relay.tasks import transfer_relay
 
     return transfer_relay
@@ -181,7 +188,8 @@ def _enqueue(transfer_id: UUID, *, countdown: float | None = None) -> bool:
 
 def _spacing(consent: Consent) -> timedelta:
     """How long a recurring consent's transfers are kept apart: its period over its limit."""
-    return _WINDOW[consent.frequency_period] / consent.frequency_limit
+    window, limit = _recurrence(consent)
+    return window / limit
 
 
 def _schedule_due(consent: Consent, now: datetime) -> bool:
@@ -408,6 +416,7 @@ def _record(
     """Write the try's attempt row and the transfer's new state together, with its evidence."""
     now = timezone.now()
     error = outcome.error
+    result: str
     if error in _STOPPED.values():
         result = TransferAttempt.Outcome.CANCELLED
     else:
@@ -451,7 +460,7 @@ def _record(
     return attempt
 
 
-_FINAL = {
+_FINAL: dict[str, str] = {
     TransferAttempt.Outcome.DELIVERED: Transfer.Status.DELIVERED,
     TransferAttempt.Outcome.FAILED: Transfer.Status.FAILED,
     TransferAttempt.Outcome.CANCELLED: Transfer.Status.CANCELLED,

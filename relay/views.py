@@ -1,9 +1,9 @@
 """The relay's part of the resident's pages: the transfers made under a consent."""
 
-from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
+from common.http import AuthenticatedHttpRequest
 from consent.models import Consent
 from relay import selectors
 from relay.models import Transfer
@@ -34,7 +34,7 @@ def transfer_reason(transfer: Transfer) -> str:
     )
 
 
-def consent_transfers_section(*, request: HttpRequest, consent: Consent) -> str:
+def consent_transfers_section(*, request: AuthenticatedHttpRequest, consent: Consent) -> str:
     """The consent page's list of transfers; registered with consent.pages by RelayConfig."""
     transfers = selectors.transfer_list_for_resident(resident=request.user, consent=consent)
     rows = [(transfer, transfer_reason(transfer)) for transfer in transfers]

@@ -1,6 +1,7 @@
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -9,7 +10,7 @@ from django.core.management.base import BaseCommand
 class Command(BaseCommand):
     help = "Print where the running demo is and how to log in to it."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         path = Path(settings.VAR_DIR) / "demo.json"
         demo = json.loads(path.read_text())
         base = settings.BASE_URL

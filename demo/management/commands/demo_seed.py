@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,7 +22,10 @@ from registry import services
 from registry.models import DataType, Organisation, Provider, Service
 from registry.selectors import credential_list
 
-User = get_user_model()
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+UserModel = get_user_model()
 
 DATA_TYPES = [
     {
@@ -101,7 +105,7 @@ def demo_services(demo_base: str) -> list[dict]:
 class Command(BaseCommand):
     help = "Seed the demo services and logins; write them to var/demo.json."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         path = Path(settings.VAR_DIR) / "demo.json"
         saved = json.loads(path.read_text()) if path.exists() else {}
         demo_base = os.environ.get("OMADATA_DEMO_BASE_URL", "http://127.0.0.1:8001").rstrip("/")
@@ -115,9 +119,9 @@ class Command(BaseCommand):
                 "staff": self._login(saved, "staff", "staff"),
                 "services": {},
             }
-            staff = User.objects.get(username="staff")
+            staff = UserModel.objects.get(username="staff")
             Group.objects.get_or_create(name="auditors")[0].user_set.add(
-                User.objects.get(username="auditor")
+                UserModel.objects.get(username="auditor")
             )
             for demo in demo_services(demo_base):
                 slug = demo["spec"]["slug"]
@@ -128,9 +132,9 @@ class Command(BaseCommand):
             json.dump(result, handle, indent=2)
         self.stdout.write(f"Demo data ready; logins and credentials are in {path}")
 
-    def _login(self, saved, role: str, username: str) -> dict:
+    def _login(self, saved: dict, role: str, username: str) -> dict:
         password = (saved.get(role) or {}).get("password") or secrets.token_urlsafe(9)
-        user, _created = User.objects.get_or_create(username=username)
+        user, _created = UserModel.objects.get_or_create(username=username)
         if role == "staff":
             user.is_staff = user.is_superuser = True
         if not user.check_password(password):
@@ -138,7 +142,7 @@ class Command(BaseCommand):
         user.save()
         return {"username": username, "password": password}
 
-    def _service(self, saved, demo: dict, staff) -> dict:
+    def _service(self, saved: dict, demo: dict, staff: "User") -> dict:
         org = Organisation.objects.filter(business_id=demo["organisation"]["business_id"]).first()
         if org is None:
             org = services.organisation_create(**demo["organisation"])
@@ -157,7 +161,7 @@ class Command(BaseCommand):
         services.service_approve(service=service, actor=staff)
         return self._credential(saved.get("services", {}).get(spec["slug"]), provider)
 
-    def _credential(self, saved: dict | None, provider) -> dict:
+    def _credential(self, saved: dict | None, provider: Provider) -> dict:
         if saved:
             existing = (
                 credential_list(organisation=provider.organisation)

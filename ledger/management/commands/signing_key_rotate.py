@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from ledger import keys
@@ -9,6 +11,6 @@ class Command(BaseCommand):
         "but stays published at /.well-known/jwks.json, so what it signed keeps verifying."
     )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         key = keys.key_rotate()
         self.stdout.write(f"New active signing key: {key['kid']}")

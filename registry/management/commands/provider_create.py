@@ -1,4 +1,6 @@
 import secrets
+from argparse import ArgumentParser
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -13,13 +15,21 @@ class Command(BaseCommand):
         "OAuth2 client credentials. Prints the password and client secret once."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--organisation", required=True, help="organisation name")
         parser.add_argument("--business-id", required=True, help="Y-tunnus, e.g. 0101263-6")
         parser.add_argument("--email", required=True, help="contact email, also the user's")
         parser.add_argument("--username", required=True)
 
-    def handle(self, *args, organisation, business_id, email, username, **options):
+    def handle(
+        self,
+        *args: Any,
+        organisation: str,
+        business_id: str,
+        email: str,
+        username: str,
+        **options: Any,
+    ) -> None:
         password = secrets.token_urlsafe(12)
         try:
             with transaction.atomic():
