@@ -111,7 +111,7 @@ def main() -> None:
     config = Config.from_env()
     server = serve(config, port=port_from_env())
     logger.info("demo services at %s/wellbeing/ and %s/wearable/", config.demo_url, config.demo_url)
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C (honcho's stop) is a normal end
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is a normal end
         server.serve_forever()
 
 
