@@ -1,4 +1,4 @@
-"""How every process's log lines look.
+"""How every process's log lines look, and what an expected client error logs.
 
 Every line starts with a UTC timestamp in ISO 8601 with a `Z`, milliseconds
 included: 2026-05-04T09:12:03.456Z. UTC, because the processes disagree about
@@ -7,7 +7,7 @@ gunicorn's master and the demo services keep the machine's. Settings' LOGGING,
 gunicorn (omadata/gunicorn_log.py) and Celery (through LOGGING) all use
 UTCFormatter; demo/server.py, which imports nothing of the operator, keeps a copy.
 
-Imports no app: settings' LOGGING names this class.
+Imports no app: settings' LOGGING names these classes.
 """
 
 import logging
@@ -25,3 +25,17 @@ class UTCFormatter(logging.Formatter):
 
     def __init__(self, fmt: str | None = LINE_FORMAT, **kwargs) -> None:
         super().__init__(fmt, **kwargs)
+
+
+class ClientErrorWithoutTraceback(logging.Filter):
+    """Drop the traceback from a record about a 4xx response.
+
+    Django logs an expected refusal (PermissionDenied: 403) with the exception
+    attached; its status and path say all there is to say. A 5xx keeps its traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if 400 <= getattr(record, "status_code", 500) < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True

@@ -387,15 +387,22 @@ OMADATA_KEYS_DIR = Path(env_str("OMADATA_KEYS_DIR", str(VAR_DIR / "keys")))
 OMADATA_HEALTH_TIMEOUT = env_float("OMADATA_HEALTH_TIMEOUT", 2.0)
 
 # One form for every process's log lines: a UTC timestamp in ISO 8601 with a Z
-# (omadata/log.py says why UTC). Celery's worker and beat leave the root logger
-# to this configuration instead of putting their own format on it; runserver's
-# request lines go through it too.
+# (omadata/log.py says why UTC), and each record written once, by the root's
+# handler. So Django's loggers lose the console handler Django adds when DEBUG
+# is on (and its admin mail handler: ADMINS is empty), runserver's request lines
+# come here, and Celery leaves the root logger to this configuration. An
+# expected 4xx is one line without a traceback; a 5xx keeps its traceback.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"client_error": {"()": "omadata.log.ClientErrorWithoutTraceback"}},
     "formatters": {"plain": {"()": "omadata.log.UTCFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"django.server": {"handlers": [], "propagate": True}},
+    "loggers": {
+        "django": {"handlers": []},
+        "django.request": {"filters": ["client_error"]},
+        "django.server": {"handlers": [], "propagate": True},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

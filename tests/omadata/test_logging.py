@@ -1,4 +1,4 @@
-"""Log lines: one form in every process."""
+"""Log lines: one form in every process, and an expected refusal without a traceback."""
 
 import io
 import logging
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.urls import path
 from django.utils.log import configure_logging
 
 from omadata.procfile import procfile_read
@@ -84,6 +85,43 @@ def test_celery_worker_logs_in_the_same_form(tmp_path):
 
     [ready] = [line for line in worker.log_path.read_text().splitlines() if " ready." in line]
     assert LOG_LINE.fullmatch(ready), ready
+
+
+def test_expected_403_is_one_warning_line_without_traceback(
+    client, aino, settings, caplog, log_output
+):
+    settings.DEBUG = True  # as under make run, where Django's own console handler is on
+    client.force_login(aino)
+
+    response = client.get("/provider/")
+
+    assert response.status_code == 403
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert record.levelno == logging.WARNING
+    assert record.exc_info is None
+    written = log_output.getvalue()
+    assert written.count("Forbidden (Permission denied): /provider/") == 1, written
+    assert "Traceback" not in written
+
+
+def _fail(request):
+    raise RuntimeError("a bug")
+
+
+urlpatterns = [path("fail", _fail)]
+
+
+@pytest.mark.urls(__name__)
+def test_server_error_keeps_its_traceback(client, caplog, log_output):
+    client.raise_request_exception = False
+
+    response = client.get("/fail")
+
+    assert response.status_code == 500
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is not None
+    assert "RuntimeError: a bug" in log_output.getvalue()
 
 
 def _start_from_procfile(name: str, log_path: Path, **env: str) -> subprocess.Popen:
