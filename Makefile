@@ -31,7 +31,7 @@ run: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py demo_seed
 	$(BIN)/python manage.py demo_banner
-	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/python -m omadata.procfile Procfile
 
 ## test: set up and run the whole suite
 test: $(VENV)/.dev

@@ -9,6 +9,7 @@ var/demo.json, and verify what it signs with its published JWKS.
 import contextlib
 import logging
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -24,6 +25,7 @@ from demo.store import Store
 from demo.web import BodyTooLarge, Request, Response, error, redirect
 
 logger = logging.getLogger("demo")
+access_logger = logging.getLogger("demo.access")
 # A page or an endpoint: called with the demo, the request and the page's language.
 Handler = Callable[["Demo", Request, str], Response]
 ROUTES: dict[tuple[str, str], Handler] = {
@@ -105,18 +107,41 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
+class LoggingHandler(WSGIRequestHandler):
+    """Each request as a log line, instead of wsgiref's own line in local time."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        access_logger.info("%s " + format, self.address_string(), *args)
+
+
+class LogFormatter(logging.Formatter):
+    """The operator's log line (omadata/log.py): a UTC ISO 8601 timestamp with a Z.
+
+    A copy, because the demo services import nothing of the operator.
+    """
+
+    converter = staticmethod(time.gmtime)
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
 def serve(config: Config, *, port: int, quiet: bool = False) -> ThreadingWSGIServer:
     """A server bound to 127.0.0.1:`port` (0 picks one); call serve_forever() on it."""
-    handler = QuietHandler if quiet else WSGIRequestHandler
+    handler = QuietHandler if quiet else LoggingHandler
     return make_server("127.0.0.1", port, make_app(config), ThreadingWSGIServer, handler)
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(LogFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[console])
     config = Config.from_env()
     server = serve(config, port=port_from_env())
     logger.info("demo services at %s/wellbeing/ and %s/wearable/", config.demo_url, config.demo_url)
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C (honcho's stop) is a normal end
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is a normal end
         server.serve_forever()
 
 

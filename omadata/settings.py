@@ -390,13 +390,26 @@ OMADATA_KEYS_DIR = Path(env_str("OMADATA_KEYS_DIR", str(VAR_DIR / "keys")))
 # /health gives each dependency this long to answer before calling it down.
 OMADATA_HEALTH_TIMEOUT = env_float("OMADATA_HEALTH_TIMEOUT", 2.0)
 
+# One form for every process's log lines: a UTC timestamp in ISO 8601 with a Z
+# (omadata/log.py says why UTC), and each record written once, by the root's
+# handler. So Django's loggers lose the console handler Django adds when DEBUG
+# is on (and its admin mail handler: ADMINS is empty), runserver's request lines
+# come here, and Celery leaves the root logger to this configuration. An
+# expected 4xx is one line without a traceback; a 5xx keeps its traceback.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"client_error": {"()": "omadata.log.ClientErrorWithoutTraceback"}},
+    "formatters": {"plain": {"()": "omadata.log.UTCFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "django": {"handlers": []},
+        "django.request": {"filters": ["client_error"]},
+        "django.server": {"handlers": [], "propagate": True},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_AGE = int(timedelta(hours=8).total_seconds())

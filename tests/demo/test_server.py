@@ -1,6 +1,7 @@
 """`python -m demo.server` as make run starts it: an outside service, not part of the operator."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -25,10 +26,11 @@ def demo_process(tmp_path):
     port = free_port()
     env = {**os.environ, "OMADATA_DEMO_PORT": str(port), "OMADATA_VAR_DIR": str(tmp_path),
            "OMADATA_BASE_URL": f"http://127.0.0.1:{free_port()}"}  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "-m", "demo.server"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    with (tmp_path / "demo.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "demo.server"], cwd=ROOT, env=env,
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     yield f"http://127.0.0.1:{port}", tmp_path
     process.terminate()
     process.wait(timeout=10)
@@ -52,3 +54,18 @@ def test_demo_server_starts_on_its_port_and_keeps_state_under_var(demo_process):
     # With no operator to reach, an action that needs one says so instead of failing.
     joined = requests.post(f"{url}/wellbeing/join", timeout=10, allow_redirects=False)
     assert joined.status_code in (502, 503)
+
+
+def test_demo_server_logs_in_the_operators_form(demo_process):
+    url, var_dir = demo_process
+    log = var_dir / "demo.log"
+
+    wait_for(lambda: _answers(f"{url}/wellbeing/"))
+    wait_for(lambda: "GET /wellbeing/" in log.read_text())
+
+    # omadata/log.py: a UTC timestamp in ISO 8601 with a Z, the level, the logger, the message.
+    form = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [A-Z]+ demo(\.access)? .*")
+    lines = log.read_text().splitlines()
+    assert lines
+    for line in lines:
+        assert form.fullmatch(line), line

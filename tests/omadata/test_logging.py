@@ -1,0 +1,143 @@
+"""Log lines: one form in every process, and an expected refusal without a traceback."""
+
+import io
+import logging
+import os
+import re
+import subprocess
+import sys
+from contextlib import redirect_stderr
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from django.urls import path
+from django.utils.log import configure_logging
+
+from omadata.procfile import procfile_read
+from tests.servers import ROOT, free_port, wait_for
+from tests.workers import start_worker
+
+# omadata/log.py: a UTC timestamp in ISO 8601 with a Z, the level, the logger, the message.
+LOG_LINE = re.compile(
+    r"(?P<stamp>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (?P<level>[A-Z]+) (?P<logger>\S+) .*"
+)
+
+
+@pytest.fixture
+def log_output(settings):
+    """What the console handler writes, with logging configured from LOGGING as Django does.
+
+    Django configures logging once at start; the handlers it made then write to
+    the test run's own stderr, which this test cannot read.
+    """
+    buffer = io.StringIO()
+    with redirect_stderr(buffer):
+        configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+    yield buffer
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+
+
+def test_django_log_line_starts_with_the_utc_time_and_a_z(log_output):
+    logging.getLogger("consent.notifications").warning("delivery failed")
+
+    line = log_output.getvalue().rstrip("\n")
+    match = LOG_LINE.fullmatch(line)
+    assert match, line
+    assert line.endswith(" WARNING consent.notifications delivery failed")
+    # Django has set this process's TZ to TIME_ZONE: local time would be hours off.
+    logged_at = datetime.fromisoformat(match["stamp"])
+    assert abs(logged_at - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_gunicorn_logs_errors_and_requests_in_the_same_form(tmp_path):
+    port = free_port()
+    log_path = tmp_path / "web.log"
+    web = _start_from_procfile(
+        "web", log_path, OMADATA_PORT=str(port), OMADATA_VAR_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )  # fmt: skip
+    try:
+        wait_for(lambda: web.poll() is not None or _answers(port), timeout=30)
+        wait_for(lambda: "GET /health" in log_path.read_text())
+    finally:
+        web.terminate()
+        web.wait(timeout=15)
+
+    lines = log_path.read_text().splitlines()
+    assert lines
+    for line in lines:
+        assert LOG_LINE.fullmatch(line), line
+    assert any(' INFO gunicorn.access 127.0.0.1 "GET /health ' in line for line in lines)
+
+
+def test_celery_worker_logs_in_the_same_form(tmp_path):
+    worker = start_worker(
+        broker_url="filesystem://localhost/", folder=tmp_path, name="logs",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )  # fmt: skip
+    try:
+        wait_for(lambda: " ready." in worker.log_path.read_text(), timeout=30)
+    finally:
+        worker.kill()  # only its start is needed
+        worker.wait(timeout=10)
+
+    [ready] = [line for line in worker.log_path.read_text().splitlines() if " ready." in line]
+    assert LOG_LINE.fullmatch(ready), ready
+
+
+def test_expected_403_is_one_warning_line_without_traceback(
+    client, aino, settings, caplog, log_output
+):
+    settings.DEBUG = True  # as under make run, where Django's own console handler is on
+    client.force_login(aino)
+
+    response = client.get("/provider/")
+
+    assert response.status_code == 403
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert record.levelno == logging.WARNING
+    assert record.exc_info is None
+    written = log_output.getvalue()
+    assert written.count("Forbidden (Permission denied): /provider/") == 1, written
+    assert "Traceback" not in written
+
+
+def _fail(request):
+    raise RuntimeError("a bug")
+
+
+urlpatterns = [path("fail", _fail)]
+
+
+@pytest.mark.urls(__name__)
+def test_server_error_keeps_its_traceback(client, caplog, log_output):
+    client.raise_request_exception = False
+
+    response = client.get("/fail")
+
+    assert response.status_code == 500
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is not None
+    assert "RuntimeError: a bug" in log_output.getvalue()
+
+
+def _start_from_procfile(name: str, log_path: Path, **env: str) -> subprocess.Popen:
+    """The Procfile's process `name`, started as make run starts it, its output in `log_path`."""
+    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests only
+    command = procfile_read(ROOT / "Procfile")[name]
+    with log_path.open("w") as log:
+        return subprocess.Popen(
+            ["/bin/sh", "-c", f"exec {command}"],
+            cwd=ROOT, env={**environment, **env}, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def _answers(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
