@@ -8,7 +8,7 @@ from tests.docs.examples import DOCS, ExampleError, examples, report, run, shell
 from tests.servers import Answer
 
 # The documents whose examples a test runs; a new document with examples joins this list.
-TESTED = {"providers.md"}
+TESTED = {"providers.md", "auditors.md"}
 
 
 def markdown(tmp_path, text: str):
