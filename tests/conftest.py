@@ -11,7 +11,7 @@ from tests import groups
 from tests.servers import AcceptCounter, WebhookReceiver
 from tests.workers import broker, redis  # noqa: F401 -- fixtures for real worker processes
 
-GROUPS = ("postgres", "redis", "browser")
+GROUPS = ("postgres", "redis", "browser", "shell")
 _not_run: dict[str, list[str]] = {}
 
 # DNS would leave the machine, so tests resolve names from this table.

@@ -1,4 +1,4 @@
-"""Test groups that need a real part of the machine: PostgreSQL, Redis, Chromium.
+"""Test groups that need a real part of the machine: PostgreSQL, Redis, Chromium, curl and jq.
 
 Locally, a group whose part is missing is skipped and named at the end of the
 run with the reason. With CI=true a missing part fails the run instead.
@@ -20,7 +20,9 @@ def in_ci() -> bool:
 @functools.cache
 def unavailable(group: str) -> str | None:
     """Why `group` cannot run here, or None when it can."""
-    return {"postgres": _postgres, "redis": _redis, "browser": _browser}[group]()
+    return {
+        "postgres": _postgres, "redis": _redis, "browser": _browser, "shell": _shell,
+    }[group]()  # fmt: skip
 
 
 def _postgres() -> str | None:
@@ -51,4 +53,11 @@ def _browser() -> str | None:
         import playwright  # noqa: F401
     except ImportError:
         return "the playwright Python package is not installed"
+    return None
+
+
+def _shell() -> str | None:
+    missing = [tool for tool in ("bash", "curl", "jq") if shutil.which(tool) is None]
+    if missing:
+        return f"{' and '.join(missing)} not installed (Debian packages {' '.join(missing)})"
     return None

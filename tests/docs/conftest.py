@@ -1,0 +1,48 @@
+"""The demo world that the docs' examples run against, with a resident's consent in it."""
+
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from consent import services
+from consent.models import Consent
+from tests.demo.conftest import deliver_in_process, demo_world, post  # noqa: F401
+
+
+def link_token(world, resident) -> str:
+    """A link token for the demo watch, as the operator hands it to the resident's browser."""
+    url = services.link_start(
+        resident=resident, service=world.wearable, return_to=f"{world.operator}/my/consents"
+    )
+    return parse_qs(urlsplit(url).query)["link_token"][0]
+
+
+@pytest.fixture
+def consent(demo_world) -> Consent:  # noqa: F811
+    """Aino links her watch on the demo's page, then lets steps and heart rate move daily.
+
+    The log then holds three receipts: her links to the watch and to the sink, and the grant.
+    """
+    aino = get_user_model().objects.get(username="aino")
+    linked = post(
+        f"{demo_world.url}/wearable/link", data={"link_token": link_token(demo_world, aino)}
+    )
+    assert linked.status_code == 302, linked.text
+    request = services.consent_request_create(
+        sink=demo_world.wellbeing,
+        spec={
+            "source": demo_world.wearable.id,
+            "data_types": ["wellbeing.steps", "wellbeing.heart_rate"],
+            "purpose": {"fi": "Askeleet.", "sv": "Steg.", "en": "Steps."},
+            "purpose_category": "wellbeing",
+            "valid_until": timezone.now() + timedelta(days=90),
+            "frequency": {"kind": "recurring", "limit": 1, "period": "day"},
+            "return_url": f"{demo_world.url}/wellbeing/back",
+        },
+    )
+    return services.consent_grant(
+        request=request, resident=aino, language="en", notice_text="the notice"
+    )
