@@ -1,7 +1,8 @@
 """Real Celery worker processes for tests: a private redis-server, the test database, short waits.
 
-Tests import the `redis` and `broker` fixtures from here, and start workers with
-`start_worker`, which they stop (or kill) themselves: only processes they started.
+The root conftest registers this module's `redis` and `broker` fixtures. Tests
+start workers with `start_worker`, and stop (or kill) them themselves: only
+processes they started.
 """
 
 import os
@@ -28,6 +29,7 @@ def worker_database_url() -> str:
 
 @pytest.fixture
 def redis():
+    """A private redis-server on a free port, which the test may stop and start again."""
     server = RedisServer().start()
     yield server
     server.stop()
