@@ -1,12 +1,13 @@
 """Fixtures every package shares: the cast, the groups, and what each test or run keeps its own.
 
 Fixtures are built from tests/factories.py. tests/workers.py, registered below,
-adds the `redis` and `broker` fixtures for tests with real workers.
+adds this run's own broker and the `redis` and `broker` fixtures for real workers.
 """
 
 import ipaddress
 
 import pytest
+from django.test import override_settings
 
 from common import netguard
 from omadata.celery import app
@@ -102,6 +103,19 @@ def fake_dns(monkeypatch):
 
     monkeypatch.setattr(netguard, "resolve_host", resolve)
     return FAKE_DNS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_var_dir(tmp_path_factory):
+    """This run's var/ directory, for this process and the processes it starts.
+
+    What the operator keeps under var/ (the broker's messages, demo state) stays
+    out of the checkout's var/, which `make run` uses.
+    """
+    folder = tmp_path_factory.mktemp("var")
+    with pytest.MonkeyPatch.context() as patch, override_settings(VAR_DIR=folder):
+        patch.setenv("OMADATA_VAR_DIR", str(folder))
+        yield folder
 
 
 @pytest.fixture(autouse=True)

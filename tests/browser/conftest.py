@@ -49,8 +49,7 @@ def demo_world(
 ):
     """The demo services, seeded into the live operator, with their state in this test's var/.
 
-    Notifications are delivered in this process, not through a broker that a later
-    `make run` would drain.
+    Notifications are delivered in this process: no worker reads this run's broker.
     """
     settings.VAR_DIR = tmp_path / "var"
     with demo_running(operator=live_operator, environment=monkeypatch) as world:
