@@ -1,15 +1,20 @@
+"""Fixtures every package shares: the cast, the groups, and what each test or run keeps its own.
+
+Fixtures are built from tests/factories.py. tests/workers.py, registered below,
+adds this run's own broker and the `redis` and `broker` fixtures for real workers.
+"""
+
 import ipaddress
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
+from django.test import override_settings
 
 from common import netguard
-from registry import services
-from registry.models import DataType, Service
-from tests import groups
+from omadata.celery import app
+from tests import factories, groups
 from tests.servers import AcceptCounter, WebhookReceiver
-from tests.workers import broker, redis  # noqa: F401 -- fixtures for real worker processes
+
+pytest_plugins = ["tests.workers"]
 
 GROUPS = ("postgres", "redis", "browser", "shell")
 _not_run: dict[str, list[str]] = {}
@@ -100,10 +105,34 @@ def fake_dns(monkeypatch):
     return FAKE_DNS
 
 
+@pytest.fixture(scope="session", autouse=True)
+def run_var_dir(tmp_path_factory):
+    """This run's var/ directory, for this process and the processes it starts.
+
+    What the operator keeps under var/ (the broker's messages, demo state) stays
+    out of the checkout's var/, which `make run` uses.
+    """
+    folder = tmp_path_factory.mktemp("var")
+    with pytest.MonkeyPatch.context() as patch, override_settings(VAR_DIR=folder):
+        patch.setenv("OMADATA_VAR_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings, tmp_path):
+def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _loopback_refused(settings):
+    """Service URLs on loopback are refused, as in production, whatever the environment says."""
     settings.OMADATA_ALLOW_LOOPBACK_URLS = False
+
+
+@pytest.fixture
+def loopback_allowed(settings):
+    """Service URLs on 127.0.0.1 are allowed: for tests whose peers are real servers there."""
+    settings.OMADATA_ALLOW_LOOPBACK_URLS = True
 
 
 @pytest.fixture(autouse=True)
@@ -116,6 +145,26 @@ def _own_signing_keys(settings, tmp_path, monkeypatch):
     keys.forget_recorded()
     yield
     keys.forget_recorded()
+
+
+@pytest.fixture
+def live_operator(live_server, settings) -> str:
+    """The operator as a live server that names itself by its URL (in tokens, in links)."""
+    settings.BASE_URL = live_server.url
+    return live_server.url
+
+
+@pytest.fixture
+def deliver_in_process():
+    """Tasks run where they are enqueued, after commit (in the live server's thread too).
+
+    For tests about a flow, not about workers: real worker processes are proven
+    in test_relay_worker and test_notification_worker.
+    """
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = eager
 
 
 @pytest.fixture
@@ -139,139 +188,37 @@ def accept_counter():
 
 @pytest.fixture
 def data_types(db):
-    def make(key, sensitive=False):
-        title = key.split(".")[-1]
-        return DataType.objects.create(
-            key=key, title_fi=title, title_sv=title, title_en=title, sensitive=sensitive
-        )
-
-    return {
-        "wellbeing.steps": make("wellbeing.steps"),
-        "wellbeing.heart_rate": make("wellbeing.heart_rate", sensitive=True),
-        "city.contact_details": make("city.contact_details"),
-    }
-
-
-def make_provider(*, name: str, business_id: str, username: str):
-    organisation = services.organisation_create(
-        name=name, business_id=business_id, contact_email=f"{username}@example.fi"
-    )
-    return services.provider_create(
-        organisation=organisation, username=username, email=f"{username}@example.fi",
-        password="correct horse battery",
-    )  # fmt: skip
+    return factories.make_data_types()
 
 
 @pytest.fixture
 def sink_provider(db):
     """Espoo's wellbeing team: registers sinks."""
-    return make_provider(name="Espoon kaupunki", business_id="0101263-6", username="espoo")
+    return factories.make_provider(
+        name="Espoon kaupunki", business_id="0101263-6", username="espoo"
+    )
 
 
 @pytest.fixture
 def source_provider(db):
     """A smartwatch vendor: registers sources."""
-    return make_provider(name="Askel Wearables Oy", business_id="2345678-0", username="askel")
+    return factories.make_provider(
+        name="Askel Wearables Oy", business_id="2345678-0", username="askel"
+    )
 
 
 @pytest.fixture
 def staff(db):
-    return get_user_model().objects.create_user(
-        username="staff", password="correct horse battery", is_staff=True, is_superuser=True
-    )
+    return factories.make_user("staff", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
 def aino(db):
     """A resident."""
-    return get_user_model().objects.create_user(username="aino", password="correct horse battery")
+    return factories.make_user("aino")
 
 
 @pytest.fixture
 def eero(db):
     """Another resident, with no part in Aino's consents."""
-    return get_user_model().objects.create_user(username="eero", password="correct horse battery")
-
-
-def source_spec(slug="wearable", **changes) -> dict:
-    spec = {
-        "slug": slug,
-        "name": {"fi": "Askel-kello", "sv": "Askel-klocka", "en": "Askel watch"},
-        "description": {"fi": "Kello.", "sv": "Klocka.", "en": "A watch."},
-        "privacy_policy_url": "https://wearable.example.fi/privacy",
-        "source": {
-            "fetch_url": "https://wearable.example.fi/data",
-            "link_url": "https://wearable.example.fi/link",
-            "data_types": ["wellbeing.steps", "wellbeing.heart_rate"],
-        },
-        "webhook_url": "https://wearable.example.fi/hooks",
-    }
-    spec.update(changes)
-    return spec
-
-
-def sink_spec(slug="wellbeing", **changes) -> dict:
-    spec = {
-        "slug": slug,
-        "name": {"fi": "Hyvinvointi", "sv": "Välmående", "en": "Wellbeing"},
-        "description": {"fi": "Ohjelma.", "sv": "Program.", "en": "A programme."},
-        "privacy_policy_url": "https://sink.example.fi/privacy",
-        "sink": {
-            "delivery_url": "https://sink.example.fi/deliver",
-            "data_types": ["wellbeing.steps"],
-        },
-    }
-    spec.update(changes)
-    return spec
-
-
-@pytest.fixture
-def register():
-    """Register a service directly through the service layer."""
-
-    def do(provider, spec: dict, *, approve_by=None) -> Service:
-        full = {"transparency": {"automated_decisions": False, "profiling": False}, **spec}
-        service = services.service_register(
-            organisation=provider.organisation, actor=provider.user, spec=full
-        )
-        if approve_by is not None:
-            service = services.service_approve(service=service, actor=approve_by)
-        return service
-
-    return do
-
-
-@pytest.fixture
-def token_for(client):
-    """Get an access token from /o/token/ the way a service would."""
-
-    def get(provider, scope: str = "services:read services:write") -> str:
-        _application, secret = services.credential_create(provider=provider, name="test")
-        response = client.post(
-            "/o/token/",
-            {"grant_type": "client_credentials", "scope": scope},
-            HTTP_AUTHORIZATION=basic_auth(_application.client_id, secret),
-        )
-        assert response.status_code == 200, response.content
-        return response.json()["access_token"]
-
-    return get
-
-
-def basic_auth(client_id: str, secret: str) -> str:
-    """An HTTP Basic Authorization header value, as OAuth2 clients send their credentials."""
-    import base64
-
-    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-
-
-@pytest.fixture
-def api_as(token_for):
-    """An API client holding a token for `provider` with the given scopes."""
-
-    def make(provider, scope: str = "services:read services:write") -> APIClient:
-        api = APIClient()
-        api.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(provider, scope)}")
-        return api
-
-    return make
+    return factories.make_user("eero")

@@ -61,6 +61,8 @@ class RedisServer:
     def _answers(self) -> bool:
         import redis
 
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"redis-server exited with status {self.process.returncode}")
         try:
             return redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
         except redis.RedisError:

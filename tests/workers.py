@@ -1,13 +1,16 @@
 """Real Celery worker processes for tests: a private redis-server, the test database, short waits.
 
-Tests import the `redis` and `broker` fixtures from here, and start workers with
-`start_worker`, which they stop (or kill) themselves: only processes they started.
+The root conftest registers this module's fixtures: this run's own broker, and
+`redis` and `broker` for tests with real workers. Tests start workers with
+`start_worker`, and stop (or kill) them themselves: only processes they started.
 """
 
 import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,30 +29,78 @@ def worker_database_url() -> str:
     return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def run_broker(run_var_dir):
+    """This run's own broker: kombu's filesystem transport under the run's var/ directory.
+
+    Transactional tests enqueue after commit. Without this their messages would
+    wait in the checkout's var/broker for the next `make run`, or in the Redis
+    that CELERY_BROKER_URL names. A test that needs Redis uses the `broker`
+    fixture below: a private redis-server, for that test only.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        # Celery lets the environment's broker win over its configuration; the
+        # settings of the processes that tests start fall back to REDIS_URL.
+        patch.delenv("CELERY_BROKER_URL", raising=False)
+        patch.delenv("REDIS_URL", raising=False)
+        with celery_broker(
+            "filesystem://localhost/", filesystem_broker_options(run_var_dir / "broker")
+        ):
+            yield
+
+
 @pytest.fixture
 def redis():
+    """A private redis-server on a free port, which the test may stop and start again."""
     server = RedisServer().start()
     yield server
     server.stop()
 
 
-def _forget_broker_connections() -> None:
-    # Celery keeps its connection and producer pools for the broker it first used.
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def broker(redis, monkeypatch):
     """Point this process's Celery app, which enqueues on commit and sweeps, at `redis`."""
-    # Celery lets the environment's CELERY_BROKER_URL win over its configuration.
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    with celery_broker(redis.url, {}):
+        yield redis
+
+
+def filesystem_broker_options(folder: Path) -> dict:
+    """kombu's filesystem transport kept under `folder`, laid out as the settings lay out var/."""
+    folders = {name: folder / name for name in ("queue", "control", "processed")}
+    for path in folders.values():
+        path.mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "control_folder": str(folders["control"]),
+        "processed_folder": str(folders["processed"]),
+        "store_processed": False,
+    }
+
+
+@contextmanager
+def celery_broker(url: str, transport_options: dict) -> Iterator[None]:
+    """Point this process's Celery app at another broker, and back at the end.
+
+    The environment's CELERY_BROKER_URL would win over the app's configuration:
+    the caller sees that it is unset.
+    """
     saved = {key: app.conf[key] for key in ("broker_url", "broker_transport_options")}
-    app.conf.update(broker_url=redis.url, broker_transport_options={})
+    app.conf.update(broker_url=url, broker_transport_options=transport_options)
     _forget_broker_connections()
-    yield redis
-    app.conf.update(saved)
-    _forget_broker_connections()
+    try:
+        yield
+    finally:
+        app.conf.update(saved)
+        _forget_broker_connections()
+
+
+def _forget_broker_connections() -> None:
+    # Celery keeps its connection and producer pools for the broker it first used,
+    # and has no public way to drop them: this is what it does itself after a fork.
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def start_worker(*, broker_url: str, folder: Path, name: str, **env: str) -> subprocess.Popen:

@@ -2,6 +2,7 @@ import os
 
 import pytest
 
+from tests.demo.world import demo_running
 from tests.groups import CHROMIUM, unavailable
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -40,3 +41,16 @@ def axe():
         return [f"{v['id']}: {v['help']}" for v in results.response["violations"]]
 
     return check
+
+
+@pytest.fixture
+def demo_world(
+    live_operator, loopback_allowed, deliver_in_process, settings, tmp_path, monkeypatch
+):
+    """The demo services, seeded into the live operator, with their state in this test's var/.
+
+    Notifications are delivered in this process: no worker reads this run's broker.
+    """
+    settings.VAR_DIR = tmp_path / "var"
+    with demo_running(operator=live_operator, environment=monkeypatch) as world:
+        yield world

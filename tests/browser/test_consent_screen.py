@@ -8,33 +8,32 @@ from django.utils import timezone
 from consent import services as consent_services
 from consent.models import Consent
 from registry import services as registry_services
-from tests.conftest import sink_spec, source_spec
+from tests.factories import PASSWORD, register_service, sink_spec, source_spec
 from tests.peers import BrowserFacingService
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def peers(live_server, settings):
-    settings.OMADATA_ALLOW_LOOPBACK_URLS = True
-    settings.BASE_URL = live_server.url
-    source = BrowserFacingService(operator_url=live_server.url).start()
-    sink = BrowserFacingService(operator_url=live_server.url).start()
+def peers(live_operator, loopback_allowed):
+    """The source's link page and the sink's return page, on 127.0.0.1."""
+    source = BrowserFacingService(operator_url=live_operator).start()
+    sink = BrowserFacingService(operator_url=live_operator).start()
     yield source, sink
     source.stop()
     sink.stop()
 
 
 @pytest.fixture
-def consent_request(peers, source_provider, sink_provider, data_types, register, staff):
+def consent_request(peers, source_provider, sink_provider, data_types, staff):
     source_peer, sink_peer = peers
     source_role = {
         "fetch_url": f"{source_peer.url}/data", "link_url": f"{source_peer.url}/link",
         "data_types": ["wellbeing.steps", "wellbeing.heart_rate"],
     }  # fmt: skip
     sink_role = {"delivery_url": f"{sink_peer.url}/deliver", "data_types": ["wellbeing.steps"]}
-    source = register(source_provider, source_spec(source=source_role), approve_by=staff)
-    sink = register(sink_provider, sink_spec(sink=sink_role), approve_by=staff)
+    source = register_service(source_provider, source_spec(source=source_role), approve_by=staff)
+    sink = register_service(sink_provider, sink_spec(sink=sink_role), approve_by=staff)
     application, secret = registry_services.credential_create(provider=source_provider, name="t")
     source_peer.act_as(
         service_id=str(source.id), client_id=application.client_id, client_secret=secret
@@ -55,7 +54,7 @@ def consent_request(peers, source_provider, sink_provider, data_types, register,
 
 def _log_in(page, username="aino"):
     page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
 
 
@@ -117,7 +116,7 @@ def test_consent_screen_speaks_the_residents_language(
     page = context.new_page()
     page.goto(f"{live_server.url}/consent/requests/{consent_request.id}")
     page.locator("#id_username").fill("aino")
-    page.locator("#id_password").fill("correct horse battery")
+    page.locator("#id_password").fill(PASSWORD)
     page.locator("form.stack button[type=submit]").click()
 
     page.locator(".notice").wait_for()

@@ -4,12 +4,10 @@ import re
 
 import pytest
 
-from tests.demo.conftest import deliver_in_process, demo_world  # noqa: F401 -- fixtures
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_newcomer_joins_links_and_approves_on_accessible_pages(page, demo_world, axe):  # noqa: F811
+def test_newcomer_joins_links_and_approves_on_accessible_pages(page, demo_world, axe):
     page.goto(f"{demo_world.url}/wellbeing/")
     assert axe(page) == []
     page.get_by_role("button", name=re.compile("Join the exercise programme")).click()

@@ -4,6 +4,7 @@ import pytest
 from oauth2_provider.models import get_application_model
 
 from registry import services
+from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -11,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def _log_in(page, live_server, username: str) -> None:
     page.goto(f"{live_server.url}/accounts/login/?next=/provider/")
     page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
 
 

@@ -1,9 +1,11 @@
 import pytest
 
+from tests.factories import api_as
+
 pytestmark = pytest.mark.django_db
 
 
-def test_api_answers_in_english_when_no_language_is_asked(api_as, source_provider):
+def test_api_answers_in_english_when_no_language_is_asked(source_provider):
     response = api_as(source_provider).post(
         "/api/v1/services", "{", content_type="application/json"
     )
@@ -12,7 +14,7 @@ def test_api_answers_in_english_when_no_language_is_asked(api_as, source_provide
     assert response["Content-Language"] == "en"
 
 
-def test_api_answers_in_the_language_asked_for(api_as, source_provider):
+def test_api_answers_in_the_language_asked_for(source_provider):
     response = api_as(source_provider).post(
         "/api/v1/services", {"slug": "x"}, format="json", HTTP_ACCEPT_LANGUAGE="sv"
     )

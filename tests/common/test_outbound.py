@@ -9,11 +9,6 @@ from common import netguard, outbound
 from tests.servers import Answer, WebhookReceiver, redirect, tls_certificate
 
 
-@pytest.fixture
-def loopback_allowed(settings):
-    settings.OMADATA_ALLOW_LOOPBACK_URLS = True
-
-
 def post(url: str) -> outbound.OutboundResponse:
     return outbound.request(method="POST", url=url, body=b"{}")
 

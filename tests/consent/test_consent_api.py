@@ -9,6 +9,7 @@ from django.utils import timezone
 from consent import services
 from consent.models import ConsentRequest
 from consent.receipts import receipt_verify
+from tests.factories import api_as, make_provider, register_service, source_spec
 
 pytestmark = pytest.mark.django_db
 ALL = "services:read consents:request consents:read links:write"
@@ -31,7 +32,7 @@ def body(source, sink, **changes) -> dict:
 
 
 def test_sink_asks_for_consent_and_gets_the_url_to_send_the_resident_to(
-    api_as, sink_provider, wellbeing, wearable
+    sink_provider, wellbeing, wearable
 ):
     response = api_as(sink_provider, ALL).post(
         "/api/v1/consent-requests", body(wearable, wellbeing), format="json"
@@ -45,7 +46,7 @@ def test_sink_asks_for_consent_and_gets_the_url_to_send_the_resident_to(
 
 
 def test_another_organisation_cannot_ask_on_behalf_of_the_sink(
-    api_as, source_provider, wellbeing, wearable
+    source_provider, wellbeing, wearable
 ):
     response = api_as(source_provider, ALL).post(
         "/api/v1/consent-requests", body(wearable, wellbeing), format="json"
@@ -56,7 +57,7 @@ def test_another_organisation_cannot_ask_on_behalf_of_the_sink(
     assert not ConsentRequest.objects.exists()
 
 
-def test_asking_without_the_scope_is_403(api_as, sink_provider, wellbeing, wearable):
+def test_asking_without_the_scope_is_403(sink_provider, wellbeing, wearable):
     response = api_as(sink_provider, "services:read").post(
         "/api/v1/consent-requests", body(wearable, wellbeing), format="json"
     )
@@ -66,11 +67,9 @@ def test_asking_without_the_scope_is_403(api_as, sink_provider, wellbeing, weara
 
 
 def test_asking_from_an_unapproved_source_is_refused(
-    api_as, sink_provider, source_provider, wellbeing, wearable, register, data_types
+    sink_provider, source_provider, wellbeing, wearable, data_types
 ):
-    from tests.conftest import source_spec
-
-    pending = register(source_provider, source_spec(slug="pending-watch"))
+    pending = register_service(source_provider, source_spec(slug="pending-watch"))
 
     response = api_as(sink_provider, ALL).post(
         "/api/v1/consent-requests", body(pending, wellbeing), format="json"
@@ -95,7 +94,7 @@ def test_asking_from_an_unapproved_source_is_refused(
     ],
 )
 def test_bad_requests_are_refused_with_the_field_at_fault(
-    api_as, sink_provider, wellbeing, wearable, changes, field, code
+    sink_provider, wellbeing, wearable, changes, field, code
 ):
     response = api_as(sink_provider, ALL).post(
         "/api/v1/consent-requests", body(wearable, wellbeing, **changes), format="json"
@@ -108,7 +107,7 @@ def test_bad_requests_are_refused_with_the_field_at_fault(
 
 @pytest.mark.parametrize("name", ["kind", "frequency"])
 def test_frequency_is_read_as_kind_or_by_its_old_name_and_answered_as_kind(
-    api_as, sink_provider, wellbeing, wearable, name
+    sink_provider, wellbeing, wearable, name
 ):
     frequency = {name: "recurring", "limit": 2, "period": "week"}
 
@@ -120,9 +119,7 @@ def test_frequency_is_read_as_kind_or_by_its_old_name_and_answered_as_kind(
     assert response.json()["frequency"] == {"kind": "recurring", "limit": 2, "period": "week"}
 
 
-def test_source_and_sink_read_the_consent_with_its_receipt(
-    api_as, sink_provider, source_provider, consent
-):
+def test_source_and_sink_read_the_consent_with_its_receipt(sink_provider, source_provider, consent):
     for provider in (sink_provider, source_provider):
         response = api_as(provider, ALL).get(f"/api/v1/consents/{consent.id}")
 
@@ -132,9 +129,7 @@ def test_source_and_sink_read_the_consent_with_its_receipt(
         assert receipt_verify(receipt["jws"])["omadata"]["consent_id"] == str(consent.id)
 
 
-def test_a_third_organisation_gets_404_for_the_consent(api_as, consent):
-    from tests.conftest import make_provider
-
+def test_a_third_organisation_gets_404_for_the_consent(consent):
     stranger = make_provider(name="Muu Oy", business_id="1572860-0", username="muu")
 
     response = api_as(stranger, ALL).get(f"/api/v1/consents/{consent.id}")
@@ -142,7 +137,7 @@ def test_a_third_organisation_gets_404_for_the_consent(api_as, consent):
     assert response.status_code == 404
 
 
-def test_consent_list_filters_by_status(api_as, sink_provider, consent):
+def test_consent_list_filters_by_status(sink_provider, consent):
     api = api_as(sink_provider, ALL)
     services.consent_pause(consent=consent)
 
@@ -151,7 +146,7 @@ def test_consent_list_filters_by_status(api_as, sink_provider, consent):
     assert api.get("/api/v1/consents?status=happy").status_code == 400
 
 
-def test_source_confirms_a_link_through_the_api(api_as, source_provider, wearable, aino):
+def test_source_confirms_a_link_through_the_api(source_provider, wearable, aino):
     url = services.link_start(resident=aino, service=wearable, return_to="https://x/back")
     token = url.split("link_token=")[1]
 
@@ -165,7 +160,7 @@ def test_source_confirms_a_link_through_the_api(api_as, source_provider, wearabl
     assert response.json()["status"] == "active"
 
 
-def test_a_replayed_link_token_is_refused(api_as, source_provider, wearable, aino):
+def test_a_replayed_link_token_is_refused(source_provider, wearable, aino):
     url = services.link_start(resident=aino, service=wearable, return_to="https://x/back")
     payload = {"service": str(wearable.id), "token": url.split("link_token=")[1], "reference": "r"}
     api = api_as(source_provider, ALL)
@@ -177,9 +172,7 @@ def test_a_replayed_link_token_is_refused(api_as, source_provider, wearable, ain
     assert response.json()["fields"][0]["code"] == "token_used"
 
 
-def test_a_link_token_cannot_be_confirmed_for_someone_elses_service(
-    api_as, sink_provider, wearable, aino
-):
+def test_a_link_token_cannot_be_confirmed_for_someone_elses_service(sink_provider, wearable, aino):
     url = services.link_start(resident=aino, service=wearable, return_to="https://x/back")
 
     response = api_as(sink_provider, ALL).post(

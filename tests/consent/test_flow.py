@@ -14,9 +14,8 @@ import requests
 from django.utils import timezone
 
 from consent.models import Consent
-from omadata.celery import app
 from registry import services as registry_services
-from tests.conftest import sink_spec, source_spec
+from tests.factories import PASSWORD, register_service, sink_spec, source_spec
 from tests.peers import BrowserFacingService
 from tests.servers import WebhookReceiver, wait_for
 
@@ -25,21 +24,10 @@ SCOPES = "consents:request consents:read"
 
 
 @pytest.fixture
-def deliver_in_process():
-    # Delivery tasks run where they are enqueued (after commit, in the live server):
-    # this test is about the flow; real workers are proven in test_notification_worker.
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
-@pytest.fixture
-def world(live_server, settings, source_provider, sink_provider, data_types, register, staff):
-    settings.OMADATA_ALLOW_LOOPBACK_URLS = True
-    settings.BASE_URL = live_server.url
+def world(live_operator, loopback_allowed, source_provider, sink_provider, data_types, staff):
     parts = {
-        "source_web": BrowserFacingService(operator_url=live_server.url).start(),
-        "sink_web": BrowserFacingService(operator_url=live_server.url).start(),
+        "source_web": BrowserFacingService(operator_url=live_operator).start(),
+        "sink_web": BrowserFacingService(operator_url=live_operator).start(),
         "source_hooks": WebhookReceiver().start(),
         "sink_hooks": WebhookReceiver().start(),
     }
@@ -52,12 +40,12 @@ def world(live_server, settings, source_provider, sink_provider, data_types, reg
         "delivery_url": f"{parts['sink_web'].url}/deliver",
         "data_types": ["wellbeing.steps"],
     }
-    parts["source"] = register(
+    parts["source"] = register_service(
         source_provider,
         source_spec(source=source_role, webhook_url=parts["source_hooks"].url),
         approve_by=staff,
     )
-    parts["sink"] = register(
+    parts["sink"] = register_service(
         sink_provider,
         sink_spec(sink=sink_role, webhook_url=parts["sink_hooks"].url),
         approve_by=staff,
@@ -67,7 +55,7 @@ def world(live_server, settings, source_provider, sink_provider, data_types, reg
         service_id=str(parts["source"].id), client_id=application.client_id, client_secret=secret
     )
     application, secret = registry_services.credential_create(provider=sink_provider, name="api")
-    parts["sink_api"] = _api_session(live_server.url, application.client_id, secret)
+    parts["sink_api"] = _api_session(live_operator, application.client_id, secret)
     yield parts
     for name in ("source_web", "sink_web", "source_hooks", "sink_hooks"):
         parts[name].stop()
@@ -115,9 +103,7 @@ def test_consent_flow_end_to_end(live_server, world, aino, deliver_in_process):
     browser = requests.Session()
     browser.headers["Accept-Language"] = "fi"
     login = browser.get(consent_url, timeout=10)
-    screen = _post(
-        browser, login.url, login.url, login.text, username="aino", password="correct horse battery"
-    )
+    screen = _post(browser, login.url, login.url, login.text, username="aino", password=PASSWORD)
     assert "notice_sha256" in screen.text
     linked = _post(browser, f"{consent_url}/link", screen.url, screen.text)
     assert world["source_web"].errors == []

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -13,7 +12,7 @@ from consent import services
 from consent.models import Consent, ConsentRequest, Receipt, ServiceLink
 from consent.receipts import receipt_verify, sha256_hex
 from ledger.models import LogHead
-from tests.consent.conftest import NOTICE, request_spec
+from tests.factories import NOTICE, request_spec
 from webhooks.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -117,10 +116,9 @@ def test_an_expired_request_cannot_be_answered(consent_request, aino, linked):
     assert raised.value.code == "request_expired"
 
 
-def test_another_resident_cannot_answer_a_claimed_request(consent_request, aino, linked):
+def test_another_resident_cannot_answer_a_claimed_request(consent_request, aino, eero, linked):
     from django.http import Http404
 
-    eero = get_user_model().objects.create_user("eero")
     services.consent_request_claim(request=consent_request, resident=aino)
 
     with pytest.raises(Http404):

@@ -13,6 +13,7 @@ from consent import services
 from consent.models import Receipt
 from consent.receipts import receipt_verify, transfer_receipt_issue
 from ledger import keys
+from tests.factories import request_consent
 
 pytestmark = pytest.mark.django_db
 KANTARA_FIELDS = {
@@ -32,21 +33,15 @@ def every_event(consent, consent_request, linked, wellbeing, wearable, aino):
         consent=consent, transfer_id=str(uuid.uuid4()), byte_count=5,
         sha256=hashlib.sha256(b"12345").hexdigest(),
     )  # fmt: skip
-    refused = services.consent_request_create(sink=wellbeing, spec=_spec(wearable))
+    refused = request_consent(sink=wellbeing, source=wearable)
     services.consent_refuse(request=refused, resident=aino, language="en", notice_text="n")
     with time_machine.travel(consent.valid_until + timedelta(seconds=1), tick=False):
         services.consent_expire_due()
-    again = services.consent_request_create(sink=wellbeing, spec=_spec(wearable))
+    again = request_consent(sink=wellbeing, source=wearable)
     withdrawn = services.consent_grant(request=again, resident=aino, language="sv", notice_text="n")
     services.consent_withdraw(consent=withdrawn)
     services.link_remove(link=linked)
     return Receipt.objects.order_by("entry__index")
-
-
-def _spec(source):
-    from tests.consent.conftest import request_spec
-
-    return request_spec(source)
 
 
 def test_one_receipt_of_every_kind_was_made(every_event):
@@ -94,12 +89,8 @@ def test_link_receipts_name_the_resident_by_the_services_pairwise_subject(every_
 
 
 def test_sensitive_data_is_marked_in_the_receipt(wellbeing, wearable, aino, linked, settings):
-    from tests.consent.conftest import request_spec
-
     wellbeing.accepted_types.add(*wearable.offered_types.all())
-    request = services.consent_request_create(
-        sink=wellbeing, spec=request_spec(wearable, data_types=["wellbeing.heart_rate"])
-    )
+    request = request_consent(sink=wellbeing, source=wearable, data_types=["wellbeing.heart_rate"])
     consent = services.consent_grant(request=request, resident=aino, language="fi", notice_text="n")
 
     payload = receipt_verify(consent.receipts.get().jws)

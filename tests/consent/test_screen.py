@@ -116,12 +116,9 @@ def test_post_without_csrf_token_is_refused(aino, linked, consent_request):
     assert not Consent.objects.exists()
 
 
-def test_another_resident_gets_404_for_a_claimed_request(client, aino, consent_request):
-    from django.contrib.auth import get_user_model
-
+def test_another_resident_gets_404_for_a_claimed_request(client, aino, eero, consent_request):
     client.force_login(aino)
     screen(client, consent_request)
-    eero = get_user_model().objects.create_user("eero")
     client.force_login(eero)
 
     assert screen(client, consent_request).status_code == 404
@@ -139,10 +136,8 @@ def test_resident_withdraws_in_one_step(client, aino, consent):
     assert consent.status == "withdrawn"
 
 
-def test_another_resident_cannot_withdraw(client, consent):
-    from django.contrib.auth import get_user_model
-
-    client.force_login(get_user_model().objects.create_user("eero"))
+def test_another_resident_cannot_withdraw(client, eero, consent):
+    client.force_login(eero)
 
     assert client.post(f"/my/consents/{consent.id}/withdraw").status_code == 404
     consent.refresh_from_db()

@@ -12,7 +12,7 @@ from consent import services
 from consent.models import ServiceLink
 from demo.operator_api import OperatorApi
 from ledger import jws, keys
-from tests.demo.conftest import get, post
+from tests.demo.world import get, post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RETURN_TO = "http://127.0.0.1:9/consent/screen"

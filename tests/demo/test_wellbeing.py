@@ -15,7 +15,7 @@ from jwcrypto import jwk
 
 from consent.models import Consent
 from ledger import jws
-from tests.demo.conftest import post
+from tests.demo.world import post
 from tests.servers import wait_for
 from webhooks import services as notifications
 from webhooks.models import Notification

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from consent import services
 from consent.models import Consent
-from tests.demo.conftest import deliver_in_process, demo_world, post  # noqa: F401
+from tests.demo.world import demo_running, post
 
 
 def link_token(world, resident) -> str:
@@ -21,7 +21,17 @@ def link_token(world, resident) -> str:
 
 
 @pytest.fixture
-def consent(demo_world) -> Consent:  # noqa: F811
+def demo_world(
+    live_operator, loopback_allowed, deliver_in_process, settings, tmp_path, monkeypatch
+):
+    """The demo services, seeded into the live operator, with their state in this test's var/."""
+    settings.VAR_DIR = tmp_path / "var"
+    with demo_running(operator=live_operator, environment=monkeypatch) as world:
+        yield world
+
+
+@pytest.fixture
+def consent(demo_world) -> Consent:
     """Aino links her watch on the demo's page, then lets steps and heart rate move daily.
 
     The log then holds three receipts: her links to the watch and to the sink, and the grant.

@@ -1,9 +1,6 @@
 import pytest
 from django.db import OperationalError, connection
 
-from omadata.celery import app
-from tests.servers import redis_server
-
 pytestmark = pytest.mark.django_db
 
 
@@ -33,38 +30,20 @@ def test_health_is_not_cached(client):
     assert "no-cache" in client.get("/health")["Cache-Control"]
 
 
-@pytest.fixture
-def broker_at(monkeypatch):
-    # Celery lets the environment's CELERY_BROKER_URL win over its configuration.
-    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-    saved = {key: app.conf[key] for key in ("broker_url", "broker_transport_options")}
-
-    def point(url: str) -> None:
-        app.conf.update(broker_url=url, broker_transport_options={})
-
-    yield point
-    app.conf.update(saved)
-
-
 @pytest.mark.redis
-def test_health_reports_redis_broker_up(client, broker_at):
-    with redis_server() as redis:
-        broker_at(redis.url)
-
-        response = client.get("/health")
+def test_health_reports_redis_broker_up(client, broker):
+    response = client.get("/health")
 
     assert response.status_code == 200
     assert response.json()["checks"]["broker"]["transport"] == "redis"
 
 
 @pytest.mark.redis
-def test_health_is_503_when_redis_stops(client, broker_at):
-    with redis_server() as redis:
-        broker_at(redis.url)
-        assert client.get("/health").status_code == 200
-        redis.stop()
+def test_health_is_503_when_redis_stops(client, broker):
+    assert client.get("/health").status_code == 200
+    broker.stop()
 
-        response = client.get("/health")
+    response = client.get("/health")
 
     assert response.status_code == 503
     assert response.json()["status"] == "down"

@@ -6,7 +6,7 @@ import pytest
 from jwcrypto import jwk
 
 from registry.models import AuditEvent, Service
-from tests.conftest import sink_spec, source_spec
+from tests.factories import api_as, register_service, sink_spec, source_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ def field_errors(response) -> list[tuple]:
 
 
 @pytest.fixture
-def api(api_as, source_provider, data_types):
+def api(source_provider, data_types):
     return api_as(source_provider)
 
 
@@ -193,8 +193,8 @@ def test_unknown_api_path_is_json_404(api, path):
         ("post", "/api/v1/data-types"),
     ],
 )
-def test_wrong_method_is_405(api, source_provider, register, method, path):
-    service = register(source_provider, source_spec())
+def test_wrong_method_is_405(api, source_provider, method, path):
+    service = register_service(source_provider, source_spec())
     before = rows()
 
     response = getattr(api, method)(path.format(id=service.pk), {}, format="json")
@@ -300,8 +300,8 @@ def test_slug_that_is_no_slug_is_refused(api):
     assert_refused(api, source_spec(slug="my watch!"), "slug", "invalid")
 
 
-def test_duplicate_slug_is_refused(api, sink_provider, register):
-    register(sink_provider, sink_spec(slug="wearable"))
+def test_duplicate_slug_is_refused(api, sink_provider):
+    register_service(sink_provider, sink_spec(slug="wearable"))
 
     assert_refused(api, source_spec(slug="wearable"), "slug", "duplicate")
 
@@ -474,8 +474,8 @@ def test_valid_public_jwks_is_accepted(api):
 
 
 @pytest.fixture
-def own_service(source_provider, data_types, register, staff):
-    return register(source_provider, source_spec(), approve_by=staff)
+def own_service(source_provider, data_types, staff):
+    return register_service(source_provider, source_spec(), approve_by=staff)
 
 
 def stored(service) -> dict:
@@ -523,8 +523,8 @@ def test_update_with_unknown_field_leaves_service_unchanged(api, own_service):
     assert_update_refused(api, own_service, {"status": "approved"}, "status", "unknown_field")
 
 
-def test_update_to_taken_slug_leaves_service_unchanged(api, own_service, sink_provider, register):
-    register(sink_provider, sink_spec(slug="taken"))
+def test_update_to_taken_slug_leaves_service_unchanged(api, own_service, sink_provider):
+    register_service(sink_provider, sink_spec(slug="taken"))
 
     assert_update_refused(api, own_service, {"slug": "taken"}, "slug", "duplicate")
 

@@ -8,7 +8,7 @@ from django.db import connection
 
 from registry import services
 from registry.models import AuditEvent, Service
-from tests.conftest import source_spec
+from tests.factories import source_spec
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

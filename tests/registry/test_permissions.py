@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from registry import services
 from registry.models import AuditEvent, Service
-from tests.conftest import basic_auth, sink_spec, source_spec
+from tests.factories import api_as, basic_auth, register_service, sink_spec, source_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -71,8 +71,8 @@ def call(api, method, path, body, service):
 # -- another organisation's services --------------------------------------------
 
 
-def test_owner_sees_own_pending_service_in_full(api_as, source_provider, data_types, register):
-    service = register(source_provider, source_spec())
+def test_owner_sees_own_pending_service_in_full(source_provider, data_types):
+    service = register_service(source_provider, source_spec())
 
     response = api_as(source_provider).get(detail(service))
 
@@ -81,10 +81,8 @@ def test_owner_sees_own_pending_service_in_full(api_as, source_provider, data_ty
     assert response.json()["fetch_url"] == "https://wearable.example.fi/data"
 
 
-def test_other_organisation_gets_404_on_pending_service(
-    api_as, source_provider, sink_provider, data_types, register
-):
-    service = register(source_provider, source_spec())
+def test_other_organisation_gets_404_on_pending_service(source_provider, sink_provider, data_types):
+    service = register_service(source_provider, source_spec())
 
     response = api_as(sink_provider).get(detail(service))
 
@@ -93,9 +91,9 @@ def test_other_organisation_gets_404_on_pending_service(
 
 
 def test_foreign_pending_service_is_indistinguishable_from_missing_one(
-    api_as, source_provider, sink_provider, data_types, register
+    source_provider, sink_provider, data_types
 ):
-    service = register(source_provider, source_spec())
+    service = register_service(source_provider, source_spec())
     api = api_as(sink_provider)
 
     foreign = api.get(detail(service))
@@ -105,9 +103,9 @@ def test_foreign_pending_service_is_indistinguishable_from_missing_one(
 
 
 def test_other_organisation_sees_only_public_view_of_approved_service(
-    api_as, source_provider, sink_provider, data_types, register, staff
+    source_provider, sink_provider, data_types, staff
 ):
-    service = register(source_provider, source_spec(), approve_by=staff)
+    service = register_service(source_provider, source_spec(), approve_by=staff)
 
     response = api_as(sink_provider).get(detail(service))
 
@@ -117,9 +115,11 @@ def test_other_organisation_sees_only_public_view_of_approved_service(
 
 @pytest.mark.parametrize("approved", [False, True])
 def test_other_organisation_gets_404_on_update(
-    api_as, source_provider, sink_provider, data_types, register, staff, approved
+    source_provider, sink_provider, data_types, staff, approved
 ):
-    service = register(source_provider, source_spec(), approve_by=staff if approved else None)
+    service = register_service(
+        source_provider, source_spec(), approve_by=staff if approved else None
+    )
     api = api_as(sink_provider)
     before, events = snapshot(service), AuditEvent.objects.count()
 
@@ -142,11 +142,11 @@ def test_other_organisation_gets_404_on_update(
 
 
 def test_foreign_service_is_not_in_organisation_services(
-    api_as, source_provider, sink_provider, data_types, register, staff
+    source_provider, sink_provider, data_types, staff
 ):
-    register(source_provider, source_spec(), approve_by=staff)
-    register(source_provider, source_spec(slug="wearable-beta"))
-    register(sink_provider, sink_spec())
+    register_service(source_provider, source_spec(), approve_by=staff)
+    register_service(source_provider, source_spec(slug="wearable-beta"))
+    register_service(sink_provider, sink_spec())
 
     response = api_as(sink_provider).get("/api/v1/organisation/services")
 
@@ -155,12 +155,12 @@ def test_foreign_service_is_not_in_organisation_services(
 
 
 def test_organisation_services_lists_own_services_whatever_their_status(
-    api_as, source_provider, data_types, register, staff
+    source_provider, data_types, staff
 ):
-    register(source_provider, source_spec(), approve_by=staff)
-    suspended = register(source_provider, source_spec(slug="old"), approve_by=staff)
+    register_service(source_provider, source_spec(), approve_by=staff)
+    suspended = register_service(source_provider, source_spec(slug="old"), approve_by=staff)
     services.service_suspend(service=suspended, actor=staff)
-    register(source_provider, source_spec(slug="new"))
+    register_service(source_provider, source_spec(slug="new"))
 
     response = api_as(source_provider).get("/api/v1/organisation/services")
 
@@ -174,7 +174,7 @@ def test_organisation_services_lists_own_services_whatever_their_status(
 # -- scopes ---------------------------------------------------------------------
 
 
-def test_read_scope_cannot_register(api_as, source_provider, data_types):
+def test_read_scope_cannot_register(source_provider, data_types):
     api = api_as(source_provider, scope="services:read")
     events = AuditEvent.objects.count()
 
@@ -186,8 +186,8 @@ def test_read_scope_cannot_register(api_as, source_provider, data_types):
     assert AuditEvent.objects.count() == events
 
 
-def test_read_scope_cannot_update(api_as, source_provider, data_types, register):
-    service = register(source_provider, source_spec())
+def test_read_scope_cannot_update(source_provider, data_types):
+    service = register_service(source_provider, source_spec())
     api = api_as(source_provider, scope="services:read")
     before, events = snapshot(service), AuditEvent.objects.count()
 
@@ -201,14 +201,14 @@ def test_read_scope_cannot_update(api_as, source_provider, data_types, register)
     assert AuditEvent.objects.count() == events
 
 
-def test_write_scope_cannot_list_organisation_services(api_as, source_provider, register):
+def test_write_scope_cannot_list_organisation_services(source_provider):
     response = api_as(source_provider, scope="services:write").get("/api/v1/organisation/services")
 
     assert response.status_code == 403
     assert response.json()["code"] == "insufficient_scope"
 
 
-def test_write_scope_alone_can_register(api_as, source_provider, data_types):
+def test_write_scope_alone_can_register(source_provider, data_types):
     response = api_as(source_provider, scope="services:write").post(
         "/api/v1/services", source_spec(), format="json"
     )
@@ -257,10 +257,8 @@ def test_token_of_a_user_who_is_no_provider_cannot_register(client, aino, data_t
 
 
 @pytest.mark.parametrize(("method", "path", "body"), TOKEN_REQUIRED)
-def test_no_token_is_401_not_authenticated(
-    client, source_provider, data_types, register, method, path, body
-):
-    service = register(source_provider, source_spec())
+def test_no_token_is_401_not_authenticated(client, source_provider, data_types, method, path, body):
+    service = register_service(source_provider, source_spec())
 
     response = call(APIClient(), method, path, body, service)
 
@@ -269,10 +267,8 @@ def test_no_token_is_401_not_authenticated(
 
 
 @pytest.mark.parametrize(("method", "path", "body"), TOKEN_REQUIRED)
-def test_garbage_bearer_token_is_401_invalid_token(
-    source_provider, data_types, register, method, path, body
-):
-    service = register(source_provider, source_spec())
+def test_garbage_bearer_token_is_401_invalid_token(source_provider, data_types, method, path, body):
+    service = register_service(source_provider, source_spec())
 
     response = call(bearer("not-a-token"), method, path, body, service)
 
@@ -289,9 +285,9 @@ def test_invalid_token_is_not_told_that_no_credentials_were_sent():
 
 @pytest.mark.parametrize(("method", "path", "body"), TOKEN_REQUIRED)
 def test_expired_token_is_401_invalid_token(
-    client, source_provider, data_types, register, method, path, body
+    client, source_provider, data_types, method, path, body
 ):
-    service = register(source_provider, source_spec())
+    service = register_service(source_provider, source_spec())
     _application, _secret, token = issue(client, source_provider)
     lifetime = settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
 
@@ -366,11 +362,13 @@ def public_slugs(api) -> list[str]:
 
 
 @pytest.fixture
-def three_services(source_provider, sink_provider, data_types, register, staff):
+def three_services(source_provider, sink_provider, data_types, staff):
     """One service in each state: approved, pending and suspended."""
-    register(sink_provider, sink_spec(), approve_by=staff)
-    register(source_provider, source_spec(slug="pending-watch"))
-    suspended = register(source_provider, source_spec(slug="suspended-watch"), approve_by=staff)
+    register_service(sink_provider, sink_spec(), approve_by=staff)
+    register_service(source_provider, source_spec(slug="pending-watch"))
+    suspended = register_service(
+        source_provider, source_spec(slug="suspended-watch"), approve_by=staff
+    )
     services.service_suspend(service=suspended, actor=staff, reason="test")
 
 
@@ -382,9 +380,7 @@ def test_public_list_ignores_bad_token(three_services):
     assert public_slugs(bearer("not-a-token")) == ["wellbeing"]
 
 
-def test_public_list_shows_owner_no_pending_or_suspended_service(
-    three_services, api_as, source_provider
-):
+def test_public_list_shows_owner_no_pending_or_suspended_service(three_services, source_provider):
     assert public_slugs(api_as(source_provider)) == ["wellbeing"]
 
 
@@ -414,10 +410,8 @@ def test_data_types_need_no_token_and_ignore_bad_one(data_types, authorization):
     assert [t["key"] for t in response.json()] == sorted(data_types)
 
 
-def test_public_detail_of_approved_service_needs_no_token(
-    source_provider, data_types, register, staff
-):
-    service = register(source_provider, source_spec(), approve_by=staff)
+def test_public_detail_of_approved_service_needs_no_token(source_provider, data_types, staff):
+    service = register_service(source_provider, source_spec(), approve_by=staff)
 
     response = APIClient().get(detail(service))
 
@@ -426,9 +420,9 @@ def test_public_detail_of_approved_service_needs_no_token(
 
 
 def test_public_detail_with_a_bad_token_is_401_rather_than_the_public_view(
-    source_provider, data_types, register, staff
+    source_provider, data_types, staff
 ):
-    service = register(source_provider, source_spec(), approve_by=staff)
+    service = register_service(source_provider, source_spec(), approve_by=staff)
 
     response = bearer("not-a-token").get(detail(service))
 
@@ -436,8 +430,8 @@ def test_public_detail_with_a_bad_token_is_401_rather_than_the_public_view(
     assert response.json()["code"] == "invalid_token"
 
 
-def test_suspending_removes_service_from_public_list(source_provider, data_types, register, staff):
-    service = register(source_provider, source_spec(), approve_by=staff)
+def test_suspending_removes_service_from_public_list(source_provider, data_types, staff):
+    service = register_service(source_provider, source_spec(), approve_by=staff)
     assert public_slugs(APIClient()) == ["wearable"]
 
     services.service_suspend(service=service, actor=staff, reason="test")
@@ -446,9 +440,9 @@ def test_suspending_removes_service_from_public_list(source_provider, data_types
 
 
 def test_public_detail_of_suspended_service_is_404(
-    api_as, source_provider, sink_provider, data_types, register, staff
+    source_provider, sink_provider, data_types, staff
 ):
-    service = register(source_provider, source_spec(), approve_by=staff)
+    service = register_service(source_provider, source_spec(), approve_by=staff)
     assert APIClient().get(detail(service)).status_code == 200
 
     services.service_suspend(service=service, actor=staff, reason="test")
@@ -460,9 +454,9 @@ def test_public_detail_of_suspended_service_is_404(
 
 
 def test_expired_token_on_own_service_detail_is_401_not_the_public_view(
-    client, source_provider, data_types, register
+    client, source_provider, data_types
 ):
-    service = register(source_provider, source_spec())
+    service = register_service(source_provider, source_spec())
     _application, _secret, token = issue(client, source_provider)
     lifetime = settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"]
 

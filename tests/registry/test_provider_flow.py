@@ -8,7 +8,7 @@ from django.core.management import call_command
 from oauthlib.oauth2 import BackendApplicationClient
 from requests_oauthlib import OAuth2Session
 
-from tests.conftest import source_spec
+from tests.factories import PASSWORD, source_spec
 
 
 def _create_provider() -> dict:
@@ -48,8 +48,7 @@ def test_provider_registers_and_staff_approval_publishes_it(
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text)[1]
     admin.post(
         f"{live_server.url}/admin/login/?next=/admin/",
-        data={"csrfmiddlewaretoken": token, "username": "staff",
-              "password": "correct horse battery"},
+        data={"csrfmiddlewaretoken": token, "username": "staff", "password": PASSWORD},
         headers={"Referer": f"{live_server.url}/admin/login/"}, timeout=5,
     )  # fmt: skip
     changelist = admin.get(f"{live_server.url}/admin/registry/service/", timeout=5)

@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.conftest import make_provider, sink_spec
+from tests.factories import make_provider, register_service, sink_spec
 
 pytestmark = pytest.mark.django_db
 BUSINESS_IDS = ("0101263-6", "0201256-6", "2345678-0", "1572860-0")
@@ -15,13 +15,13 @@ def _count_queries(client, path: str) -> int:
 
 
 @pytest.fixture
-def approved_sinks(register, staff, data_types):
+def approved_sinks(staff, data_types):
     def make(count: int, start: int = 0) -> None:
         for n in range(start, start + count):
             provider = make_provider(
                 name=f"Org {n}", business_id=BUSINESS_IDS[n], username=f"org{n}"
             )
-            register(provider, sink_spec(slug=f"sink-{n}"), approve_by=staff)
+            register_service(provider, sink_spec(slug=f"sink-{n}"), approve_by=staff)
 
     return make
 

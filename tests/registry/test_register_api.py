@@ -1,12 +1,12 @@
 import pytest
 
 from registry.models import AuditEvent, Service
-from tests.conftest import sink_spec, source_spec
+from tests.factories import api_as, register_service, sink_spec, source_spec
 
 pytestmark = pytest.mark.django_db
 
 
-def test_provider_registers_a_pending_service(api_as, source_provider, data_types):
+def test_provider_registers_a_pending_service(source_provider, data_types):
     response = api_as(source_provider).post("/api/v1/services", source_spec(), format="json")
 
     assert response.status_code == 201, response.json()
@@ -19,14 +19,14 @@ def test_provider_registers_a_pending_service(api_as, source_provider, data_type
     assert AuditEvent.objects.filter(service=service, action="service.registered").count() == 1
 
 
-def test_pending_service_is_not_in_public_list(api_as, source_provider, data_types, client):
+def test_pending_service_is_not_in_public_list(source_provider, data_types, client):
     api_as(source_provider).post("/api/v1/services", source_spec(), format="json")
 
     assert client.get("/api/v1/services").json()["results"] == []
 
 
-def test_approved_service_is_in_public_list(source_provider, data_types, register, staff, client):
-    register(source_provider, source_spec(), approve_by=staff)
+def test_approved_service_is_in_public_list(source_provider, data_types, staff, client):
+    register_service(source_provider, source_spec(), approve_by=staff)
 
     results = client.get("/api/v1/services").json()["results"]
 
@@ -34,7 +34,7 @@ def test_approved_service_is_in_public_list(source_provider, data_types, registe
     assert "fetch_url" not in results[0]
 
 
-def test_malformed_json_is_a_400_with_code(api_as, source_provider):
+def test_malformed_json_is_a_400_with_code(source_provider):
     response = api_as(source_provider).post(
         "/api/v1/services", "{not json", content_type="application/json"
     )
@@ -43,7 +43,7 @@ def test_malformed_json_is_a_400_with_code(api_as, source_provider):
     assert response.json()["code"] == "malformed_json"
 
 
-def test_unknown_field_is_refused(api_as, source_provider, data_types):
+def test_unknown_field_is_refused(source_provider, data_types):
     response = api_as(source_provider).post(
         "/api/v1/services", source_spec(colour="blue"), format="json", HTTP_ACCEPT_LANGUAGE="en"
     )
@@ -55,17 +55,15 @@ def test_unknown_field_is_refused(api_as, source_provider, data_types):
     assert not Service.objects.exists()
 
 
-def test_sink_and_source_register(api_as, sink_provider, data_types):
+def test_sink_and_source_register(sink_provider, data_types):
     response = api_as(sink_provider).post("/api/v1/services", sink_spec(), format="json")
 
     assert response.status_code == 201, response.json()
 
 
-def test_public_list_filters_by_role(
-    source_provider, sink_provider, data_types, register, staff, client
-):
-    register(source_provider, source_spec(), approve_by=staff)
-    register(sink_provider, sink_spec(), approve_by=staff)
+def test_public_list_filters_by_role(source_provider, sink_provider, data_types, staff, client):
+    register_service(source_provider, source_spec(), approve_by=staff)
+    register_service(sink_provider, sink_spec(), approve_by=staff)
 
     sinks = client.get("/api/v1/services", {"role": "sink"}).json()["results"]
 

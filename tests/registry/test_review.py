@@ -10,7 +10,7 @@ from oauth2_provider.models import get_application_model
 from registry import services
 from registry.models import AuditEvent, Organisation, Provider, Service
 from registry.ytunnus import is_valid_business_id
-from tests.conftest import basic_auth, sink_spec, source_spec
+from tests.factories import api_as, basic_auth, register_service, sink_spec, source_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -38,8 +38,8 @@ def run_action(admin_client, action: str, *service_list):
 # -- registration and staff review ----------------------------------------------
 
 
-def test_new_service_is_pending(source_provider, data_types, register):
-    service = register(source_provider, source_spec())
+def test_new_service_is_pending(source_provider, data_types):
+    service = register_service(source_provider, source_spec())
 
     assert service.status == Service.Status.PENDING
     [event] = events(service, "service.registered")
@@ -47,10 +47,8 @@ def test_new_service_is_pending(source_provider, data_types, register):
     assert event.organisation == source_provider.organisation
 
 
-def test_staff_approve_service_with_admin_action(
-    admin_client, staff, source_provider, data_types, register
-):
-    service = register(source_provider, source_spec())
+def test_staff_approve_service_with_admin_action(admin_client, staff, source_provider, data_types):
+    service = register_service(source_provider, source_spec())
 
     response = run_action(admin_client, "approve", service)
 
@@ -62,10 +60,8 @@ def test_staff_approve_service_with_admin_action(
     assert event.detail["previous"] == "pending"
 
 
-def test_staff_suspend_service_with_admin_action(
-    admin_client, staff, source_provider, data_types, register
-):
-    service = register(source_provider, source_spec(), approve_by=staff)
+def test_staff_suspend_service_with_admin_action(admin_client, staff, source_provider, data_types):
+    service = register_service(source_provider, source_spec(), approve_by=staff)
 
     response = run_action(admin_client, "suspend", service)
 
@@ -78,10 +74,10 @@ def test_staff_suspend_service_with_admin_action(
 
 
 def test_admin_action_changes_only_the_selected_services(
-    admin_client, source_provider, sink_provider, data_types, register
+    admin_client, source_provider, sink_provider, data_types
 ):
-    chosen = register(source_provider, source_spec())
-    other = register(sink_provider, sink_spec())
+    chosen = register_service(source_provider, source_spec())
+    other = register_service(sink_provider, sink_spec())
 
     run_action(admin_client, "approve", chosen)
 
@@ -91,9 +87,9 @@ def test_admin_action_changes_only_the_selected_services(
 
 
 def test_approving_an_approved_service_writes_no_event(
-    admin_client, staff, source_provider, data_types, register
+    admin_client, staff, source_provider, data_types
 ):
-    service = register(source_provider, source_spec(), approve_by=staff)
+    service = register_service(source_provider, source_spec(), approve_by=staff)
 
     run_action(admin_client, "approve", service)
 
@@ -104,10 +100,8 @@ def test_admin_offers_no_add_for_services(admin_client):
     assert admin_client.get(CHANGELIST + "add/").status_code == 403
 
 
-def test_admin_offers_no_delete_for_services(
-    admin_client, staff, source_provider, data_types, register
-):
-    service = register(source_provider, source_spec(), approve_by=staff)
+def test_admin_offers_no_delete_for_services(admin_client, staff, source_provider, data_types):
+    service = register_service(source_provider, source_spec(), approve_by=staff)
 
     page = admin_client.get(f"{CHANGELIST}{service.pk}/delete/")
     run_action(admin_client, "delete_selected", service)
@@ -116,10 +110,8 @@ def test_admin_offers_no_delete_for_services(
     assert Service.objects.filter(pk=service.pk).exists()
 
 
-def test_admin_change_form_cannot_edit_a_service(
-    admin_client, source_provider, data_types, register
-):
-    service = register(source_provider, source_spec())
+def test_admin_change_form_cannot_edit_a_service(admin_client, source_provider, data_types):
+    service = register_service(source_provider, source_spec())
 
     response = admin_client.post(
         f"{CHANGELIST}{service.pk}/change/", {"status": "approved", "fetch_url": "https://x.fi/"}
@@ -142,8 +134,8 @@ def test_admin_changelist_offers_only_approve_and_suspend(admin_client):
 
 
 @pytest.fixture
-def approved(source_provider, data_types, register, staff):
-    return register(source_provider, source_spec(), approve_by=staff)
+def approved(source_provider, data_types, staff):
+    return register_service(source_provider, source_spec(), approve_by=staff)
 
 
 def patch(api, service, body):
@@ -209,7 +201,7 @@ PUBLIC_EC_KEY = {
     ],
 )
 def test_reviewed_change_puts_approved_service_back_to_pending(
-    api_as, source_provider, approved, change, fields
+    source_provider, approved, change, fields
 ):
     response = patch(api_as(source_provider), approved, change)
 
@@ -221,7 +213,7 @@ def test_reviewed_change_puts_approved_service_back_to_pending(
     assert event.detail == {"fields": fields, "review_reopened": True}
 
 
-def test_reopened_service_leaves_public_list(api_as, source_provider, approved, client):
+def test_reopened_service_leaves_public_list(source_provider, approved, client):
     patch(api_as(source_provider), approved, NEW_FETCH_URL)
 
     assert client.get("/api/v1/services").json()["results"] == []
@@ -234,9 +226,7 @@ def test_reopened_service_leaves_public_list(api_as, source_provider, approved, 
         ({"jwks": {"keys": [PUBLIC_EC_KEY]}}, ["jwks"]),
     ],
 )
-def test_unreviewed_change_leaves_service_approved(
-    api_as, source_provider, approved, change, fields
-):
+def test_unreviewed_change_leaves_service_approved(source_provider, approved, change, fields):
     response = patch(api_as(source_provider), approved, change)
 
     assert response.json()["status"] == "approved"
@@ -257,7 +247,7 @@ def test_unreviewed_change_leaves_service_approved(
         {"transparency": {"automated_decisions": False, "profiling": False}},
     ],
 )
-def test_update_that_changes_nothing_writes_no_event(api_as, source_provider, approved, change):
+def test_update_that_changes_nothing_writes_no_event(source_provider, approved, change):
     api = api_as(source_provider)
     count, updated_at = AuditEvent.objects.count(), approved.updated_at
 
@@ -269,7 +259,7 @@ def test_update_that_changes_nothing_writes_no_event(api_as, source_provider, ap
     assert AuditEvent.objects.count() == count
 
 
-def test_suspended_service_stays_suspended_when_changed(api_as, source_provider, approved, staff):
+def test_suspended_service_stays_suspended_when_changed(source_provider, approved, staff):
     services.service_suspend(service=approved, actor=staff, reason="test")
 
     response = patch(api_as(source_provider), approved, NEW_FETCH_URL)
@@ -279,8 +269,8 @@ def test_suspended_service_stays_suspended_when_changed(api_as, source_provider,
     assert event.detail["review_reopened"] is False
 
 
-def test_pending_service_change_is_no_reopening(api_as, source_provider, data_types, register):
-    service = register(source_provider, source_spec())
+def test_pending_service_change_is_no_reopening(source_provider, data_types):
+    service = register_service(source_provider, source_spec())
 
     patch(api_as(source_provider), service, {"slug": "askel"})
 
@@ -421,9 +411,9 @@ def test_business_id_in_wrong_format_is_refused(business_id):
 
 
 def test_approving_an_approved_service_again_counts_and_records_nothing(
-    client, staff, source_provider, data_types, register
+    client, staff, source_provider, data_types
 ):
-    service = register(source_provider, source_spec(), approve_by=staff)
+    service = register_service(source_provider, source_spec(), approve_by=staff)
     client.force_login(staff)
 
     response = client.post(

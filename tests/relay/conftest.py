@@ -1,11 +1,15 @@
 import pytest
 
 from consent.models import ServiceLink
-from registry.models import Service
-from tests.conftest import make_provider, sink_spec, source_spec
-
-# The consent app's fixtures, over this package's own source and sink below.
-from tests.consent.conftest import consent, consent_request, linked  # noqa: F401
+from tests.factories import (
+    grant_consent,
+    link_resident,
+    make_provider,
+    register_service,
+    request_consent,
+    sink_spec,
+    source_spec,
+)
 from tests.servers import TransferPeer
 
 
@@ -26,25 +30,31 @@ def sink():
 
 
 @pytest.fixture
-def wearable(settings, source_provider, data_types, register, staff, source, receiver) -> Service:
+def wearable(loopback_allowed, source_provider, data_types, staff, source, receiver):
     """An approved source whose fetch URL is `source` and whose webhook is `receiver`."""
-    settings.OMADATA_ALLOW_LOOPBACK_URLS = True
     spec = source_spec(webhook_url=receiver.url)
     spec["source"] = {**spec["source"], "fetch_url": source.url}
-    return register(source_provider, spec, approve_by=staff)
+    return register_service(source_provider, spec, approve_by=staff)
 
 
 @pytest.fixture
-def wellbeing(settings, sink_provider, data_types, register, staff, sink, receiver) -> Service:
+def wellbeing(loopback_allowed, sink_provider, data_types, staff, sink, receiver):
     """An approved sink whose delivery URL is `sink` and whose webhook is `receiver`."""
-    settings.OMADATA_ALLOW_LOOPBACK_URLS = True
     spec = sink_spec(webhook_url=receiver.url)
     spec["sink"] = {**spec["sink"], "delivery_url": sink.url}
-    return register(sink_provider, spec, approve_by=staff)
+    return register_service(sink_provider, spec, approve_by=staff)
 
 
 @pytest.fixture
-def peers(client, consent, source, sink, wearable, wellbeing):  # noqa: F811
+def consent(wellbeing, wearable, aino):
+    """Aino's consent for wellbeing to get her daily steps from the wearable, her link in place."""
+    request = request_consent(sink=wellbeing, source=wearable)
+    link_resident(aino, wearable)
+    return grant_consent(request, aino)
+
+
+@pytest.fixture
+def peers(client, consent, source, sink, wearable, wellbeing):
     """Source and sink trust the operator's JWKS and know the resident's pairwise ids."""
     jwks = client.get("/.well-known/jwks.json").json()
     for server, service in ((source, wearable), (sink, wellbeing)):

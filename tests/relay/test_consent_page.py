@@ -2,7 +2,7 @@
 
 from consent import services as consent_services
 from relay import services
-from tests.relay.test_relay import relay_until_final, request_transfer
+from tests.relay.helpers import relay_until_final, request_transfer
 from tests.servers import Answer
 
 

@@ -14,27 +14,9 @@ from consent.models import Receipt
 from consent.receipts import receipt_verify
 from relay import services
 from relay.models import Transfer, TransferAttempt
+from tests.relay.helpers import relay_until_final, request_transfer
 from tests.servers import Answer, redirect
 from webhooks.models import Notification
-
-
-def request_transfer(consent) -> Transfer:
-    transfer, _created = services.transfer_request(
-        consent=consent, organisation=consent.sink.organisation
-    )
-    return transfer
-
-
-def relay_until_final(transfer: Transfer, *, tries: int = 10) -> Transfer:
-    """Run the relay as workers would, each try when it falls due, until the transfer ends."""
-    for _ in range(tries):
-        transfer.refresh_from_db()
-        if transfer.is_final:
-            return transfer
-        time.sleep(max(0.0, (transfer.next_attempt_at - timezone.now()).total_seconds()))
-        services.transfer_relay(transfer_id=transfer.id)
-    transfer.refresh_from_db()
-    return transfer
 
 
 def payload(token: str) -> dict:

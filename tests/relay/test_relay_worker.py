@@ -10,6 +10,7 @@ from django.utils import timezone
 from relay import services
 from relay.models import Transfer
 from relay.tasks import transfer_sweep
+from tests.factories import api_as
 from tests.servers import Answer, wait_for
 from tests.workers import start_worker
 
@@ -96,7 +97,7 @@ def test_worker_killed_after_the_sink_got_the_body_ends_delivered_once(
 
 
 def test_transfer_asked_for_while_redis_is_down_is_delivered_after_a_sweep(
-    spawn, broker, peers, consent, api_as, sink_provider, settings
+    spawn, broker, peers, consent, sink_provider, settings
 ):
     worker = spawn()
     _source, sink = peers

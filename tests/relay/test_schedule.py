@@ -12,7 +12,7 @@ from omadata.celery import app
 from relay import services
 from relay.models import Transfer
 from relay.tasks import transfer_schedule
-from tests.relay.test_relay import relay_until_final
+from tests.relay.helpers import relay_until_final
 from tests.servers import Answer
 
 

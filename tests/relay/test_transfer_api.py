@@ -8,14 +8,14 @@ from consent import services as consent_services
 from registry import services as registry_services
 from relay import services
 from relay.models import Transfer
-from tests.consent.conftest import NOTICE, request_spec
+from tests.factories import api_as, grant_consent, request_consent
 from tests.servers import Answer
 
 URL = "/api/v1/transfers"
 
 
 @pytest.fixture
-def sink_api(api_as, sink_provider):
+def sink_api(sink_provider):
     return api_as(sink_provider, "transfers:write")
 
 
@@ -28,9 +28,7 @@ def test_sink_asks_for_a_transfer_and_gets_202(sink_api, consent):
     assert Transfer.objects.get(pk=body["id"]).consent_id == consent.id
 
 
-def test_another_sink_gets_403_and_the_source_sees_nothing(
-    api_as, other_sink_provider, peers, consent
-):
+def test_another_sink_gets_403_and_the_source_sees_nothing(other_sink_provider, peers, consent):
     source, _sink = peers
     api = api_as(other_sink_provider, "transfers:write")
 
@@ -47,7 +45,7 @@ def test_unknown_consent_gets_the_same_403(sink_api, consent):
     assert (response.status_code, response.json()["code"]) == (403, "not_your_consent")
 
 
-def test_source_provider_cannot_ask_for_a_transfer(api_as, source_provider, consent):
+def test_source_provider_cannot_ask_for_a_transfer(source_provider, consent):
     api = api_as(source_provider, "transfers:write")
 
     response = api.post(URL, {"consent": str(consent.id)}, format="json")
@@ -55,7 +53,7 @@ def test_source_provider_cannot_ask_for_a_transfer(api_as, source_provider, cons
     assert response.status_code == 403
 
 
-def test_token_without_transfers_write_is_refused(api_as, sink_provider, consent):
+def test_token_without_transfers_write_is_refused(sink_provider, consent):
     api = api_as(sink_provider, "transfers:read")
 
     response = api.post(URL, {"consent": str(consent.id)}, format="json")
@@ -120,12 +118,8 @@ def test_same_idempotency_key_with_another_body_is_a_422(
     sink_api, consent, wellbeing, wearable, aino
 ):
     sink_api.post(URL, {"consent": str(consent.id)}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
-    request = consent_services.consent_request_create(
-        sink=wellbeing, spec=request_spec(wearable, purpose_category="service_provision")
-    )
-    other = consent_services.consent_grant(
-        request=request, resident=aino, language="fi", notice_text=NOTICE
-    )
+    request = request_consent(sink=wellbeing, source=wearable, purpose_category="service_provision")
+    other = grant_consent(request, aino)
 
     response = sink_api.post(
         URL, {"consent": str(other.id)}, format="json", HTTP_IDEMPOTENCY_KEY="k-2"
@@ -134,7 +128,7 @@ def test_same_idempotency_key_with_another_body_is_a_422(
     assert (response.status_code, response.json()["code"]) == (422, "idempotency_key_reused")
 
 
-def test_sink_reads_the_transfer_with_its_attempts(api_as, sink_provider, peers, consent):
+def test_sink_reads_the_transfer_with_its_attempts(sink_provider, peers, consent):
     source, _sink = peers
     source.answers = [Answer(body=b"12345")]
     created = api_as(sink_provider, "transfers:write").post(
@@ -153,7 +147,7 @@ def test_sink_reads_the_transfer_with_its_attempts(api_as, sink_provider, peers,
 
 
 def test_another_organisation_cannot_read_the_transfer(
-    sink_api, api_as, other_sink_provider, source_provider, consent
+    sink_api, other_sink_provider, source_provider, consent
 ):
     created = sink_api.post(URL, {"consent": str(consent.id)}, format="json").json()
 

@@ -2,18 +2,15 @@ import pytest
 from django.db import transaction
 
 from registry.models import Service
-from tests.conftest import sink_spec
+from tests.factories import register_service, sink_spec
 from webhooks import services as notifications
 from webhooks.models import Notification
 
-CONSENT_ID = "9b0f7c1e-5d4a-4c55-9d8e-2f1a6b3c4d5e"
-
 
 @pytest.fixture
-def webhook_service(settings, register, sink_provider, staff, data_types, receiver) -> Service:
+def webhook_service(loopback_allowed, sink_provider, staff, data_types, receiver) -> Service:
     """An approved sink whose webhook is the test's receiver on 127.0.0.1."""
-    settings.OMADATA_ALLOW_LOOPBACK_URLS = True
-    return register(sink_provider, sink_spec(webhook_url=receiver.url), approve_by=staff)
+    return register_service(sink_provider, sink_spec(webhook_url=receiver.url), approve_by=staff)
 
 
 @pytest.fixture
@@ -29,7 +26,9 @@ def queue_notification(client, receiver):
         # at the end of this block, in a transactional test.
         with transaction.atomic():
             notification = notifications.notify(
-                service=service, event="consent.granted", data={"consent_id": CONSENT_ID}
+                service=service,
+                event="consent.granted",
+                data={"consent_id": "9b0f7c1e-5d4a-4c55-9d8e-2f1a6b3c4d5e"},
             )
         receiver.trust(jwks=client.get("/.well-known/jwks.json").json(), audience=str(service.id))
         return notification

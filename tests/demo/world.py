@@ -1,0 +1,68 @@
+"""The demo services on a free port, against a live operator seeded by demo_seed."""
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.core.management import call_command
+
+from demo.config import Config
+from demo.server import serve
+from demo.store import Store
+from registry.models import Service
+from tests.servers import free_port
+
+
+@dataclass
+class DemoWorld:
+    url: str  # the demo server
+    operator: str  # the live operator
+    seeded: dict  # var/demo.json
+    store: Store  # the demo's own state, read as its pages would
+    wearable: Service
+    wellbeing: Service
+
+
+@contextmanager
+def demo_running(*, operator: str, environment: pytest.MonkeyPatch) -> Iterator[DemoWorld]:
+    """Seed the operator at `operator` with demo_seed, then serve the demo services.
+
+    demo_seed registers the services at OMADATA_DEMO_BASE_URL, which this sets in
+    `environment`; it writes demo.json to settings.VAR_DIR, where the demo keeps
+    its state too. Outbound requests to loopback must be allowed.
+    """
+    port = free_port()
+    demo_url = f"http://127.0.0.1:{port}"
+    environment.setenv("OMADATA_DEMO_BASE_URL", demo_url)
+    call_command("demo_seed", stdout=io.StringIO())
+    config = Config(operator_url=operator, demo_url=demo_url, var_dir=settings.VAR_DIR)
+    server = serve(config, port=port, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield DemoWorld(
+            url=demo_url, operator=operator,
+            seeded=json.loads(Path(settings.VAR_DIR, "demo.json").read_text()),
+            store=Store(config.state_path),
+            wearable=Service.objects.get(slug="wearable"),
+            wellbeing=Service.objects.get(slug="wellbeing"),
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def get(url: str, **kwargs) -> requests.Response:
+    return requests.get(url, timeout=10, allow_redirects=False, **kwargs)
+
+
+def post(url: str, **kwargs) -> requests.Response:
+    return requests.post(url, timeout=10, allow_redirects=False, **kwargs)

@@ -1,0 +1,177 @@
+"""Plain functions that make what tests need: the cast, specs, services, links and consents.
+
+Each conftest.py builds its fixtures from these, in the open; test modules import
+them directly. Nothing here is a fixture, and nothing here reads a fixture.
+"""
+
+import base64
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from consent import services as consent_services
+from consent.models import Consent, ConsentRequest, ServiceLink
+from registry import services as registry_services
+from registry.models import DataType, Service
+
+PASSWORD = "correct horse battery"
+# The consent notice as the resident saw it: its SHA-256 goes into the receipt.
+NOTICE = "<p>Espoo asks for your steps.</p>"
+
+
+# -- the cast ------------------------------------------------------------------
+
+
+def make_user(username: str, **fields):
+    """A user who logs in with PASSWORD: a resident, or staff with `is_staff=True`."""
+    return get_user_model().objects.create_user(username=username, password=PASSWORD, **fields)
+
+
+def make_provider(*, name: str, business_id: str, username: str):
+    """An organisation and its provider account, which registers services."""
+    organisation = registry_services.organisation_create(
+        name=name, business_id=business_id, contact_email=f"{username}@example.fi"
+    )
+    return registry_services.provider_create(
+        organisation=organisation, username=username, email=f"{username}@example.fi",
+        password=PASSWORD,
+    )  # fmt: skip
+
+
+def make_data_types() -> dict[str, DataType]:
+    """Steps, heart rate (sensitive) and contact details, by key."""
+
+    def make(key: str, sensitive: bool = False) -> DataType:
+        title = key.split(".")[-1]
+        return DataType.objects.create(
+            key=key, title_fi=title, title_sv=title, title_en=title, sensitive=sensitive
+        )
+
+    return {
+        "wellbeing.steps": make("wellbeing.steps"),
+        "wellbeing.heart_rate": make("wellbeing.heart_rate", sensitive=True),
+        "city.contact_details": make("city.contact_details"),
+    }
+
+
+# -- specs, as a provider's client sends them -----------------------------------
+
+
+def source_spec(slug: str = "wearable", **changes) -> dict:
+    """The Askel watch: a source of steps and heart rate at wearable.example.fi."""
+    spec = {
+        "slug": slug,
+        "name": {"fi": "Askel-kello", "sv": "Askel-klocka", "en": "Askel watch"},
+        "description": {"fi": "Kello.", "sv": "Klocka.", "en": "A watch."},
+        "privacy_policy_url": "https://wearable.example.fi/privacy",
+        "source": {
+            "fetch_url": "https://wearable.example.fi/data",
+            "link_url": "https://wearable.example.fi/link",
+            "data_types": ["wellbeing.steps", "wellbeing.heart_rate"],
+        },
+        "webhook_url": "https://wearable.example.fi/hooks",
+    }
+    spec.update(changes)
+    return spec
+
+
+def sink_spec(slug: str = "wellbeing", **changes) -> dict:
+    """Espoo's wellbeing programme: a sink of steps at sink.example.fi, with no webhook."""
+    spec = {
+        "slug": slug,
+        "name": {"fi": "Hyvinvointi", "sv": "Välmående", "en": "Wellbeing"},
+        "description": {"fi": "Ohjelma.", "sv": "Program.", "en": "A programme."},
+        "privacy_policy_url": "https://sink.example.fi/privacy",
+        "sink": {
+            "delivery_url": "https://sink.example.fi/deliver",
+            "data_types": ["wellbeing.steps"],
+        },
+    }
+    spec.update(changes)
+    return spec
+
+
+def request_spec(source: Service, **changes) -> dict:
+    """A sink's request for daily steps from `source`, for 90 days."""
+    spec = {
+        "source": source.id,
+        "data_types": ["wellbeing.steps"],
+        "purpose": {
+            "fi": "Liikuntaohjelma.",
+            "sv": "Motionsprogram.",
+            "en": "An exercise programme.",
+        },
+        "purpose_category": "wellbeing",
+        "valid_until": timezone.now() + timedelta(days=90),
+        "frequency": {"kind": "recurring", "limit": 1, "period": "day"},
+        "return_url": "https://sink.example.fi/back",
+        "state": "xyz",
+        "subject_reference": "espoo-user-17",
+    }
+    spec.update(changes)
+    return spec
+
+
+# -- what the services and residents do --------------------------------------------
+
+
+def register_service(provider, spec: dict, *, approve_by=None) -> Service:
+    """Register a service through the service layer; approve it if `approve_by` (staff) is given."""
+    full = {"transparency": {"automated_decisions": False, "profiling": False}, **spec}
+    service = registry_services.service_register(
+        organisation=provider.organisation, actor=provider.user, spec=full
+    )
+    if approve_by is not None:
+        service = registry_services.service_approve(service=service, actor=approve_by)
+    return service
+
+
+def request_consent(*, sink: Service, source: Service, **changes) -> ConsentRequest:
+    """The sink asks for consent with request_spec(source, **changes)."""
+    return consent_services.consent_request_create(sink=sink, spec=request_spec(source, **changes))
+
+
+def link_resident(resident, service: Service, *, reference: str = "watch-owner-1") -> ServiceLink:
+    """Link `resident` to `service` as the service's link page does: start, then confirm."""
+    url = consent_services.link_start(
+        resident=resident, service=service, return_to="https://x/back"
+    )
+    token = url.split("link_token=")[1]
+    return consent_services.link_confirm(service=service, token=token, reference=reference)
+
+
+def grant_consent(request: ConsentRequest, resident, *, language: str = "fi") -> Consent:
+    """`resident` approves `request` after reading NOTICE."""
+    return consent_services.consent_grant(
+        request=request, resident=resident, language=language, notice_text=NOTICE
+    )
+
+
+# -- OAuth2 -------------------------------------------------------------------------
+
+
+def basic_auth(client_id: str, secret: str) -> str:
+    """An HTTP Basic Authorization header value, as OAuth2 clients send their credentials."""
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def access_token(provider, scope: str) -> str:
+    """A new credential's access token from /o/token/, got the way a service gets one."""
+    application, secret = registry_services.credential_create(provider=provider, name="test")
+    response = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": scope},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id, secret),
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"]
+
+
+def api_as(provider, scope: str = "services:read services:write") -> APIClient:
+    """An API client holding a token for `provider` with the given scopes."""
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(provider, scope)}")
+    return api
