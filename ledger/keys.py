@@ -84,12 +84,19 @@ def active_key() -> jwk.JWK:
 
 def _record(key: jwk.JWK) -> jwk.JWK:
     """Make sure the key's public half is published before anything it signs is."""
-    if key["kid"] not in _recorded:
+    kid = key["kid"]
+    if kid not in _recorded:
         SigningKey.objects.get_or_create(
-            kid=key["kid"], defaults={"public_jwk": key.export_public(as_dict=True)}
+            kid=kid, defaults={"public_jwk": key.export_public(as_dict=True)}
         )
-        _recorded.add(key["kid"])
+        _remember_after_commit(kid)
     return key
+
+
+def _remember_after_commit(kid: str) -> None:
+    # Only once the row is committed: if the transaction that recorded it rolls
+    # back, the next signature must record it again, or it would go unpublished.
+    transaction.on_commit(lambda: _recorded.add(kid))
 
 
 # Kids this process has seen recorded; tests that roll the database back clear it.
@@ -107,7 +114,7 @@ def key_rotate() -> jwk.JWK:
     with transaction.atomic():
         SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=timezone.now())
         SigningKey.objects.create(kid=key["kid"], public_jwk=key.export_public(as_dict=True))
-    _recorded.add(key["kid"])
+        _remember_after_commit(key["kid"])
     _set_active(key["kid"])
     return key
 
