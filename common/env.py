@@ -4,6 +4,7 @@ Each helper fails loudly: a value that is present but malformed stops the
 process at start-up with the variable's name, rather than running on a guess.
 """
 
+import math
 import os
 import secrets
 from pathlib import Path
@@ -66,8 +67,8 @@ def env_float(name: str, default: float) -> float:
         number = float(value)
     except ValueError:
         raise EnvError(f"{name} must be a number, not {value!r}") from None
-    if number <= 0:
-        raise EnvError(f"{name} must be positive, not {number}")
+    if not math.isfinite(number) or number <= 0:
+        raise EnvError(f"{name} must be a positive finite number, not {value!r}")
     return number
 
 

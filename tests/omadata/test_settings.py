@@ -80,6 +80,14 @@ def test_malformed_integer_names_the_variable(monkeypatch):
         env.env_int("PORT", 8000)
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-2"])
+def test_a_number_that_is_not_positive_and_finite_is_refused(monkeypatch, value):
+    monkeypatch.setenv("OMADATA_OUTBOUND_TIMEOUT", value)
+
+    with pytest.raises(env.EnvError, match="OMADATA_OUTBOUND_TIMEOUT must be a positive finite"):
+        env.env_float("OMADATA_OUTBOUND_TIMEOUT", 10.0)
+
+
 def test_unknown_environment_name_is_refused(monkeypatch):
     monkeypatch.setenv("OMADATA_ENV", "staging")
 
