@@ -48,14 +48,10 @@ def production_backends(
     return problems
 
 
-# Migrations that only a database made by Omadata 0.1 has applied: 0.2 began its
-# migrations anew when the receipt log and the webhook outbox got apps of their own.
-_RELEASE_0_1_MIGRATIONS = {
-    ("consent", "0005_one_checkpoint_per_size"),
-    ("consent", "0004_receipt_principal_per_consent"),
-    ("relay", "0003_transfer_data_types"),
-    ("registry", "0002_service_link_url_servicelink_linktoken_and_more"),
-}
+# The apps whose migrations began anew in 0.2, when the receipt log and the webhook
+# outbox got apps of their own: a database that applied any migration of theirs that
+# is not on disk now was made by 0.1.
+_APPS_RESTARTED_IN_0_2 = ("ledger", "registry", "webhooks", "consent", "relay")
 
 
 @register(Tags.database)
@@ -64,20 +60,28 @@ def database_not_from_release_0_1(
 ) -> list[CheckMessage]:
     """A database of Omadata 0.1 cannot be upgraded: say so before `migrate` fails obscurely."""
     from django.db import connections
+    from django.db.migrations.loader import MigrationLoader
     from django.db.migrations.recorder import MigrationRecorder
 
     problems: list[CheckMessage] = []
+    on_disk = MigrationLoader(None, ignore_no_migrations=True).disk_migrations
     for alias in databases or []:
         recorder = MigrationRecorder(connections[alias])
         if not recorder.has_table():
             continue
-        if _RELEASE_0_1_MIGRATIONS & recorder.applied_migrations().keys():
+        unknown = [
+            key
+            for key in recorder.applied_migrations()
+            if key[0] in _APPS_RESTARTED_IN_0_2 and key not in on_disk
+        ]
+        if unknown:
             problems.append(
                 Error(
                     f"The database {alias!r} was made by Omadata 0.1, which cannot be upgraded.",
                     hint="Start from a new database: with the embedded default, remove the "
-                    "var/ directory (the database, the demo's state and keys go together); "
-                    "otherwise point DATABASE_URL at an empty database.",
+                    "directory OMADATA_VAR_DIR names (var/ by default: the database, the "
+                    "demo's state and keys go together); otherwise point DATABASE_URL at an "
+                    "empty database.",
                     id="omadata.E002",
                 )
             )
