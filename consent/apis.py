@@ -6,7 +6,7 @@ from uuid import UUID
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,28 +27,28 @@ class PurposeInput(StrictSerializer):
     en = serializers.CharField(max_length=1000)
 
 
+@extend_schema_serializer(deprecate_fields=["frequency"])
 class FrequencyInput(StrictSerializer):
-    kind = serializers.ChoiceField(Frequency.choices, required=False)
+    kind = serializers.ChoiceField(Frequency.choices)
     # The name of `kind` before 0.2, still taken; answers say `kind`.
     frequency = serializers.ChoiceField(
-        Frequency.choices, required=False, help_text="deprecated: the same as `kind`"
+        Frequency.choices, required=False, allow_null=True, help_text="the same as `kind`"
     )
     limit = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     period = serializers.ChoiceField(Period.choices, required=False, allow_null=True)
 
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict) and "kind" not in data and data.get("frequency") is not None:
+            data = {**data, "kind": data["frequency"]}
+        return super().to_internal_value(data)
+
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        kind, legacy = data.get("kind"), data.pop("frequency", None)
-        if kind is None and legacy is None:
-            message = str(_("This field is required."))
-            raise serializers.ValidationError(
-                {"kind": [serializers.ErrorDetail(message, "required")]}
-            )
-        if kind is not None and legacy is not None and kind != legacy:
+        legacy = data.pop("frequency", None)
+        if legacy is not None and legacy != data["kind"]:
             message = str(_("`kind` and `frequency` differ."))
             raise serializers.ValidationError(
                 {"kind": [serializers.ErrorDetail(message, "invalid")]}
             )
-        data["kind"] = kind or legacy
         return data
 
 

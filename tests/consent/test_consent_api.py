@@ -105,12 +105,18 @@ def test_bad_requests_are_refused_with_the_field_at_fault(
     assert not ConsentRequest.objects.exists()
 
 
-@pytest.mark.parametrize("name", ["kind", "frequency"])
+@pytest.mark.parametrize(
+    "frequency",
+    [
+        {"kind": "recurring", "limit": 2, "period": "week"},
+        {"frequency": "recurring", "limit": 2, "period": "week"},
+        {"kind": "recurring", "frequency": "recurring", "limit": 2, "period": "week"},
+        {"kind": "recurring", "frequency": None, "limit": 2, "period": "week"},
+    ],
+)
 def test_frequency_is_read_as_kind_or_by_its_old_name_and_answered_as_kind(
-    sink_provider, wellbeing, wearable, name
+    sink_provider, wellbeing, wearable, frequency
 ):
-    frequency = {name: "recurring", "limit": 2, "period": "week"}
-
     response = api_as(sink_provider, ALL).post(
         "/api/v1/consent-requests", body(wearable, wellbeing, frequency=frequency), format="json"
     )
