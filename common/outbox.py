@@ -49,9 +49,11 @@ def http_error(status: int) -> str:
 
 
 def is_transient(error: str) -> bool:
-    """Whether a failure may pass: `error` is a code, optionally prefixed by its side
-    (`source_timeout`, `sink_server_error`)."""
-    return error in TRANSIENT_ERRORS or error.split("_", 1)[-1] in TRANSIENT_ERRORS
+    """Whether a failure may pass: `error` is a code, optionally prefixed by the side of a
+    transfer it happened on (`source_timeout`, `sink_server_error`)."""
+    for side in ("source_", "sink_"):
+        error = error.removeprefix(side)
+    return error in TRANSIENT_ERRORS
 
 
 def verdict(*, error: str, attempts: int, max_attempts: int) -> str:
