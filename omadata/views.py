@@ -1,11 +1,15 @@
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
-from drf_spectacular.views import SpectacularSwaggerSplitView
+from django.views.decorators.http import require_safe
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from common.api import error_response
 from omadata.health import broker_status, database_status
@@ -13,7 +17,7 @@ from registry.selectors import service_list_public
 
 
 @never_cache
-@require_GET
+@require_safe
 def health(request: HttpRequest) -> JsonResponse:
     checks = {"database": database_status(), "broker": broker_status()}
     ok = all(check["status"] == "up" for check in checks.values())
@@ -22,7 +26,7 @@ def health(request: HttpRequest) -> JsonResponse:
     )
 
 
-@require_GET
+@require_safe
 def discovery(request: HttpRequest) -> JsonResponse:
     """The operator's discovery document: where a service finds everything else."""
     base = settings.BASE_URL
@@ -48,6 +52,12 @@ def discovery(request: HttpRequest) -> JsonResponse:
     )
 
 
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin's)."""
+    return HttpResponsePermanentRedirect(static("omadata/favicon.svg"))
+
+
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "omadata/home.html", {"services": service_list_public()})
 
@@ -68,7 +78,20 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
 
 
-class ApiDocsView(SpectacularSwaggerSplitView):
+class _JsonErrors(APIView):
+    """Errors as the API's JSON, whatever the view renders when it succeeds (HTML, YAML)."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+
+class SchemaView(_JsonErrors, SpectacularAPIView):
+    """The OpenAPI document."""
+
+
+class ApiDocsView(_JsonErrors, SpectacularSwaggerSplitView):
     """Swagger UI without inline code, so the site's CSP needs no `unsafe-inline`.
 
     The page loads its start-up script from this same URL (`?script`), and its

@@ -89,3 +89,32 @@ def test_documented_scopes_are_the_scopes_each_view_enforces(schema):
         documented = [s for r in operation.get("security", []) for s in r.get("oauth2", [])]
         expected = [] if enforced is None else [enforced] if isinstance(enforced, str) else enforced
         assert documented == list(expected), (path, method)
+
+
+def test_a_consent_request_requires_the_frequency_kind_and_marks_the_old_name_deprecated(schema):
+    frequency = schema["components"]["schemas"]["FrequencyInputRequest"]
+
+    assert "kind" in frequency["required"]
+    assert frequency["properties"]["frequency"]["deprecated"] is True
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "status"),
+    [
+        ("get", "/api/docs/?format=json", 404),
+        ("get", "/api/schema/?format=xml", 404),
+        ("delete", "/api/docs/", 405),
+        ("delete", "/api/schema/", 405),
+    ],
+)
+def test_errors_of_the_docs_and_the_schema_are_the_apis_json(client, method, url, status):
+    response = getattr(client, method)(url)
+
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"code", "message", "fields"}
+
+
+@pytest.mark.parametrize("url", ["/health", "/.well-known/jwks.json"])
+def test_head_is_answered_like_get(client, url):
+    assert client.head(url).status_code == 200
