@@ -35,7 +35,9 @@ run: $(VENV)/.runtime
 
 ## test: set up and run the whole suite
 test: $(VENV)/.dev
-	$(BIN)/pytest
+	@# The run's own var/: settings write a secret and broker folders there as they load.
+	tmp=$$(mktemp -d -t omadata-test.XXXXXX) && OMADATA_VAR_DIR=$$tmp $(BIN)/pytest; \
+	  status=$$?; rm -rf "$$tmp"; exit $$status
 
 ## lint: ruff, the import layers, types, missing migrations, and Django's deployment checks with production settings
 lint: $(VENV)/.dev
