@@ -150,7 +150,11 @@ def request_expired(request: ConsentRequest) -> bool:
 
 
 def consent_request_claim(*, request: ConsentRequest, resident: "User") -> None:
-    """Bind an open request to the first resident who opens it; no one else may answer it."""
+    """Bind an open request to the first resident who acts on it; no one else may answer it.
+
+    Acting is starting a link or answering, by POST. Merely opening the screen
+    claims nothing, or whoever opened a forwarded address first would take it.
+    """
     if request.resident_id is None:
         ConsentRequest.objects.filter(pk=request.pk, resident__isnull=True).update(
             resident=resident

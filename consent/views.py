@@ -52,10 +52,10 @@ def _allow_forms_to(response: HttpResponse, *urls: str) -> HttpResponse:
 
 @login_required
 def consent_screen(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpResponse:
+    # Showing claims nothing: the request is bound to a resident when they act on it.
     consent_request = selectors.request_access_for_resident(
         resident=request.user, request_id=request_id
     )
-    services.consent_request_claim(request=consent_request, resident=request.user)
     linked = services.link_active(resident=request.user, service=consent_request.source)
     notice = _notice(consent_request)
     response = render(
@@ -79,6 +79,7 @@ def consent_link_start(request: AuthenticatedHttpRequest, request_id: UUID) -> H
     consent_request = selectors.request_access_for_resident(
         resident=request.user, request_id=request_id
     )
+    services.consent_request_claim(request=consent_request, resident=request.user)
     return_to = settings.BASE_URL + reverse("consent-screen", args=[consent_request.id])
     try:
         url = services.link_start(
