@@ -38,8 +38,9 @@ def bench_receipts(grants: int = 300) -> None:
     }  # fmt: skip
     residents = [get_user_model().objects.create_user(f"r{n}") for n in range(grants)]
     for resident in residents:
-        url = services.link_start(resident=resident, service=source, return_to="http://x/")
-        services.link_confirm(service=source, token=url.split("link_token=")[1], reference="r")
+        begun = services.link_start(resident=resident, service=source, return_to="http://x/")
+        code = services.link_confirm(service=source, token=begun.token, reference="r").code
+        services.link_return(resident=resident, code=code, started={begun.attempt})
     requests = [services.consent_request_create(sink=sink, spec=spec) for _ in residents]
 
     before = Receipt.objects.count()

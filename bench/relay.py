@@ -142,8 +142,9 @@ def seed_consents(port: int) -> dict[int, list]:
         }  # fmt: skip
         consents[size] = []
         for resident in residents:
-            url = services.link_start(resident=resident, service=source, return_to="http://x/")
-            services.link_confirm(service=source, token=url.split("link_token=")[1], reference="r")
+            begun = services.link_start(resident=resident, service=source, return_to="http://x/")
+            code = services.link_confirm(service=source, token=begun.token, reference="r").code
+            services.link_return(resident=resident, code=code, started={begun.attempt})
             request = services.consent_request_create(sink=sink, spec=spec)
             consents[size].append(
                 services.consent_grant(

@@ -1,6 +1,7 @@
 """The consent API for services: ask for consent, read consents and receipts, confirm links."""
 
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django.conf import settings
@@ -230,11 +231,25 @@ class LinkConfirmInput(StrictSerializer):
 
 
 class LinkOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    service = serializers.UUIDField(source="service_id")
-    subject = serializers.CharField(help_text="the resident's pairwise id at your service")
-    status = serializers.CharField()
-    confirmed_at = serializers.DateTimeField()
+    id = serializers.UUIDField(source="link.id")
+    service = serializers.UUIDField(source="link.service_id")
+    subject = serializers.CharField(
+        source="link.subject", help_text="the resident's pairwise id at your service"
+    )
+    status = serializers.CharField(
+        source="link.status",
+        help_text="`pending`: the link becomes active when the resident's browser arrives at "
+        "`return_url`",
+    )
+    confirmed_at = serializers.DateTimeField(source="link.confirmed_at")
+    return_url = serializers.SerializerMethodField(
+        help_text="send the resident's browser here: it carries a single-use code, valid "
+        "for minutes, that makes the link when the session that started it comes back"
+    )
+
+    def get_return_url(self, confirmed: services.LinkConfirmed) -> str:
+        query = urlencode({"code": confirmed.code})
+        return f"{settings.BASE_URL}{reverse('link-return')}?{query}"
 
 
 class LinkConfirmApi(APIView):
@@ -246,7 +261,9 @@ class LinkConfirmApi(APIView):
         request=LinkConfirmInput,
         responses={201: LinkOutput, **ERRORS},
         description="Confirm a resident's account link with the single-use token the operator "
-        "sent them to you with. Then send the resident's browser to the token's `return_to`.",
+        "sent them to you with, then send the resident's browser to the answer's `return_url` "
+        "(not to the token's `return_to`). The link becomes active, and transfers can use it, "
+        "only when that browser arrives in the Omadata session that started the link.",
     )
     def post(self, request: Request) -> Response:
         provider = caller_provider(request)
@@ -265,8 +282,8 @@ class LinkConfirmApi(APIView):
                     ]
                 }
             )
-        link = services.link_confirm(
+        confirmed = services.link_confirm(
             service=service, token=data.validated_data["token"],
             reference=data.validated_data["reference"],
         )  # fmt: skip
-        return Response(LinkOutput(link).data, status=status.HTTP_201_CREATED)
+        return Response(LinkOutput(confirmed).data, status=status.HTTP_201_CREATED)

@@ -39,14 +39,19 @@ class ServiceLink(models.Model):
 
     The subject is random and different at every service, so that two services
     cannot join what they know about a resident through Omadata. A link is
-    `pending` until the service confirms it with its own reference for the
-    resident, then `active` until removed.
+    `pending` while the resident links it: the service confirms it with its own
+    reference for the resident, and it becomes `active` only when the browser of
+    the session that started it comes back with the code the service was given;
+    then it stays active until removed. A pending link that cannot finish is
+    `abandoned`, and its subject is never offered again: the service may have
+    tied it to whoever finished its link page.
     """
 
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")
         ACTIVE = "active", _("active")
         REMOVED = "removed", _("removed")
+        ABANDONED = "abandoned", _("not made")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     resident = models.ForeignKey(
@@ -67,7 +72,7 @@ class ServiceLink(models.Model):
             # One live link per resident and service: the pairwise id must be unambiguous.
             models.UniqueConstraint(
                 fields=["resident", "service"],
-                condition=~models.Q(status="removed"),
+                condition=~models.Q(status__in=["removed", "abandoned"]),
                 name="one_live_link_per_service",
             ),
         ]
@@ -77,12 +82,23 @@ class ServiceLink(models.Model):
 
 
 class LinkToken(models.Model):
-    """A single-use link token's id (jti): spent when the service confirms the link."""
+    """One attempt to link: its token's id (jti), and what came of it.
+
+    The token is spent when the service confirms it (`used_at`); the service is
+    then given a single-use code, kept here only as its SHA-256, for the browser
+    it sends back. `outcome` records that browser's return: `linked`, or why not.
+    """
 
     jti = models.CharField(max_length=64, primary_key=True)
     link = models.ForeignKey(ServiceLink, on_delete=models.CASCADE, related_name="tokens")
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    # Where the resident goes on once linked: a page of ours, never one a request supplied.
+    return_to = models.CharField(max_length=2000, blank=True)
+    code_sha256 = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=30, blank=True)
 
     class Meta:
         verbose_name = _("link token")

@@ -2,6 +2,8 @@
 writes the new state, its signed receipt and its outbox notifications together."""
 
 import secrets
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -150,7 +152,11 @@ def request_expired(request: ConsentRequest) -> bool:
 
 
 def consent_request_claim(*, request: ConsentRequest, resident: "User") -> None:
-    """Bind an open request to the first resident who opens it; no one else may answer it."""
+    """Bind an open request to the first resident who acts on it; no one else may answer it.
+
+    Acting is starting a link or answering, by POST. Merely opening the screen
+    claims nothing, or whoever opened a forwarded address first would take it.
+    """
     if request.resident_id is None:
         ConsentRequest.objects.filter(pk=request.pk, resident__isnull=True).update(
             resident=resident
@@ -196,70 +202,186 @@ def _lock_resident(resident: "User") -> None:
     get_user_model().objects.select_for_update().filter(pk=resident.pk).first()
 
 
+@dataclass(frozen=True)
+class LinkStarted:
+    url: str  # send the resident's browser here: the service's link page, with the token
+    token: str  # the signed link token in `url`
+    attempt: str  # the attempt's id, for the resident's session to remember
+    until: datetime  # after this, the attempt can no longer finish
+
+
 @transaction.atomic
-def link_start(*, resident: "User", service: Service, return_to: str) -> str:
-    """Begin linking `resident` at `service`; return the URL to send the resident to.
+def link_start(*, resident: "User", service: Service, return_to: str) -> LinkStarted:
+    """Begin linking `resident` at `service`, from the resident's own session.
 
     The URL carries a signed, single-use, short-lived link token for the service.
+    The caller keeps `attempt` in the resident's session: only a browser with that
+    session can finish the link (link_return). Each attempt gets a new pending link
+    with a new subject, and an earlier pending one is abandoned: the service may
+    have tied that subject to whoever finished its link page.
     """
     _lock_resident(resident)
     if service.status != Service.Status.APPROVED or not service.link_url:
         raise _state_error("service_cannot_link", _("This service does not take links."))
     if link_active(resident=resident, service=service):
         raise _state_error("already_linked", _("You are linked to this service already."))
-    link = ServiceLink.objects.filter(
+    ServiceLink.objects.filter(
         resident=resident, service=service, status=ServiceLink.Status.PENDING
-    ).first() or ServiceLink.objects.create(
+    ).update(status=ServiceLink.Status.ABANDONED)
+    link = ServiceLink.objects.create(
         resident=resident, service=service, subject=secrets.token_urlsafe(24)
     )
     now = timezone.now()
     expires = now + timedelta(seconds=settings.OMADATA_LINK_TOKEN_SECONDS)
-    token = LinkToken.objects.create(jti=secrets.token_urlsafe(24), link=link, expires_at=expires)
+    token = LinkToken.objects.create(
+        jti=secrets.token_urlsafe(24), link=link, expires_at=expires, return_to=return_to
+    )
     signed = jws.sign(
         {
             "iss": settings.BASE_URL, "aud": str(service.id), "sub": link.subject,
             "jti": token.jti, "iat": int(now.timestamp()), "exp": int(expires.timestamp()),
+            # Where sources written before the return code sent the browser back; it no
+            # longer finishes a link, but a source that reads it still finds it.
             "return_to": return_to,
         },
         typ=LINK_TYP,
     )  # fmt: skip
     separator = "&" if "?" in service.link_url else "?"
-    return f"{service.link_url}{separator}link_token={signed}"
+    return LinkStarted(
+        url=f"{service.link_url}{separator}link_token={signed}", token=signed, attempt=token.jti,
+        until=expires + timedelta(seconds=settings.OMADATA_LINK_RETURN_SECONDS),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LinkConfirmed:
+    link: ServiceLink
+    code: str  # for the browser the service sends back; only its hash is kept
 
 
 @transaction.atomic
-def link_confirm(*, service: Service, token: str, reference: str) -> ServiceLink:
-    """The service confirms a link token with its own reference for the resident."""
+def link_confirm(*, service: Service, token: str, reference: str) -> LinkConfirmed:
+    """The service confirms a link token with its own reference for the resident.
+
+    The link stays pending: anyone who has the token's URL can bring it to the
+    service, so the service is given a single-use code for the browser it sends
+    back, and the link is made only when that browser proves to be the session
+    that started it (link_return).
+    """
     try:
         claims = jws.verify(token, typ=LINK_TYP)
     except jws.JWSError as error:
         raise _invalid("token", f"token_{error.code}", error.message) from None
     if claims.get("aud") != str(service.id):
         raise _invalid("token", "token_wrong_audience", _("This token is for another service."))
-    row = (
-        LinkToken.objects.select_for_update()
-        .select_related("link")
-        .filter(jti=claims.get("jti"))
-        .first()
-    )
+    row = LinkToken.objects.select_for_update().filter(jti=claims.get("jti")).first()
     now = timezone.now()
-    if row is None or row.link.service_id != service.id:
+    if row is None:
+        raise _invalid("token", "token_unknown", _("This link token is unknown."))
+    link = ServiceLink.objects.select_for_update().get(pk=row.link_id)
+    if link.service_id != service.id:
         raise _invalid("token", "token_unknown", _("This link token is unknown."))
     if row.used_at is not None:
         raise _invalid("token", "token_used", _("This link token has been used already."))
     if row.expires_at <= now:
         raise _invalid("token", "token_expired", _("This link token has expired."))
-    link = row.link
     if link.status != ServiceLink.Status.PENDING:
-        raise _invalid("token", "token_used", _("This link token has been used already."))
+        raise _invalid(
+            "token", "token_replaced",
+            _("The resident has started linking again: this link token is no longer valid."),
+        )  # fmt: skip
+    code = secrets.token_urlsafe(32)
     row.used_at = now
-    row.save(update_fields=["used_at"])
-    link.status = ServiceLink.Status.ACTIVE
+    row.code_sha256 = sha256_hex(code)
+    row.code_expires_at = now + timedelta(seconds=settings.OMADATA_LINK_RETURN_SECONDS)
+    row.save(update_fields=["used_at", "code_sha256", "code_expires_at"])
     link.service_reference = reference
     link.confirmed_at = now
-    link.save(update_fields=["status", "service_reference", "confirmed_at"])
+    link.save(update_fields=["service_reference", "confirmed_at"])
+    return LinkConfirmed(link=link, code=code)
+
+
+class LinkNotMade(Exception):
+    """A browser came back with a code that cannot finish a link; `reason` says why.
+
+    `attempt` names the attempt the code belonged to, if any: the session that
+    started it forgets it.
+    """
+
+    def __init__(self, reason: str, attempt: str | None) -> None:
+        super().__init__(reason)
+        self.reason, self.attempt = reason, attempt
+
+
+def link_return(*, resident: "User | None", code: str, started: Collection[str]) -> LinkToken:
+    """A browser comes back from the service with `code`: make the link, or say why not.
+
+    `resident` is who is signed in there (None: nobody); `started` holds the
+    attempts that browser's session began. Only the resident who started the
+    attempt, in that session, with the right code, once, in time, makes the link
+    and its `link.created` receipt. Any other return spends the code and abandons
+    the pending link, so that a code seen elsewhere can never finish it later.
+    """
+    with transaction.atomic():
+        attempt, reason = _link_return(resident=resident, code=code, started=started)
+    if attempt is None:
+        raise LinkNotMade("code_unknown", None)
+    if reason:
+        raise LinkNotMade(reason, attempt.jti)
+    return attempt
+
+
+def _link_return(
+    *, resident: "User | None", code: str, started: Collection[str]
+) -> tuple[LinkToken | None, str]:
+    if not code:
+        return None, "code_unknown"
+    found = (
+        LinkToken.objects.filter(code_sha256=sha256_hex(code))
+        .select_related("link__resident")
+        .first()
+    )
+    if found is None:
+        return None, "code_unknown"
+    _lock_resident(found.link.resident)
+    attempt = LinkToken.objects.select_for_update().get(pk=found.pk)
+    link = ServiceLink.objects.select_for_update().select_related("service").get(pk=attempt.link_id)
+    if attempt.returned_at is not None:
+        return attempt, "code_used"
+    now = timezone.now()
+    reason = _return_refusal(attempt, link, resident=resident, started=started, now=now)
+    attempt.returned_at, attempt.outcome = now, reason or "linked"
+    attempt.save(update_fields=["returned_at", "outcome"])
+    if reason:
+        if link.status == ServiceLink.Status.PENDING:
+            link.status = ServiceLink.Status.ABANDONED
+            link.save(update_fields=["status"])
+        return attempt, reason
+    link.status = ServiceLink.Status.ACTIVE
+    link.save(update_fields=["status"])
     link_receipt_issue(link=link, event=Receipt.Event.LINK_CREATED)
-    return link
+    return attempt, ""
+
+
+def _return_refusal(
+    attempt: LinkToken,
+    link: ServiceLink,
+    *,
+    resident: "User | None",
+    started: Collection[str],
+    now: datetime,
+) -> str:
+    if resident is not None and resident.pk != link.resident_id:
+        return "other_resident"
+    if resident is None or attempt.jti not in started:
+        return "other_session"
+    if attempt.code_expires_at is None or attempt.code_expires_at <= now:
+        return "code_expired"
+    if link.status != ServiceLink.Status.PENDING:
+        return "link_gone"
+    if link.service.status != Service.Status.APPROVED:
+        return "service_unavailable"
+    return ""
 
 
 def _link_sink(*, resident: "User", request: ConsentRequest) -> None:
@@ -267,16 +389,16 @@ def _link_sink(*, resident: "User", request: ConsentRequest) -> None:
     if link_active(resident=resident, service=request.sink):
         return
     # A service that is also a source may hold a link the resident began there and
-    # never finished: the sink's own request completes it rather than adding a second.
-    link = ServiceLink.objects.filter(
+    # never finished. Its subject may be tied to whoever finished that link page, so
+    # it is abandoned, and the sink's own request makes a link with a new subject.
+    ServiceLink.objects.filter(
         resident=resident, service=request.sink, status=ServiceLink.Status.PENDING
-    ).first() or ServiceLink(
-        resident=resident, service=request.sink, subject=secrets.token_urlsafe(24)
-    )
-    link.service_reference = request.subject_reference
-    link.status = ServiceLink.Status.ACTIVE
-    link.confirmed_at = timezone.now()
-    link.save()
+    ).update(status=ServiceLink.Status.ABANDONED)
+    link = ServiceLink.objects.create(
+        resident=resident, service=request.sink, subject=secrets.token_urlsafe(24),
+        service_reference=request.subject_reference, status=ServiceLink.Status.ACTIVE,
+        confirmed_at=timezone.now(),
+    )  # fmt: skip
     link_receipt_issue(link=link, event=Receipt.Event.LINK_CREATED)
 
 

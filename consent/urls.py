@@ -26,6 +26,7 @@ pages = [
         name="consent-link-start",
     ),
     path("consent/requests/<uuid:request_id>/answer", views.consent_answer, name="consent-answer"),
+    path("consent/links/return", views.link_return, name="link-return"),
     path("my/consents", views.my_consents, name="my-consents"),
     path("my/consents/<uuid:consent_id>", views.my_consent, name="my-consent"),
     path(

@@ -6,14 +6,15 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from common.errors import Conflict
 from common.http import AuthenticatedHttpRequest
@@ -52,10 +53,10 @@ def _allow_forms_to(response: HttpResponse, *urls: str) -> HttpResponse:
 
 @login_required
 def consent_screen(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpResponse:
+    # Showing claims nothing: the request is bound to a resident when they act on it.
     consent_request = selectors.request_access_for_resident(
         resident=request.user, request_id=request_id
     )
-    services.consent_request_claim(request=consent_request, resident=request.user)
     linked = services.link_active(resident=request.user, service=consent_request.source)
     notice = _notice(consent_request)
     response = render(
@@ -79,15 +80,92 @@ def consent_link_start(request: AuthenticatedHttpRequest, request_id: UUID) -> H
     consent_request = selectors.request_access_for_resident(
         resident=request.user, request_id=request_id
     )
+    services.consent_request_claim(request=consent_request, resident=request.user)
     return_to = settings.BASE_URL + reverse("consent-screen", args=[consent_request.id])
     try:
-        url = services.link_start(
+        started = services.link_start(
             resident=request.user, service=consent_request.source, return_to=return_to
         )
     except Conflict as problem:
         messages.error(request, problem.message)
         return redirect("consent-screen", consent_request.id)
-    return redirect(url)
+    _remember_link(request, started)
+    return redirect(started.url)
+
+
+# The attempts to link that this browser's session began, each with the time
+# after which it can no longer finish. Kept in the session (on the server), so
+# only this browser can bring an attempt back.
+LINK_ATTEMPTS = "link_attempts"
+
+
+def _link_attempts(request: HttpRequest) -> dict[str, float]:
+    now = timezone.now().timestamp()
+    return {a: until for a, until in request.session.get(LINK_ATTEMPTS, {}).items() if until > now}
+
+
+def _remember_link(request: HttpRequest, started: services.LinkStarted) -> None:
+    request.session[LINK_ATTEMPTS] = {
+        **_link_attempts(request),
+        started.attempt: started.until.timestamp(),
+    }
+
+
+def _forget_link(request: HttpRequest, attempt: str | None) -> None:
+    if LINK_ATTEMPTS in request.session:
+        request.session[LINK_ATTEMPTS] = {
+            a: until for a, until in _link_attempts(request).items() if a != attempt
+        }
+
+
+_NOT_MADE = {
+    "code_unknown": gettext_lazy(
+        "The address you came back with is incomplete, or Omadata did not give it."
+    ),
+    "code_used": gettext_lazy(
+        "The address you came back with has been used already: it works only once."
+    ),
+    "other_resident": gettext_lazy(
+        "Linking was started by someone else, signed in to Omadata as another user. If someone "
+        "sent you the address of a link page, they may have tried to link your account to theirs."
+    ),
+    "other_session": gettext_lazy(
+        "Linking was started in another browser, or you have logged out of Omadata since. If "
+        "you did not start linking in this browser yourself, someone may have sent you the "
+        "address of a link page to link your account to theirs."
+    ),
+    "code_expired": gettext_lazy(
+        "Too much time passed between the service confirming the link and your return here."
+    ),
+    "link_gone": gettext_lazy(
+        "Linking was started again, or ended another way, while you were at the service."
+    ),
+    "service_unavailable": gettext_lazy("The service is no longer in use at Omadata."),
+}
+
+
+@require_GET
+@never_cache
+def link_return(request: HttpRequest) -> HttpResponse:
+    """The source sends the resident's browser back here with its single-use code.
+
+    A GET that makes the link: the code, which only the browser the source sent
+    back holds, and this session's record of the attempt stand in for a CSRF token.
+    """
+    resident = request.user if request.user.is_authenticated else None
+    try:
+        attempt = services.link_return(
+            resident=resident, code=request.GET.get("code", ""),
+            started=_link_attempts(request).keys(),
+        )  # fmt: skip
+    except services.LinkNotMade as refusal:
+        _forget_link(request, refusal.attempt)
+        context = {"reason": _NOT_MADE[refusal.reason]}
+        return render(request, "consent/link_not_made.html", context, status=400)
+    _forget_link(request, attempt.jti)
+    service = attempt.link.service.localized("name")
+    messages.success(request, _("Your account at %(service)s is linked.") % {"service": service})
+    return redirect(attempt.return_to or reverse("my-consents"))
 
 
 @require_POST

@@ -8,10 +8,11 @@ var/demo.json, and verify what it signs with its published JWKS.
 
 import contextlib
 import logging
+import secrets
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -50,6 +51,8 @@ class Demo:
     config: Config
     api: OperatorApi
     store: Store
+    # Signs the form tokens of this process's pages: a restart voids open forms, no more.
+    form_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
 
 def make_app(config: Config) -> WSGIApplication:

@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, TypeGuard
 
 from demo import pages, webhooks
 from demo.operator_api import LINK_TYP, TRANSFER_TYP, ApiError, TokenInvalid
-from demo.web import Request, Response, error, json_response, redirect, unauthorized
+from demo.web import (
+    FORM_TOKEN_FIELD,
+    Request,
+    Response,
+    error,
+    form_from_here,
+    form_guard,
+    json_response,
+    redirect,
+    unauthorized,
+)
 
 if TYPE_CHECKING:
     from demo.server import Demo
@@ -62,47 +72,68 @@ def _link_claims(demo: "Demo", token: str) -> dict:
     return demo.api.verify(token, typ=LINK_TYP, audience=demo.api.service_id(SLUG))
 
 
+# The link form's guard: this browser's secret, in a cookie for the watch's pages only.
+FORM_COOKIE = "askel_form"
+
+
 def link_page(demo: "Demo", request: Request, lang: str) -> Response:
     """Show who is signed in and a Link button; the token is checked before anything is shown."""
     token = request.query.get("link_token", "")
     try:
         _link_claims(demo, token)
     except (TokenInvalid, ApiError) as problem:
-        return _link_failed(problem, lang, request)
+        return _link_failed(400, f"This link request cannot be used: {problem}", lang, request)
+    form_token, headers = form_guard(
+        request, key=demo.form_key, cookie=FORM_COOKIE, path="/wearable/",
+        secure=demo.config.demo_url.startswith("https://"),
+    )  # fmt: skip
     body = (
         f"<p>You are signed in to Askel as <strong>{escape(OWNER['name'])}</strong>.</p>"
         "<p>Omadata asks to link this watch to your Omadata account. Linking shares no data: "
-        "each transfer needs a consent that you give in Omadata.</p>"
+        "each transfer needs a consent that you give in Omadata. Link only if you started "
+        "this yourself, in Omadata, in this browser.</p>"
         + pages.form(action="/wearable/link", button=pages.t("wearable.link_button", lang),
-                     hidden={"link_token": token})
+                     hidden={"link_token": token, FORM_TOKEN_FIELD: form_token})
     )  # fmt: skip
     title = pages.t("wearable.link", lang)
-    return Response(body=pages.page(title=title, lang=lang, body=body, query=request.query))
+    page = pages.page(title=title, lang=lang, body=body, query=request.query)
+    return Response(body=page, headers=headers)
 
 
 def link_confirm(demo: "Demo", request: Request, lang: str) -> Response:
     """Confirm the link with the operator, remember the subject, and send the browser back.
 
-    The form needs no CSRF token of its own: the single-use link token it
-    carries is the secret that a forged cross-site post would lack.
+    Only a post from our own link page in this browser counts: another site's page
+    could post a link token of its own maker's from the browser of someone signed
+    in here, and so link their watch to his Omadata account. The operator, in turn,
+    makes the link only when this browser brings its code back to the session that
+    started it: so the browser goes to the answer's `return_url`.
     """
+    if not form_from_here(request, key=demo.form_key, cookie=FORM_COOKIE):
+        text = "This form did not come from Askel's link page in this browser: nothing is linked."
+        return _link_failed(403, text, lang, request)
     token = request.form.get("link_token", "")
     try:
-        claims = _link_claims(demo, token)
+        _link_claims(demo, token)
         link = demo.api.call(
             "POST", "/api/v1/links", slug=SLUG, scope="links:write",
             data={"service": demo.api.service_id(SLUG), "token": token, "reference": OWNER["id"]},
         )  # fmt: skip
     except (TokenInvalid, ApiError) as problem:
-        return _link_failed(problem, lang, request)
+        return _link_failed(400, f"This link request cannot be used: {problem}", lang, request)
+    back = str(link.get("return_url", ""))
+    if not back.startswith(f"{demo.config.operator_url}/"):
+        return _link_failed(
+            502, "Omadata's answer names no return address of its own.", lang, request
+        )
     demo.store.link_save(subject=link["subject"], user=OWNER["id"])
-    return redirect(claims["return_to"])
+    return redirect(back)
 
 
-def _link_failed(problem: Exception, lang: str, request: Request) -> Response:
-    body = f"<p role=alert>This link request cannot be used: {escape(str(problem))}</p>"
+def _link_failed(status: int, text: str, lang: str, request: Request) -> Response:
+    body = f"<p role=alert>{escape(text)}</p>"
     title = pages.t("wearable.link", lang)
-    return Response(400, pages.page(title=title, lang=lang, body=body, query=request.query))
+    return Response(status, pages.page(title=title, lang=lang, body=body, query=request.query))
 
 
 def data(demo: "Demo", request: Request, lang: str) -> Response:

@@ -1,7 +1,12 @@
-"""The little web layer the demo services need: a request, a response, nothing more."""
+"""The little web layer the demo services need: a request, a response, a guarded form."""
 
+import hashlib
+import hmac
 import json
+import re
+import secrets
 from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 
 # Bigger bodies are refused before they are read: a demo keeps no more than this.
@@ -44,6 +49,13 @@ class Request:
     def form(self) -> dict[str, str]:
         return _first_values(self.body.decode(errors="replace"))
 
+    def cookie(self, name: str) -> str:
+        try:
+            cookies = SimpleCookie(self.headers.get("cookie", ""))
+        except CookieError:
+            return ""
+        return cookies[name].value if name in cookies else ""
+
     def bearer(self) -> str | None:
         scheme, _, token = self.headers.get("authorization", "").partition(" ")
         return token.strip() if scheme.lower() == "bearer" and token.strip() else None
@@ -79,3 +91,43 @@ def unauthorized(problem: Exception) -> Response:
 
 def redirect(location: str) -> Response:
     return Response(302, b"", headers={"Location": location})
+
+
+# -- forms that only the service's own page can send -----------------------------
+#
+# A page on another site can make a browser post to a form (and its cookies go
+# along if that browser is signed in here). So each browser holds a random secret
+# in an HttpOnly cookie, which pages elsewhere cannot read and SameSite=Lax keeps
+# off their cross-site posts, and each form carries an HMAC of it under the
+# server's key; a post counts only if the two agree. (A service with sign-in
+# sessions keeps the secret in the session instead, out of reach of any cookie
+# that a neighbouring subdomain might set.)
+
+FORM_TOKEN_FIELD = "csrf_token"  # noqa: S105  # a field name, not a secret
+_SECRET = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def _form_token(key: bytes, secret: str) -> str:
+    return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def form_guard(
+    request: Request, *, key: bytes, cookie: str, path: str, secure: bool
+) -> tuple[str, dict[str, str]]:
+    """The token for a form on this page, and the header giving the browser its secret."""
+    secret = request.cookie(cookie)
+    if _SECRET.fullmatch(secret):
+        return _form_token(key, secret), {}
+    secret = secrets.token_urlsafe(32)
+    flags = "; Secure" if secure else ""
+    header = f"{cookie}={secret}; Path={path}; HttpOnly; SameSite=Lax{flags}"
+    return _form_token(key, secret), {"Set-Cookie": header}
+
+
+def form_from_here(request: Request, *, key: bytes, cookie: str) -> bool:
+    """True if the posted form came from our own page in this browser."""
+    secret = request.cookie(cookie)
+    sent = request.form.get(FORM_TOKEN_FIELD, "")
+    return bool(_SECRET.fullmatch(secret)) and hmac.compare_digest(
+        sent.encode(), _form_token(key, secret).encode()
+    )

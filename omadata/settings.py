@@ -378,10 +378,12 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Consent terms: the longest validity a sink may ask for, how long a request
-# waits for the resident, and how long a single-use link token lives.
+# waits for the resident, how long a single-use link token lives, and how long
+# the resident's browser has to come back to Omadata once the source confirmed it.
 OMADATA_MAX_CONSENT_DAYS = env_int("OMADATA_MAX_CONSENT_DAYS", 365, minimum=1)
 OMADATA_CONSENT_REQUEST_SECONDS = env_int("OMADATA_CONSENT_REQUEST_SECONDS", 86400, minimum=60)
 OMADATA_LINK_TOKEN_SECONDS = env_int("OMADATA_LINK_TOKEN_SECONDS", 600, minimum=30)
+OMADATA_LINK_RETURN_SECONDS = env_int("OMADATA_LINK_RETURN_SECONDS", 300, minimum=30)
 OMADATA_MAX_RECURRING_LIMIT = 1000
 
 # The operator's signing keys (ledger/keys.py says where each kind comes from).

@@ -135,12 +135,16 @@ def request_consent(*, sink: Service, source: Service, **changes) -> ConsentRequ
 
 
 def link_resident(resident, service: Service, *, reference: str = "watch-owner-1") -> ServiceLink:
-    """Link `resident` to `service` as the service's link page does: start, then confirm."""
-    url = consent_services.link_start(
+    """Link `resident` to `service` as the pages do: started in the resident's session, the
+    service confirms the token, and the browser comes back to that session with the code."""
+    started = consent_services.link_start(
         resident=resident, service=service, return_to="https://x/back"
     )
-    token = url.split("link_token=")[1]
-    return consent_services.link_confirm(service=service, token=token, reference=reference)
+    code = consent_services.link_confirm(
+        service=service, token=started.token, reference=reference
+    ).code
+    attempt = consent_services.link_return(resident=resident, code=code, started={started.attempt})
+    return attempt.link
 
 
 def grant_consent(request: ConsentRequest, resident, *, language: str = "fi") -> Consent:

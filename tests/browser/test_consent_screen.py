@@ -66,8 +66,11 @@ def test_resident_links_approves_and_returns_to_the_sink(
     _log_in(page)
 
     page.get_by_role("button", name="Link my account at Askel watch").click()
+    page.get_by_text("You are signed in at the test source").wait_for()
+    page.get_by_role("button", name="Link", exact=True).click()
     page.get_by_role("button", name="Approve").wait_for()
     assert source_peer.errors == []
+    assert page.get_by_role("status").inner_text() == "Your account at Askel watch is linked."
     assert axe(page) == []
     page.get_by_role("button", name="Approve").click()
     page.wait_for_url(f"{sink_peer.url}/back*")

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from consent import services
-from consent.models import ConsentRequest
+from consent.models import ConsentRequest, Receipt
 from consent.receipts import receipt_verify
 from tests.factories import api_as, make_provider, register_service, source_spec
 
@@ -152,9 +152,8 @@ def test_consent_list_filters_by_status(sink_provider, consent):
     assert api.get("/api/v1/consents?status=happy").status_code == 400
 
 
-def test_source_confirms_a_link_through_the_api(source_provider, wearable, aino):
-    url = services.link_start(resident=aino, service=wearable, return_to="https://x/back")
-    token = url.split("link_token=")[1]
+def test_source_confirms_a_link_through_the_api(source_provider, wearable, aino, settings):
+    token = services.link_start(resident=aino, service=wearable, return_to="https://x/back").token
 
     response = api_as(source_provider, ALL).post(
         "/api/v1/links",
@@ -163,12 +162,15 @@ def test_source_confirms_a_link_through_the_api(source_provider, wearable, aino)
     )
 
     assert response.status_code == 201, response.json()
-    assert response.json()["status"] == "active"
+    answer = response.json()
+    assert answer["status"] == "pending"
+    assert answer["return_url"].startswith(f"{settings.BASE_URL}/consent/links/return?code=")
+    assert not Receipt.objects.filter(event="link.created").exists()
 
 
 def test_a_replayed_link_token_is_refused(source_provider, wearable, aino):
-    url = services.link_start(resident=aino, service=wearable, return_to="https://x/back")
-    payload = {"service": str(wearable.id), "token": url.split("link_token=")[1], "reference": "r"}
+    started = services.link_start(resident=aino, service=wearable, return_to="https://x/back")
+    payload = {"service": str(wearable.id), "token": started.token, "reference": "r"}
     api = api_as(source_provider, ALL)
     api.post("/api/v1/links", payload, format="json")
 
@@ -179,11 +181,11 @@ def test_a_replayed_link_token_is_refused(source_provider, wearable, aino):
 
 
 def test_a_link_token_cannot_be_confirmed_for_someone_elses_service(sink_provider, wearable, aino):
-    url = services.link_start(resident=aino, service=wearable, return_to="https://x/back")
+    started = services.link_start(resident=aino, service=wearable, return_to="https://x/back")
 
     response = api_as(sink_provider, ALL).post(
         "/api/v1/links",
-        {"service": str(wearable.id), "token": url.split("link_token=")[1], "reference": "r"},
+        {"service": str(wearable.id), "token": started.token, "reference": "r"},
         format="json",
     )
 

@@ -71,8 +71,12 @@ def _api_session(base: str, client_id: str, secret: str) -> requests.Session:
     return session
 
 
+def _field(page: str, name: str) -> str:
+    return re.search(rf'name="{name}" value="([^"]+)"', page)[1]
+
+
 def _csrf(page: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    return _field(page, "csrfmiddlewaretoken")
 
 
 def _post(browser: requests.Session, url: str, page_url: str, page: str, **data):
@@ -105,8 +109,14 @@ def test_consent_flow_end_to_end(live_server, world, aino, deliver_in_process):
     login = browser.get(consent_url, timeout=10)
     screen = _post(browser, login.url, login.url, login.text, username="aino", password=PASSWORD)
     assert "notice_sha256" in screen.text
-    linked = _post(browser, f"{consent_url}/link", screen.url, screen.text)
+    link_page = _post(browser, f"{consent_url}/link", screen.url, screen.text)
+    assert "You are signed in at the test source" in link_page.text
+    linked = browser.post(
+        link_page.url.split("?")[0], timeout=10,
+        data={name: _field(link_page.text, name) for name in ("link_token", "csrf_token")},
+    )  # fmt: skip
     assert world["source_web"].errors == []
+    assert linked.history[-1].url.startswith(f"{base}/consent/links/return?code=")
     assert linked.url == consent_url
     notice_sha256 = re.search(r'name="notice_sha256" value="([0-9a-f]{64})"', linked.text)[1]
     back = _post(

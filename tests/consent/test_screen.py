@@ -116,14 +116,36 @@ def test_post_without_csrf_token_is_refused(aino, linked, consent_request):
     assert not Consent.objects.exists()
 
 
+def test_opening_the_screen_claims_nothing(client, aino, eero, consent_request):
+    """Whoever opens a forwarded address first must not take the request from its resident."""
+    client.force_login(eero)
+    assert screen(client, consent_request).status_code == 200
+    client.force_login(aino)
+
+    page = screen(client, consent_request)
+
+    assert page.status_code == 200
+    assert "Link my account at Askel watch" in page.content.decode()
+    consent_request.refresh_from_db()
+    assert consent_request.resident is None
+
+
 def test_another_resident_gets_404_for_a_claimed_request(client, aino, eero, consent_request):
     client.force_login(aino)
-    screen(client, consent_request)
+    client.post(f"/consent/requests/{consent_request.id}/link")  # acting on it claims it
     client.force_login(eero)
 
     assert screen(client, consent_request).status_code == 404
     response = client.post(f"/consent/requests/{consent_request.id}/answer", {"answer": "refuse"})
     assert response.status_code == 404
+
+
+def test_another_resident_gets_404_for_an_answered_request(client, aino, eero, consent_request):
+    client.force_login(aino)
+    answer(client, consent_request, "refuse")
+    client.force_login(eero)
+
+    assert screen(client, consent_request).status_code == 404
 
 
 def test_resident_withdraws_in_one_step(client, aino, consent):

@@ -5,14 +5,15 @@ import time
 import uuid
 
 import pytest
+import requests
 from django.contrib.auth import get_user_model
 from jwcrypto import jwk
 
 from consent import services
-from consent.models import ServiceLink
+from consent.models import LinkToken, ServiceLink
 from demo.operator_api import OperatorApi
 from ledger import jws, keys
-from tests.demo.world import get, post
+from tests.demo.world import form_field, get, link_at_the_watch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RETURN_TO = "http://127.0.0.1:9/consent/screen"
@@ -21,14 +22,12 @@ RETURN_TO = "http://127.0.0.1:9/consent/screen"
 def link_aino(world) -> str:
     """Link the demo resident at the watch through its pages; return the pairwise subject."""
     aino = get_user_model().objects.get(username="aino")
-    url = services.link_start(resident=aino, service=world.wearable, return_to=RETURN_TO)
-    token = url.split("link_token=")[1]
-    page = get(f"{world.url}/wearable/link", params={"link_token": token})
-    assert "You are signed in to Askel as" in page.text
-    confirmed = post(f"{world.url}/wearable/link", data={"link_token": token})
-    assert confirmed.status_code == 302, confirmed.text
-    assert confirmed.headers["Location"] == RETURN_TO
-    return ServiceLink.objects.get(resident=aino, service=world.wearable).subject
+    return link_at_the_watch(world, aino, return_to=RETURN_TO).subject
+
+
+def _link_form_token(browser: requests.Session, world, link_token: str) -> str:
+    page = browser.get(f"{world.url}/wearable/link", params={"link_token": link_token}, timeout=10)
+    return form_field(page.text, "csrf_token")
 
 
 def test_link_confirms_at_the_operator_and_returns(demo_world):
@@ -40,6 +39,21 @@ def test_link_confirms_at_the_operator_and_returns(demo_world):
     assert demo_world.store.link_user(subject) == "askel-user-1"
 
 
+def test_link_page_gives_each_browser_its_own_form_secret(demo_world):
+    aino = get_user_model().objects.get(username="aino")
+    started = services.link_start(resident=aino, service=demo_world.wearable, return_to=RETURN_TO)
+
+    pages = [
+        get(f"{demo_world.url}/wearable/link", params={"link_token": started.token})
+        for _browser in range(2)
+    ]
+
+    cookies = [page.headers["Set-Cookie"] for page in pages]
+    assert all("HttpOnly" in c and "SameSite=Lax" in c and "Path=/wearable/" in c for c in cookies)
+    assert cookies[0] != cookies[1]
+    assert form_field(pages[0].text, "csrf_token") != form_field(pages[1].text, "csrf_token")
+
+
 def test_link_refuses_a_token_for_another_service(demo_world):
     now = int(time.time())
     token = jws.sign(
@@ -48,8 +62,16 @@ def test_link_refuses_a_token_for_another_service(demo_world):
         typ="link+jwt",
     )  # fmt: skip
 
+    aino = get_user_model().objects.get(username="aino")
+    good = services.link_start(resident=aino, service=demo_world.wearable, return_to=RETURN_TO)
+    browser = requests.Session()  # with a form token from a page it was shown
+    form_token = _link_form_token(browser, demo_world, good.token)
+
     page = get(f"{demo_world.url}/wearable/link", params={"link_token": token})
-    answer = post(f"{demo_world.url}/wearable/link", data={"link_token": token})
+    answer = browser.post(
+        f"{demo_world.url}/wearable/link", data={"link_token": token, "csrf_token": form_token},
+        allow_redirects=False, timeout=10,
+    )  # fmt: skip
 
     assert (page.status_code, answer.status_code) == (400, 400)
     assert "Location" not in answer.headers
@@ -155,3 +177,29 @@ def test_data_accepts_a_token_signed_with_a_key_rotated_in_after_the_first_fetch
     answer = fetch(demo_world, jws.sign(transfer_claims(demo_world, subject), typ="transfer+jwt"))
 
     assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize(
+    "forgery", ["no cookie, no form token", "its own cookie, no form token", "another's form token"]
+)
+def test_link_form_refuses_a_post_that_its_page_did_not_make(demo_world, forgery):
+    """A page elsewhere posts the attacker's link token from a browser signed in at Askel."""
+    eero = get_user_model().objects.create_user(username="eero")
+    token = services.link_start(
+        resident=eero, service=demo_world.wearable, return_to=RETURN_TO
+    ).token
+    victim = requests.Session()
+    data = {"link_token": token}
+    if forgery != "no cookie, no form token":
+        _link_form_token(victim, demo_world, token)  # the victim's browser has a secret of its own
+    if forgery == "another's form token":
+        data["csrf_token"] = _link_form_token(requests.Session(), demo_world, token)
+
+    answer = victim.post(
+        f"{demo_world.url}/wearable/link", data=data, allow_redirects=False, timeout=10
+    )
+
+    assert answer.status_code == 403
+    assert "Location" not in answer.headers
+    assert demo_world.store.links() == []
+    assert LinkToken.objects.get().used_at is None  # the operator was never asked

@@ -167,14 +167,17 @@ def test_resident_joins_links_approves_and_comes_back(demo_world):
     assert "notice_sha256" in screen.text
     consent_url = screen.url.split("?")[0]
 
-    # Linking goes to the watch, which confirms and sends the browser back to the screen.
+    # Linking goes to the watch, which confirms and sends the browser back to Omadata with a
+    # code; Omadata makes the link in this session and goes on to the screen.
     watch = _operator_post(browser, f"{consent_url}/link", screen)
     assert "You are signed in to Askel as" in watch.text
     linked = browser.post(
-        f"{demo_world.url}/wearable/link",
-        data={"link_token": _form(watch.text, "link_token")}, timeout=10,
+        f"{demo_world.url}/wearable/link", timeout=10,
+        data={name: _form(watch.text, name) for name in ("link_token", "csrf_token")},
     )  # fmt: skip
+    assert linked.history[-1].url.startswith(f"{demo_world.operator}/consent/links/return?code=")
     assert linked.url == consent_url
+    assert 'class="message success" role="status"' in linked.text  # "… is linked."
 
     back = _operator_post(
         browser, f"{consent_url}/answer", linked,

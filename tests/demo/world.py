@@ -2,17 +2,21 @@
 
 import io
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from django.conf import settings
 from django.core.management import call_command
 
+from consent import services
+from consent.models import ServiceLink
 from demo.config import Config
 from demo.server import serve
 from demo.store import Store
@@ -66,3 +70,31 @@ def get(url: str, **kwargs) -> requests.Response:
 
 def post(url: str, **kwargs) -> requests.Response:
     return requests.post(url, timeout=10, allow_redirects=False, **kwargs)
+
+
+def form_field(page: str, name: str) -> str:
+    return re.search(rf'name="{name}" value="([^"]+)"', page)[1]
+
+
+def link_at_the_watch(world: DemoWorld, resident, *, return_to: str) -> ServiceLink:
+    """Link `resident` at the demo watch as a browser does; return the active link.
+
+    The link starts in the resident's Omadata session; a browser opens the watch's
+    link page and presses Link; the watch confirms and sends the browser back with
+    a code, which finishes the link in the session that started it.
+    """
+    started = services.link_start(resident=resident, service=world.wearable, return_to=return_to)
+    browser = requests.Session()
+    page = browser.get(
+        f"{world.url}/wearable/link", params={"link_token": started.token}, timeout=10
+    )
+    assert "You are signed in to Askel as" in page.text
+    confirmed = post(
+        f"{world.url}/wearable/link", cookies=browser.cookies,
+        data={"link_token": started.token, "csrf_token": form_field(page.text, "csrf_token")},
+    )  # fmt: skip
+    assert confirmed.status_code == 302, confirmed.text
+    back = urlsplit(confirmed.headers["Location"])
+    assert f"{back.scheme}://{back.netloc}{back.path}" == f"{world.operator}/consent/links/return"
+    code = parse_qs(back.query)["code"][0]
+    return services.link_return(resident=resident, code=code, started={started.attempt}).link

@@ -9,15 +9,15 @@ from django.utils import timezone
 
 from consent import services
 from consent.models import Consent
-from tests.demo.world import demo_running, post
+from tests.demo.world import demo_running, link_at_the_watch
 
 
 def link_token(world, resident) -> str:
     """A link token for the demo watch, as the operator hands it to the resident's browser."""
-    url = services.link_start(
+    started = services.link_start(
         resident=resident, service=world.wearable, return_to=f"{world.operator}/my/consents"
     )
-    return parse_qs(urlsplit(url).query)["link_token"][0]
+    return parse_qs(urlsplit(started.url).query)["link_token"][0]
 
 
 @pytest.fixture
@@ -37,10 +37,7 @@ def consent(demo_world) -> Consent:
     The log then holds three receipts: her links to the watch and to the sink, and the grant.
     """
     aino = get_user_model().objects.get(username="aino")
-    linked = post(
-        f"{demo_world.url}/wearable/link", data={"link_token": link_token(demo_world, aino)}
-    )
-    assert linked.status_code == 302, linked.text
+    link_at_the_watch(demo_world, aino, return_to=f"{demo_world.operator}/my/consents")
     request = services.consent_request_create(
         sink=demo_world.wellbeing,
         spec={
