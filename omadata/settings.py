@@ -19,6 +19,7 @@ from common.env import (
     env_float,
     env_int,
     env_list,
+    env_rate,
     env_required,
     env_str,
     local_secret,
@@ -213,7 +214,22 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "common.throttles.ApiClientThrottle",
+        "common.throttles.AnonymousThrottle",
+    ],
 }
+
+# Rate limits (common/throttles.py), each `N/PERIOD` (`600/m`, `100/10s`) or `off`.
+# docs/operating.md says why these defaults are fair to real services.
+OMADATA_RATE_API_CLIENT = env_rate("OMADATA_RATE_API_CLIENT", "600/m")
+OMADATA_RATE_ANONYMOUS = env_rate("OMADATA_RATE_ANONYMOUS", "300/m")
+OMADATA_RATE_CHECKPOINT_SIGN = env_rate("OMADATA_RATE_CHECKPOINT_SIGN", "10/h")
+OMADATA_RATE_TOKEN_CLIENT = env_rate("OMADATA_RATE_TOKEN_CLIENT", "30/m")
+OMADATA_RATE_TOKEN_ADDRESS = env_rate("OMADATA_RATE_TOKEN_ADDRESS", "120/m")
+# Whose address a request counts against (common/http.py): the peer's, or behind
+# proxies that append to X-Forwarded-For, the one the outermost saw.
+OMADATA_PROXY_COUNT = env_int("OMADATA_PROXY_COUNT", 0)
 
 # OAuth2 scopes a service provider's client may ask for. Later capabilities
 # add theirs here; the token endpoint refuses any other.
@@ -309,6 +325,35 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# The cache holds the rate limits' counts, so every web process must see the
+# same one: Redis (OMADATA_CACHE_URL, or else the broker's Redis), shared by
+# every host; without Redis, files under var/, shared by the processes of this
+# machine and needing no server (the system check warns of that in production).
+_cache_url = env_str("OMADATA_CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else None
+)
+if _cache_url is not None and not _cache_url.startswith(("redis://", "rediss://")):
+    raise EnvError(f"OMADATA_CACHE_URL must be a redis:// or rediss:// URL, not {_cache_url!r}")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "omadata",
+            # A cache that does not answer at once is skipped (the limits let the
+            # request through), rather than held against every API request.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        if _cache_url
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            # A count per client and limit: room for many, culled only past this.
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    )
+}
 
 # Requests to services (common/outbound.py): one deadline covers a whole
 # request, connect to last byte, and a service's answer is read up to a cap.
