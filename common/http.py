@@ -21,7 +21,7 @@ class AuthenticatedHttpRequest(HttpRequest):
 
 
 def client_address(request: HttpRequest) -> str | None:
-    """The address of the client that sent `request`, as the rate limits count it.
+    """The address of the client that sent `request`, as the rate limits and lockouts count it.
 
     With no proxy in front (`OMADATA_PROXY_COUNT` 0), it is the peer's address.
     Behind N proxies, each of which appends the address it received from to
