@@ -5,6 +5,7 @@ Every error is JSON of one shape, `{"code", "message", "fields"}`, where
 with which input field.
 """
 
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -12,6 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, serializers
@@ -32,7 +34,7 @@ _CODES = {
     exceptions.MethodNotAllowed: "method_not_allowed",
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.NotAcceptable: "not_acceptable",
-    exceptions.Throttled: "throttled",
+    exceptions.Throttled: "rate_limited",
 }
 
 
@@ -44,6 +46,22 @@ def error_body(
 
 def error_response(status: int, code: str, message: str | Promise) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status)
+
+
+def rate_limited_message(seconds: int) -> str:
+    return ngettext(
+        "Too many requests: try again in %(seconds)d second.",
+        "Too many requests: try again in %(seconds)d seconds.",
+        seconds,
+    ) % {"seconds": seconds}
+
+
+def rate_limited_response(wait: float) -> JsonResponse:
+    """429 `rate_limited`, with Retry-After in whole seconds (rounded up, at least 1)."""
+    seconds = max(1, math.ceil(wait))
+    response = error_response(429, "rate_limited", rate_limited_message(seconds))
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def _field_errors(detail: object, path: str = "") -> list[dict[str, Any]]:
@@ -87,6 +105,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
         return response
     code = getattr(exc, "error_code", None) or _CODES.get(type(exc)) or exc.default_code
+    if isinstance(exc, exceptions.Throttled):
+        # DRF has rounded the wait up; the header and the message say the same.
+        seconds = max(1, getattr(exc, "wait", None) or 1)  # the stubs do not know `wait`
+        response["Retry-After"] = str(seconds)
+        exc.detail = exceptions.ErrorDetail(rate_limited_message(seconds))
     if isinstance(exc, exceptions.NotAuthenticated) and _bearer_sent(context):
         code = "invalid_token"
         # str(): a lazy message is not a str, and would be swapped for the default below.

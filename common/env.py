@@ -6,9 +6,10 @@ process at start-up with the variable's name, rather than running on a guess.
 
 import math
 import os
+import re
 import secrets
 from pathlib import Path
-from typing import overload
+from typing import NamedTuple, overload
 
 
 class EnvError(RuntimeError):
@@ -84,6 +85,35 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise EnvError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return value
+
+
+class Rate(NamedTuple):
+    """A rate limit: at most `requests` in any `seconds`."""
+
+    requests: int
+    seconds: int
+
+
+_RATE = re.compile(r"(?P<requests>\d+)/(?P<count>\d*)(?P<unit>[smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_rate(name: str, default: str) -> Rate | None:
+    """A rate limit written `N/PERIOD`: `600/m`, `10/h`, `100/10s`; `off` for none.
+
+    PERIOD is s, m, h or d, optionally with a count before it (`5/15m`).
+    """
+    value = env_str(name, default).strip()
+    if value.lower() == "off":
+        return None
+    found = _RATE.fullmatch(value)
+    if found is None:
+        raise EnvError(f"{name} must be a rate such as 600/m, 100/10s or off, not {value!r}")
+    requests = int(found["requests"])
+    seconds = int(found["count"] or 1) * _UNIT_SECONDS[found["unit"]]
+    if requests < 1 or seconds < 1:
+        raise EnvError(f"{name} must allow at least 1 request in at least 1 second, not {value!r}")
+    return Rate(requests, seconds)
 
 
 def local_secret(path: Path) -> str:

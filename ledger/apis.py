@@ -13,10 +13,12 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from common.api import ErrorOutput
 from common.errors import Conflict
+from common.throttles import AddressThrottle
 from ledger import checkpoints
 from ledger.log import log_consistency_proof, log_inclusion_proof, log_size
 from ledger.merkle import leaf_hash
@@ -41,7 +43,20 @@ class PublicAuditApi(APIView):
     authentication_classes = []
 
 
+class CheckpointSignThrottle(AddressThrottle):
+    """Signing is work anyone may ask for: few per address (the scheduler signs anyway)."""
+
+    scope = "checkpoint_sign"
+    setting = "OMADATA_RATE_CHECKPOINT_SIGN"
+
+
 class CheckpointApi(PublicAuditApi):
+    def get_throttles(self) -> list[BaseThrottle]:
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(CheckpointSignThrottle())
+        return throttles
+
     @extend_schema(
         operation_id="audit_checkpoint_latest",
         responses={200: CheckpointOutput, 404: ErrorOutput},

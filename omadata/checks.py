@@ -45,6 +45,15 @@ def production_backends(
                 id="omadata.W002",
             )
         )
+    if settings.CACHES["default"]["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
+        problems.append(
+            Warning(
+                "The cache that counts the rate limits is not shared between hosts.",
+                hint="Set OMADATA_CACHE_URL (or a Redis CELERY_BROKER_URL) to Redis, so that "
+                "every web process on every host counts each client's requests together.",
+                id="omadata.W003",
+            )
+        )
     return problems
 
 

@@ -19,6 +19,7 @@ from common.env import (
     env_float,
     env_int,
     env_list,
+    env_rate,
     env_required,
     env_str,
     local_secret,
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "oauth2_provider",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "omadata",
@@ -91,6 +93,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "omadata.urls"
@@ -137,6 +141,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Logins (/accounts/login/ and /admin/login/) lock after too many failures, for
+# one user name from one address only: an attacker cannot lock a resident out
+# from everywhere, nor everyone out from one address. django-axes counts the
+# failures in the database, which every process shares, with row locks, so
+# parallel guesses count exactly. A lockout writes an audit event (omadata/lockout.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("OMADATA_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("OMADATA_LOGIN_COOLOFF", 900, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# A try during the lockout neither counts nor extends it: the page's "try again
+# at" holds, and a lockout is recorded once, not once per refused try.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are not the audit trail's business
+AXES_VERBOSE = False  # no banner in every process's log; failures and lockouts are still logged
+# Staff see each lockout as an audit event; axes' own tables are its working counts.
+AXES_ENABLE_ADMIN = False
+AXES_CLIENT_IP_CALLABLE = "common.http.client_address"
+AXES_LOCKOUT_CALLABLE = "omadata.lockout.lockout_response"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -213,7 +240,22 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "common.throttles.ApiClientThrottle",
+        "common.throttles.AnonymousThrottle",
+    ],
 }
+
+# Rate limits (common/throttles.py), each `N/PERIOD` (`600/m`, `100/10s`) or `off`.
+# docs/operating.md says why these defaults are fair to real services.
+OMADATA_RATE_API_CLIENT = env_rate("OMADATA_RATE_API_CLIENT", "600/m")
+OMADATA_RATE_ANONYMOUS = env_rate("OMADATA_RATE_ANONYMOUS", "300/m")
+OMADATA_RATE_CHECKPOINT_SIGN = env_rate("OMADATA_RATE_CHECKPOINT_SIGN", "10/h")
+OMADATA_RATE_TOKEN_CLIENT = env_rate("OMADATA_RATE_TOKEN_CLIENT", "30/m")
+OMADATA_RATE_TOKEN_ADDRESS = env_rate("OMADATA_RATE_TOKEN_ADDRESS", "120/m")
+# Whose address a request counts against (common/http.py): the peer's, or behind
+# proxies that append to X-Forwarded-For, the one the outermost saw. Logins too.
+OMADATA_PROXY_COUNT = env_int("OMADATA_PROXY_COUNT", 0)
 
 # OAuth2 scopes a service provider's client may ask for. Later capabilities
 # add theirs here; the token endpoint refuses any other.
@@ -309,6 +351,35 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# The cache holds the rate limits' counts, so every web process must see the
+# same one: Redis (OMADATA_CACHE_URL, or else the broker's Redis), shared by
+# every host; without Redis, files under var/, shared by the processes of this
+# machine and needing no server (the system check warns of that in production).
+_cache_url = env_str("OMADATA_CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else None
+)
+if _cache_url is not None and not _cache_url.startswith(("redis://", "rediss://")):
+    raise EnvError(f"OMADATA_CACHE_URL must be a redis:// or rediss:// URL, not {_cache_url!r}")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "omadata",
+            # A cache that does not answer at once is skipped (the limits let the
+            # request through), rather than held against every API request.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        if _cache_url
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            # A count per client and limit: room for many, culled only past this.
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    )
+}
 
 # Requests to services (common/outbound.py): one deadline covers a whole
 # request, connect to last byte, and a service's answer is read up to a cap.
@@ -408,6 +479,8 @@ LOGGING = {
         "django": {"handlers": []},
         "django.request": {"filters": ["client_error"]},
         "django.server": {"handlers": [], "propagate": True},
+        # django-axes says INFO for every step of every failed login; its warnings suffice.
+        "axes": {"level": "WARNING"},
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

@@ -99,6 +99,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["at", "action", "organisation", "service", "actor"]
+    list_display = ["at", "action", "organisation", "service", "actor", "detail"]
     list_filter = ["action"]
-    search_fields = ["organisation__name", "service__slug"]
+    # detail__username: the account a lockout concerns
+    search_fields = ["organisation__name", "service__slug", "detail__username"]

@@ -159,7 +159,13 @@ class Service(LocalizedMixin, models.Model):
 
 
 class AuditEvent(models.Model):
-    """An append-only record of a change to the registry and who made it."""
+    """An append-only record of a change to the registry, or of an event about an
+    account (a login lockout), and who made it.
+
+    Events about an organisation or its services name it; account events name
+    none, and say in `detail` which user name and address they concern (never
+    a password).
+    """
 
     class Action(models.TextChoices):
         ORGANISATION_CREATED = "organisation.created", _("organisation created")
@@ -169,6 +175,7 @@ class AuditEvent(models.Model):
         SERVICE_SUSPENDED = "service.suspended", _("service suspended")
         CREDENTIAL_CREATED = "credential.created", _("API credential created")
         CREDENTIAL_REVOKED = "credential.revoked", _("API credential revoked")
+        ACCOUNT_LOCKED_OUT = "account.locked_out", _("account locked out")
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -177,7 +184,11 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="audit_events"
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="audit_events",
     )
     service = models.ForeignKey(
         Service, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"

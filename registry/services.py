@@ -119,6 +119,20 @@ def credential_revoke(*, provider: Provider, application: Any) -> None:
         application.delete()
 
 
+def account_lockout_record(
+    *, username: str, address: str | None, path: str, failures: int
+) -> AuditEvent:
+    """Record that logins as `username` from `address` are locked out for the cool-off.
+
+    Only the user name, the address, the login page and the count are kept:
+    the passwords that were tried never reach this function.
+    """
+    return AuditEvent.objects.create(
+        action=AuditEvent.Action.ACCOUNT_LOCKED_OUT,
+        detail={"username": username, "address": address, "path": path, "failures": failures},
+    )
+
+
 def _check_url(field: str, url: str) -> None:
     try:
         check_service_url(url, allow_loopback=settings.OMADATA_ALLOW_LOOPBACK_URLS)

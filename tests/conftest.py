@@ -7,6 +7,7 @@ adds this run's own broker and the `redis` and `broker` fixtures for real worker
 import ipaddress
 
 import pytest
+from django.core.cache import cache
 from django.test import override_settings
 
 from common import netguard
@@ -116,6 +117,25 @@ def run_var_dir(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch, override_settings(VAR_DIR=folder):
         patch.setenv("OMADATA_VAR_DIR", str(folder))
         yield folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_cache():
+    """This run's own cache, in memory: never the checkout's var/cache nor a shared Redis.
+
+    The processes that tests start have no OMADATA_CACHE_URL, and no Redis broker
+    unless a test gives them a private one: they count in files under the run's var/.
+    """
+    in_memory = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    with pytest.MonkeyPatch.context() as patch, override_settings(CACHES=in_memory):
+        patch.delenv("OMADATA_CACHE_URL", raising=False)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits_from_zero(run_cache):
+    """Each test's requests count from zero: the rate limits keep their counts in the cache."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -103,3 +103,81 @@ def test_local_secret_is_created_once_with_owner_only_access(tmp_path):
     assert len(first) >= 50
     assert path.stat().st_mode & 0o777 == 0o600
     assert env.local_secret(path) == first
+
+
+@pytest.mark.parametrize(
+    ("value", "rate"),
+    [
+        ("600/m", env.Rate(600, 60)),
+        ("10/h", env.Rate(10, 3600)),
+        ("100/10s", env.Rate(100, 10)),
+        ("5/15m", env.Rate(5, 900)),
+        ("1/d", env.Rate(1, 86400)),
+        ("off", None),
+    ],
+)
+def test_a_rate_is_requests_per_period(monkeypatch, value, rate):
+    monkeypatch.setenv("OMADATA_RATE_ANONYMOUS", value)
+
+    assert env.env_rate("OMADATA_RATE_ANONYMOUS", "1/s") == rate
+
+
+@pytest.mark.parametrize("value", ["600", "600/minute", "0/m", "10/0s", "-1/m", "many/m"])
+def test_a_malformed_rate_names_the_variable(monkeypatch, value):
+    monkeypatch.setenv("OMADATA_RATE_ANONYMOUS", value)
+
+    with pytest.raises(env.EnvError, match="OMADATA_RATE_ANONYMOUS must"):
+        env.env_rate("OMADATA_RATE_ANONYMOUS", "1/s")
+
+
+def cache_in(environment: dict) -> str:
+    """The default cache that the settings make of `environment`: backend and location."""
+    show = (
+        "from django.conf import settings; cache = settings.CACHES['default']; "
+        "print(cache['BACKEND'], cache['LOCATION'])"
+    )
+    result = manage("shell", "-v", "0", "-c", show, env=environment)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_cache_is_files_under_var_without_redis(tmp_path):
+    found = cache_in({"OMADATA_VAR_DIR": str(tmp_path), "CELERY_BROKER_URL": "", "REDIS_URL": ""})
+
+    assert found == f"django.core.cache.backends.filebased.FileBasedCache {tmp_path / 'cache'}"
+
+
+def test_the_cache_is_the_brokers_redis_when_the_broker_is_redis(tmp_path):
+    broker = {"CELERY_BROKER_URL": "", "REDIS_URL": "redis://redis.internal:6379/0"}
+
+    found = cache_in({"OMADATA_VAR_DIR": str(tmp_path), **broker})
+
+    assert found == "django.core.cache.backends.redis.RedisCache redis://redis.internal:6379/0"
+
+
+def test_the_cache_url_wins_over_the_broker(tmp_path):
+    found = cache_in(
+        {
+            **PRODUCTION,
+            "OMADATA_VAR_DIR": str(tmp_path),
+            "OMADATA_CACHE_URL": "redis://cache:6379/2",
+        }
+    )
+
+    assert found == "django.core.cache.backends.redis.RedisCache redis://cache:6379/2"
+
+
+def test_a_cache_url_that_is_not_redis_is_refused():
+    result = manage("check", env={**PRODUCTION, "OMADATA_CACHE_URL": "memcached://cache:11211"})
+
+    assert result.returncode != 0
+    assert "OMADATA_CACHE_URL must be a redis:// or rediss:// URL" in result.stderr
+
+
+def test_production_without_a_shared_cache_warns_on_deploy_check():
+    unshared = {**PRODUCTION, "CELERY_BROKER_URL": "", "REDIS_URL": "", "OMADATA_CACHE_URL": ""}
+
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=unshared)
+
+    assert result.returncode != 0
+    assert "omadata.W003" in result.stderr

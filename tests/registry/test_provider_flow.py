@@ -72,7 +72,8 @@ def test_provider_registers_and_staff_approval_publishes_it(
 def test_printed_password_logs_the_provider_in_to_its_page(live_server, client):
     printed = _create_provider()
 
-    assert client.login(username="askel", password=printed["Password"])
+    login = client.post("/accounts/login/", {"username": "askel", "password": printed["Password"]})
+    assert login.status_code == 302
     page = client.get("/provider/")
 
     assert page.status_code == 200
