@@ -5,6 +5,7 @@ process at start-up with the variable's name, rather than running on a guess.
 """
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import overload
@@ -82,6 +83,14 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = env_str(name, default)
     if value not in choices:
         raise EnvError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def env_header_name(name: str) -> str:
+    """An HTTP header's name (letters, digits and hyphens), or "" when unset."""
+    value = env_str(name, "")
+    if not re.fullmatch(r"[A-Za-z0-9-]*", value):
+        raise EnvError(f"{name} must be an HTTP header's name, such as X-Request-ID, not {value!r}")
     return value
 
 

@@ -17,6 +17,7 @@ from common.env import (
     env_bool,
     env_choice,
     env_float,
+    env_header_name,
     env_int,
     env_list,
     env_required,
@@ -79,6 +80,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "common.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RequestSizeLimitMiddleware",
@@ -256,7 +258,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "The API of Omadata, a MyData operator. Service providers register data "
         "sources and sinks with OAuth2 client-credentials tokens. Every error is "
-        'JSON: `{"code": ..., "message": ..., "fields": [...]}` with a stable code.'
+        'JSON: `{"code": ..., "message": ..., "fields": [...], "request_id": ...}` with a '
+        "stable code; every answer carries its request's id in `X-Request-ID`."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -390,8 +393,13 @@ OMADATA_KEYS_DIR = Path(env_str("OMADATA_KEYS_DIR", str(VAR_DIR / "keys")))
 # /health gives each dependency this long to answer before calling it down.
 OMADATA_HEALTH_TIMEOUT = env_float("OMADATA_HEALTH_TIMEOUT", 2.0)
 
+# Each request's id (common/correlation.py) is the operator's own, unless a proxy in
+# front is trusted to give one: then this names the header it sets, e.g. X-Request-ID.
+OMADATA_REQUEST_ID_HEADER = env_header_name("OMADATA_REQUEST_ID_HEADER")
+
 # One form for every process's log lines: a UTC timestamp in ISO 8601 with a Z
-# (omadata/log.py says why UTC), and each record written once, by the root's
+# (omadata/log.py says why UTC), the id of the request or task it was written for,
+# control characters escaped, and each record written once, by the root's
 # handler. So Django's loggers lose the console handler Django adds when DEBUG
 # is on (and its admin mail handler: ADMINS is empty), runserver's request lines
 # come here, and Celery leaves the root logger to this configuration. An
@@ -399,9 +407,18 @@ OMADATA_HEALTH_TIMEOUT = env_float("OMADATA_HEALTH_TIMEOUT", 2.0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"client_error": {"()": "omadata.log.ClientErrorWithoutTraceback"}},
+    "filters": {
+        "client_error": {"()": "omadata.log.ClientErrorWithoutTraceback"},
+        "request_id": {"()": "omadata.log.RequestIdFilter"},
+    },
     "formatters": {"plain": {"()": "omadata.log.UTCFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "loggers": {
         "django": {"handlers": []},
         "django.request": {"filters": ["client_error"]},

@@ -73,6 +73,13 @@ def test_malformed_boolean_names_the_variable(monkeypatch):
         env.env_bool("OMADATA_ALLOW_LOOPBACK_URLS", False)
 
 
+def test_malformed_request_id_header_names_the_variable():
+    result = manage("check", env={**PRODUCTION, "OMADATA_REQUEST_ID_HEADER": "X Request: ID"})
+
+    assert result.returncode != 0
+    assert "OMADATA_REQUEST_ID_HEADER must be an HTTP header's name" in result.stderr
+
+
 def test_malformed_integer_names_the_variable(monkeypatch):
     monkeypatch.setenv("PORT", "eighty")
 
