@@ -1,8 +1,9 @@
 """What every API endpoint shares: the error format, strict input, scopes.
 
-Every error is JSON of one shape, `{"code", "message", "fields"}`, where
-`code` is stable for clients to branch on and `fields` names what was wrong
-with which input field.
+Every error is JSON of one shape, `{"code", "message", "fields", "request_id"}`,
+where `code` is stable for clients to branch on, `fields` names what was wrong
+with which input field, and `request_id` is the request's id (its X-Request-ID),
+which every log line written while handling it carries.
 """
 
 import math
@@ -23,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from common.correlation import request_id_current
 from common.errors import Conflict, Forbidden, ServiceError, Unprocessable
 
 # DRF's own codes for these exceptions are renamed to the ones we document.
@@ -41,7 +43,12 @@ _CODES = {
 def error_body(
     code: str, message: str | Promise, fields: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    return {"code": code, "message": str(message), "fields": fields or []}
+    return {
+        "code": code,
+        "message": str(message),
+        "fields": fields or [],
+        "request_id": request_id_current(),
+    }
 
 
 def error_response(status: int, code: str, message: str | Promise) -> JsonResponse:
@@ -213,6 +220,9 @@ class ErrorOutput(serializers.Serializer):
     # DRF's metaclass takes declared fields off the class: this does not replace
     # Serializer.fields, though the stubs cannot tell.
     fields = FieldErrorOutput(many=True)  # type: ignore[assignment]
+    request_id = serializers.CharField(
+        help_text="This request's id, as in the X-Request-ID header: quote it to the operator."
+    )
 
     class Meta:
         ref_name = "Error"

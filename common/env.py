@@ -116,6 +116,14 @@ def env_rate(name: str, default: str) -> Rate | None:
     return Rate(requests, seconds)
 
 
+def env_header_name(name: str) -> str:
+    """An HTTP header's name (letters, digits and hyphens), or "" when unset."""
+    value = env_str(name, "")
+    if not re.fullmatch(r"[A-Za-z0-9-]*", value):
+        raise EnvError(f"{name} must be an HTTP header's name, such as X-Request-ID, not {value!r}")
+    return value
+
+
 def local_secret(path: Path) -> str:
     """Read a secret kept in a local file, creating it (mode 0600) on first use.
 

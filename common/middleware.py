@@ -3,11 +3,73 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from common.api import error_response
+from common.correlation import (
+    RESPONSE_HEADER,
+    request_id_acceptable,
+    request_id_new,
+    request_id_set,
+)
 
 API_PREFIXES = ("/api/", "/o/", "/.well-known/")
+
+
+class RequestIdMiddleware:
+    """Give each request its id (common/correlation.py), and its answer an X-Request-ID header.
+
+    First in MIDDLEWARE, so that every answer has one, a redirect to https or a 413
+    as much as a page. The id is the operator's own, unless OMADATA_REQUEST_ID_HEADER
+    names a header that a trusted proxy sets: then a well-formed id from it is kept,
+    so that the proxy's log and the operator's share it. It stays current until the
+    answer is closed (CommonConfig.ready): Django logs a 4xx after the middleware
+    has returned.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = _request_id_from_proxy(request) or request_id_new()
+        request_id_set(request_id)
+        response = self.get_response(request)
+        response[RESPONSE_HEADER] = request_id
+        return response
+
+
+def _request_id_from_proxy(request: HttpRequest) -> str | None:
+    header = settings.OMADATA_REQUEST_ID_HEADER
+    value = request.headers.get(header) if header else None
+    return value if value is not None and request_id_acceptable(value) else None
+
+
+class PrivateNoStoreMiddleware:
+    """No cache keeps an answer given to a signed-in user or to a client with credentials.
+
+    A resident's consents, a provider's new client secret, a sink's transfers: a
+    browser's back button or a shared proxy must not show them to the next person
+    at the screen. Such an answer gets `Cache-Control: no-store` (Django's never-cache
+    set) unless its view chose its own Cache-Control, as the public JWKS does. The
+    login page is never cached either (Django's LoginView sees to it).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Cache-Control" not in response and _private(request):
+            add_never_cache_headers(response)
+        return response
+
+
+def _private(request: HttpRequest) -> bool:
+    if "HTTP_AUTHORIZATION" in request.META:
+        return True
+    user = getattr(request, "user", None)
+    return user is not None and user.is_authenticated
 
 
 class RequestSizeLimitMiddleware:

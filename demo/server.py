@@ -118,7 +118,9 @@ class LoggingHandler(WSGIRequestHandler):
 
 
 class LogFormatter(logging.Formatter):
-    """The operator's log line (omadata/log.py): a UTC ISO 8601 timestamp with a Z.
+    """The operator's log line (omadata/log.py): a UTC ISO 8601 timestamp with a Z, a dash
+    where the operator names a request id, control characters escaped (a client chooses
+    the request line of the access log), and a traceback's lines indented.
 
     A copy, because the demo services import nothing of the operator.
     """
@@ -126,9 +128,24 @@ class LogFormatter(logging.Formatter):
     converter = staticmethod(time.gmtime)
     default_time_format = "%Y-%m-%dT%H:%M:%S"
     default_msec_format = "%s.%03dZ"
+    # omadata/log.py's _CONTROLS: C0, DEL and C1, line separators, bidirectional controls.
+    controls = [
+        *range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029,
+        0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+    ]  # fmt: skip
+    escapes = {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in controls}
 
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+        super().__init__("%(asctime)s %(levelname)s %(name)s - %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record, self.datefmt)
+        text = self.formatMessage(record).translate(self.escapes)
+        if record.exc_info:
+            for line in self.formatException(record.exc_info).split("\n"):
+                text += "\n    " + line.translate(self.escapes)
+        return text
 
 
 def serve(config: Config, *, port: int, quiet: bool = False) -> ThreadingWSGIServer:

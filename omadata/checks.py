@@ -22,6 +22,36 @@ def loopback_urls_off_in_production(
     return []
 
 
+# Middleware a production operator must not run without, and what each one gives.
+REQUIRED_MIDDLEWARE = {
+    "csp.middleware.CSPMiddleware": "the Content-Security-Policy header, which keeps a "
+    "script injected into a page from running",
+    "common.middleware.RequestIdMiddleware": "each request's id, in its answer, its error body "
+    "and its log lines",
+    "common.middleware.PrivateNoStoreMiddleware": "Cache-Control: no-store on every answer to a "
+    "signed-in user or a client with credentials",
+    "common.middleware.RequestSizeLimitMiddleware": "the refusal of request bodies over "
+    "OMADATA_MAX_REQUEST_BYTES",
+}
+
+
+@register(Tags.security, deploy=True)
+def required_middleware(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    if not settings.PRODUCTION:
+        return []
+    return [
+        Error(
+            f"{name} is not in MIDDLEWARE.",
+            hint=f"It gives {gives}. Put it back in MIDDLEWARE (omadata/settings.py).",
+            id="omadata.E003",
+        )
+        for name, gives in REQUIRED_MIDDLEWARE.items()
+        if name not in settings.MIDDLEWARE
+    ]
+
+
 @register(Tags.compatibility, deploy=True)
 def production_backends(
     app_configs: Sequence[AppConfig] | None, **kwargs: Any

@@ -17,6 +17,7 @@ from common.env import (
     env_bool,
     env_choice,
     env_float,
+    env_header_name,
     env_int,
     env_list,
     env_rate,
@@ -80,7 +81,10 @@ INSTALLED_APPS = [
     "demo",
 ]
 
+# omadata.E003 (omadata/checks.py) refuses a production deployment without the
+# operator's own middleware or django-csp's.
 MIDDLEWARE = [
+    "common.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RequestSizeLimitMiddleware",
@@ -90,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "common.middleware.PrivateNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -212,6 +217,13 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # The __Host- prefix makes browsers refuse these cookies unless they are Secure,
+    # for the whole site (path /) and for this host alone (no Domain): no other host
+    # under the city's domain, nor plain http, can set or overwrite them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN = CSRF_COOKIE_DOMAIN = None
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -298,7 +310,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "The API of Omadata, a MyData operator. Service providers register data "
         "sources and sinks with OAuth2 client-credentials tokens. Every error is "
-        'JSON: `{"code": ..., "message": ..., "fields": [...]}` with a stable code.'
+        'JSON: `{"code": ..., "message": ..., "fields": [...], "request_id": ...}` with a '
+        "stable code; every answer carries its request's id in `X-Request-ID`."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -463,8 +476,13 @@ OMADATA_KEYS_DIR = Path(env_str("OMADATA_KEYS_DIR", str(VAR_DIR / "keys")))
 # /health gives each dependency this long to answer before calling it down.
 OMADATA_HEALTH_TIMEOUT = env_float("OMADATA_HEALTH_TIMEOUT", 2.0)
 
+# Each request's id (common/correlation.py) is the operator's own, unless a proxy in
+# front is trusted to give one: then this names the header it sets, e.g. X-Request-ID.
+OMADATA_REQUEST_ID_HEADER = env_header_name("OMADATA_REQUEST_ID_HEADER")
+
 # One form for every process's log lines: a UTC timestamp in ISO 8601 with a Z
-# (omadata/log.py says why UTC), and each record written once, by the root's
+# (omadata/log.py says why UTC), the id of the request or task it was written for,
+# control characters escaped, and each record written once, by the root's
 # handler. So Django's loggers lose the console handler Django adds when DEBUG
 # is on (and its admin mail handler: ADMINS is empty), runserver's request lines
 # come here, and Celery leaves the root logger to this configuration. An
@@ -472,9 +490,18 @@ OMADATA_HEALTH_TIMEOUT = env_float("OMADATA_HEALTH_TIMEOUT", 2.0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"client_error": {"()": "omadata.log.ClientErrorWithoutTraceback"}},
+    "filters": {
+        "client_error": {"()": "omadata.log.ClientErrorWithoutTraceback"},
+        "request_id": {"()": "omadata.log.RequestIdFilter"},
+    },
     "formatters": {"plain": {"()": "omadata.log.UTCFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "loggers": {
         "django": {"handlers": []},
         "django.request": {"filters": ["client_error"]},

@@ -45,5 +45,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "omadata.views.bad_request"
 handler404 = "omadata.views.not_found"
 handler500 = "omadata.views.server_error"

@@ -66,6 +66,13 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith(("/api/", "/.well-known/", "/o/"))
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A request Django refuses before any view (a Host not allowed, a malformed body)."""
+    if _wants_json(request):
+        return error_response(400, "bad_request", _("The request could not be understood."))
+    return render(request, "400.html", status=400)
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _wants_json(request):
         return error_response(404, "not_found", _("Nothing is here."))

@@ -180,18 +180,20 @@ class AuditEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices)
+    # PROTECT, all three: an audit event is evidence, never changed or deleted
+    # (common/evidence.py). A user who acted is deactivated, not deleted.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     organisation = models.ForeignKey(
         Organisation,
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="audit_events",
     )
     service = models.ForeignKey(
-        Service, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
+        Service, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
     )
     detail = models.JSONField(default=dict, blank=True)
 

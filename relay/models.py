@@ -88,7 +88,8 @@ class TransferAttempt(Attempt):
         FAILED = "failed", _("failed")
         CANCELLED = "cancelled", _("cancelled")
 
-    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="attempt_rows")
+    # PROTECT: an attempt is evidence, never deleted (common/evidence.py), nor is its transfer.
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="attempt_rows")
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
 
     class Meta(Attempt.Meta):

@@ -47,8 +47,9 @@ class NotificationAttempt(Attempt):
         RETRY = "retry", _("will retry")
         FAILED = "failed", _("failed")
 
+    # PROTECT: an attempt is evidence, never deleted (common/evidence.py), nor is its row.
     notification = models.ForeignKey(
-        Notification, on_delete=models.CASCADE, related_name="attempt_rows"
+        Notification, on_delete=models.PROTECT, related_name="attempt_rows"
     )
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
 

@@ -190,3 +190,32 @@ def test_consent_screen_allows_forms_to_reach_the_sink_and_source(client, aino, 
     form_action = next(d for d in policy.split(";") if "form-action" in d)
     assert "https://sink.example.fi" in form_action
     assert "https://wearable.example.fi" in form_action
+
+
+def not_stored(response) -> bool:
+    return "no-store" in response.get("Cache-Control", "")
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["/consent/requests/{request}", "/my/consents", "/my/consents/{consent}"],
+    ids=["consent-screen", "my-consents", "my-consent"],
+)
+def test_residents_pages_are_never_stored_by_a_cache(client, aino, consent, page):
+    client.force_login(aino)
+
+    response = client.get(page.format(request=consent.request_id, consent=consent.id))
+
+    assert response.status_code == 200
+    assert not_stored(response), response.get("Cache-Control")
+
+
+def test_login_page_is_never_stored_by_a_cache(client):
+    response = client.get("/accounts/login/")
+
+    assert response.status_code == 200
+    assert not_stored(response)
+
+
+def test_public_front_page_may_be_stored(client):
+    assert not not_stored(client.get("/"))

@@ -2,6 +2,7 @@
 
 import os
 import re
+import socket
 import subprocess
 import sys
 
@@ -63,9 +64,27 @@ def test_demo_server_logs_in_the_operators_form(demo_process):
     wait_for(lambda: _answers(f"{url}/wellbeing/"))
     wait_for(lambda: "GET /wellbeing/" in log.read_text())
 
-    # omadata/log.py: a UTC timestamp in ISO 8601 with a Z, the level, the logger, the message.
-    form = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [A-Z]+ demo(\.access)? .*")
+    # omadata/log.py: a UTC timestamp in ISO 8601 with a Z, the level, the logger, a dash where
+    # the operator names its request id, the message.
+    form = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [A-Z]+ demo(\.access)? - .*")
     lines = log.read_text().splitlines()
     assert lines
     for line in lines:
         assert form.fullmatch(line), line
+
+
+def test_demo_server_escapes_control_characters_in_its_access_log(demo_process):
+    url, var_dir = demo_process
+    log = var_dir / "demo.log"
+    wait_for(lambda: _answers(f"{url}/wellbeing/"))
+    port = int(url.rsplit(":", 1)[1])
+
+    # A request line that a client chose, with a terminal escape and a NUL in it.
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(b"GET /wellbeing/\x1b[2J\x00 HTTP/1.0\r\nHost: demo\r\n\r\n")
+        # Read the whole answer: wsgiref logs no request whose client left early.
+        while client.recv(65536):
+            pass
+    wait_for(lambda: "GET /wellbeing/\\x1b[2J\\x00 " in log.read_text())
+
+    assert "\x1b" not in log.read_text()

@@ -49,14 +49,15 @@ def test_a_status_line_out_of_shape_is_refused(tmp_path):
 
 def test_docs_fence_shell_as_sh_or_console_only():
     # An example fenced ```bash would be skipped silently; a command line for your own
-    # shell (make, manage.py) is fenced ```console and is not run.
+    # shell (make, manage.py) is fenced ```console and is not run. SQL for PostgreSQL is
+    # fenced ```sql: tests/omadata/test_database_roles.py runs operating.md's.
     fences = {
         (path.name, fence)
         for path in DOCS.glob("*.md")
         for fence in re.findall(r"^```(\w+)", path.read_text(), flags=re.MULTILINE)
     }
 
-    assert {fence for _name, fence in fences} <= {"sh", "python", "console", "json", "text"}
+    assert {fence for _name, fence in fences} <= {"sh", "python", "console", "json", "text", "sql"}
 
 
 def test_every_document_with_examples_is_run_by_a_test():

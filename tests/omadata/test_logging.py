@@ -1,42 +1,36 @@
 """Log lines: one form in every process, and an expected refusal without a traceback."""
 
-import io
+import base64
 import logging
 import os
 import re
 import subprocess
 import sys
-from contextlib import redirect_stderr
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from django.urls import path
-from django.utils.log import configure_logging
 
 from omadata.procfile import procfile_read
 from tests.servers import ROOT, free_port, wait_for
 from tests.workers import start_worker
 
-# omadata/log.py: a UTC timestamp in ISO 8601 with a Z, the level, the logger, the message.
+# omadata/log.py: a UTC timestamp in ISO 8601 with a Z, the level, the logger, the id of the
+# request or task (a dash when none), the message.
 LOG_LINE = re.compile(
-    r"(?P<stamp>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (?P<level>[A-Z]+) (?P<logger>\S+) .*"
+    r"(?P<stamp>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (?P<level>[A-Z]+) (?P<logger>\S+)"
+    r" (?P<request_id>\S+) (?P<message>.*)"
 )
-
-
-@pytest.fixture
-def log_output(settings):
-    """What the console handler writes, with logging configured from LOGGING as Django does.
-
-    Django configures logging once at start; the handlers it made then write to
-    the test run's own stderr, which this test cannot read.
-    """
-    buffer = io.StringIO()
-    with redirect_stderr(buffer):
-        configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
-    yield buffer
-    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+# A client's name for itself, made to forge a log line: every control character that a
+# terminal or a log reader acts on, and Unicode's own line and paragraph separators. No
+# colon: a Basic-auth user name ends at the first.
+FORGED_LINE = "FORGED ERROR the operator was hacked"
+HOSTILE = f"evil\r\n{FORGED_LINE}\x1b[2J\x00\x7f\x85\u2028\u2029\u202e\t."
+# The request whose access line the gunicorn tests read.
+PROBE = "/health?probe=1"
+HOSTILE_ESCAPED = f"evil\\x0d\\x0a{FORGED_LINE}\\x1b[2J\\x00\\x7f\\x85\\u2028\\u2029\\u202e\\x09."
 
 
 def test_django_log_line_starts_with_the_utc_time_and_a_z(log_output):
@@ -45,31 +39,64 @@ def test_django_log_line_starts_with_the_utc_time_and_a_z(log_output):
     line = log_output.getvalue().rstrip("\n")
     match = LOG_LINE.fullmatch(line)
     assert match, line
-    assert line.endswith(" WARNING consent.notifications delivery failed")
+    assert line.endswith(" WARNING consent.notifications - delivery failed")
     # Django has set this process's TZ to TIME_ZONE: local time would be hours off.
     logged_at = datetime.fromisoformat(match["stamp"])
     assert abs(logged_at - datetime.now(UTC)) < timedelta(minutes=1)
 
 
 def test_gunicorn_logs_errors_and_requests_in_the_same_form(tmp_path):
-    port = free_port()
-    log_path = tmp_path / "web.log"
-    web = _start_from_procfile(
-        "web", log_path, OMADATA_PORT=str(port), OMADATA_VAR_DIR=str(tmp_path),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    )  # fmt: skip
-    try:
-        wait_for(lambda: web.poll() is not None or _answers(port), timeout=30)
-        wait_for(lambda: "GET /health" in log_path.read_text())
-    finally:
-        web.terminate()
-        web.wait(timeout=15)
+    lines, answer = _serve_from_procfile(tmp_path, {})
 
-    lines = log_path.read_text().splitlines()
     assert lines
     for line in lines:
         assert LOG_LINE.fullmatch(line), line
-    assert any(' INFO gunicorn.access 127.0.0.1 "GET /health ' in line for line in lines)
+    request_id = answer.headers["X-Request-ID"]
+    [access] = [line for line in lines if PROBE in line]
+    assert f' INFO gunicorn.access {request_id} 127.0.0.1 - "GET {PROBE} HTTP/1.1" 200 ' in access
+
+
+def test_gunicorn_access_log_escapes_control_characters_from_the_client(tmp_path):
+    credentials = base64.b64encode(f"{HOSTILE}:secret".encode()).decode()
+    # gunicorn refuses control characters in header values and the request line itself;
+    # a Basic-auth user name is base64 on the wire, and decoded for the log.
+    headers = {"Authorization": f"Basic {credentials}"}
+
+    lines, _answer = _serve_from_procfile(tmp_path, headers)
+
+    for line in lines:
+        assert LOG_LINE.fullmatch(line), line
+        assert not line.startswith(FORGED_LINE)
+    [access] = [line for line in lines if PROBE in line]
+    assert f" gunicorn.access {_answer.headers['X-Request-ID']} 127.0.0.1 {HOSTILE_ESCAPED} " in (
+        access
+    )
+
+
+def test_a_message_with_control_characters_is_one_escaped_line(log_output):
+    logging.getLogger("relay.services").warning("the source said %s", HOSTILE)
+
+    written = log_output.getvalue()
+    assert written.count("\n") == 1
+    assert written.rstrip("\n").endswith(
+        f" WARNING relay.services - the source said {HOSTILE_ESCAPED}"
+    )
+
+
+def test_a_traceback_cannot_forge_a_line(log_output):
+    try:
+        raise ValueError(HOSTILE)
+    except ValueError:
+        logging.getLogger("relay.services").exception("a bug")
+
+    first, *traceback = log_output.getvalue().rstrip("\n").split("\n")
+    assert LOG_LINE.fullmatch(first), first
+    assert traceback
+    for line in traceback:
+        assert line.startswith("    "), line  # no line after the first can pass as a record
+    # A traceback keeps its lines, the message's line break among them; all else is escaped.
+    escaped = f"    ValueError: {HOSTILE_ESCAPED}".split("\\x0a")
+    assert traceback[-2:] == [escaped[0], f"    {escaped[1]}"]
 
 
 def test_celery_worker_logs_in_the_same_form(tmp_path):
@@ -122,6 +149,26 @@ def test_server_error_keeps_its_traceback(client, caplog, log_output):
     assert record.levelno == logging.ERROR
     assert record.exc_info is not None
     assert "RuntimeError: a bug" in log_output.getvalue()
+
+
+def _serve_from_procfile(
+    tmp_path: Path, headers: dict[str, str]
+) -> tuple[list[str], requests.Response]:
+    """Start the Procfile's web process, GET PROBE with `headers`, stop it: its log, the answer."""
+    port = free_port()
+    log_path = tmp_path / "web.log"
+    web = _start_from_procfile(
+        "web", log_path, OMADATA_PORT=str(port), OMADATA_VAR_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )  # fmt: skip
+    try:
+        wait_for(lambda: web.poll() is not None or _answers(port), timeout=30)
+        answer = requests.get(f"http://127.0.0.1:{port}{PROBE}", headers=headers, timeout=10)
+        wait_for(lambda: PROBE in log_path.read_text())
+    finally:
+        web.terminate()
+        web.wait(timeout=15)
+    return log_path.read_text().splitlines(), answer
 
 
 def _start_from_procfile(name: str, log_path: Path, **env: str) -> subprocess.Popen:

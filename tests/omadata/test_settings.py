@@ -1,8 +1,12 @@
 """Deployment settings come from the environment and fail loudly when wrong."""
 
+import json
+
 import pytest
+from django.test import Client
 
 from common import env
+from tests.factories import PASSWORD
 from tests.servers import manage
 
 PRODUCTION = {
@@ -71,6 +75,13 @@ def test_malformed_boolean_names_the_variable(monkeypatch):
 
     with pytest.raises(env.EnvError, match="OMADATA_ALLOW_LOOPBACK_URLS must be a boolean"):
         env.env_bool("OMADATA_ALLOW_LOOPBACK_URLS", False)
+
+
+def test_malformed_request_id_header_names_the_variable():
+    result = manage("check", env={**PRODUCTION, "OMADATA_REQUEST_ID_HEADER": "X Request: ID"})
+
+    assert result.returncode != 0
+    assert "OMADATA_REQUEST_ID_HEADER must be an HTTP header's name" in result.stderr
 
 
 def test_malformed_integer_names_the_variable(monkeypatch):
@@ -181,3 +192,46 @@ def test_production_without_a_shared_cache_warns_on_deploy_check():
 
     assert result.returncode != 0
     assert "omadata.W003" in result.stderr
+
+
+def test_production_cookies_are_host_only_secure_and_site_wide(settings, aino):
+    script = (
+        "import json; from django.conf import settings as s; print(json.dumps({name: getattr(s, "
+        "name) for name in ['SESSION_COOKIE_NAME', 'CSRF_COOKIE_NAME', 'SESSION_COOKIE_SECURE', "
+        "'CSRF_COOKIE_SECURE', 'SESSION_COOKIE_PATH', 'CSRF_COOKIE_PATH', "
+        "'SESSION_COOKIE_DOMAIN', 'CSRF_COOKIE_DOMAIN']}))"
+    )
+    result = manage("shell", "-c", script, env=PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    production = json.loads(result.stdout.splitlines()[-1])
+    for name, value in production.items():
+        setattr(settings, name, value)
+    client = Client()
+
+    login_page = client.get("/accounts/login/", secure=True)
+    answer = client.post(
+        "/accounts/login/", {"username": "aino", "password": PASSWORD}, secure=True
+    )
+
+    assert answer.status_code == 302
+    cookies = {**login_page.cookies, **answer.cookies}
+    assert set(cookies) == {"__Host-sessionid", "__Host-csrftoken"}
+    for cookie in cookies.values():
+        # What a browser requires of a __Host- cookie, or it drops it.
+        assert cookie["secure"] is True
+        assert cookie["path"] == "/"
+        assert cookie["domain"] == ""
+
+
+def test_deploy_check_fails_without_the_csp_middleware(tmp_path):
+    (tmp_path / "without_csp.py").write_text(
+        "from omadata.settings import *\n"
+        "MIDDLEWARE = [m for m in MIDDLEWARE if m != 'csp.middleware.CSPMiddleware']\n"
+    )
+    env = {**PRODUCTION, "DJANGO_SETTINGS_MODULE": "without_csp", "PYTHONPATH": str(tmp_path)}
+
+    result = manage("check", "--deploy", env=env)
+
+    assert result.returncode != 0
+    assert "omadata.E003" in result.stderr
+    assert "csp.middleware.CSPMiddleware" in result.stderr

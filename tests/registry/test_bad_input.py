@@ -50,7 +50,7 @@ def rows() -> tuple[int, int]:
 
 def field_errors(response) -> list[tuple]:
     body = response.json()
-    assert set(body) == {"code", "message", "fields"}
+    assert set(body) == {"code", "message", "fields", "request_id"}
     return [(f["field"], f["code"]) for f in body["fields"]]
 
 

@@ -1,7 +1,10 @@
 """Webhook delivery by a real Celery worker process, over a private redis-server."""
 
+import re
+
 import pytest
 
+from common.correlation import request_id_bound
 from tests.servers import Answer, wait_for
 from tests.workers import start_worker
 from webhooks.models import Notification, NotificationAttempt
@@ -69,3 +72,30 @@ def test_notification_committed_while_redis_is_down_is_delivered_after_a_sweep(
     notification = wait_until_finished(notification, worker)
     assert (notification.status, notification.attempts) == ("delivered", 1)
     assert len(receiver.requests) == 1
+
+
+def test_worker_logs_a_try_under_the_id_of_the_request_that_queued_it(
+    worker, webhook_service, queue_notification, receiver
+):
+    with request_id_bound("req-0123456789"):
+        notification = queue_notification(webhook_service)
+
+    wait_until_finished(notification, worker)
+
+    [line] = [row for row in worker_lines(worker) if f"notification {notification.id}" in row]
+    assert " INFO webhooks.services req-0123456789 notification " in line
+
+
+def test_worker_logs_a_try_queued_outside_a_request_under_its_task_id(
+    worker, webhook_service, queue_notification, receiver
+):
+    notification = wait_until_finished(queue_notification(webhook_service), worker)
+
+    [line] = [row for row in worker_lines(worker) if f"notification {notification.id}" in row]
+    task_id = line.split()[3]
+    assert re.fullmatch(r"[0-9a-f-]{36}", task_id), line
+    assert any(f"notification_deliver[{task_id}] received" in row for row in worker_lines(worker))
+
+
+def worker_lines(worker) -> list[str]:
+    return worker.log_path.read_text().splitlines()
