@@ -112,7 +112,7 @@ def test_errors_of_the_docs_and_the_schema_are_the_apis_json(client, method, url
 
     assert response.status_code == status
     assert response["Content-Type"] == "application/json"
-    assert set(response.json()) == {"code", "message", "fields"}
+    assert set(response.json()) == {"code", "message", "fields", "request_id"}
 
 
 @pytest.mark.parametrize("url", ["/health", "/.well-known/jwks.json"])
