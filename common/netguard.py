@@ -1,22 +1,34 @@
 """Which URLs the operator may send residents' data to.
 
-A service's endpoint URL must be https and must point at public addresses
-only: never at the operator's own network (private, loopback, link-local,
-shared CGNAT space) and never at an IPv6 form that hides an IPv4 address.
-A hostname is resolved and every address it resolves to is checked.
+A service's endpoint URL must be https on port 443 (or a port the operator
+lists in OMADATA_ALLOWED_PORTS) and must point at public addresses only: never
+at the operator's own network (private, loopback, link-local, shared CGNAT
+space), never at a special-purpose block of IANA's registries, and never at an
+IPv6 form that hides an IPv4 address. A hostname is resolved and every address
+it resolves to is checked. Only https on known ports keeps an approved service
+from using the operator to knock on other ports (SSH, SMTP, databases) and
+reading the answers from its transfers' error codes.
 
-The development switch (`OMADATA_ALLOW_LOOPBACK_URLS`) admits http and
-loopback addresses, nothing else, so that local demo services can run.
+The development switch (`OMADATA_ALLOW_LOOPBACK_URLS`) admits one thing more:
+a URL whose host is, or resolves only to, loopback addresses (127.0.0.0/8,
+::1) may use http or https on any port, as `make run`'s demo services on
+http://127.0.0.1:8001 and the test suite's servers on random ports do. It opens
+no port and no address class to any other host.
+
+An error names the class of address refused ("a private address"), never the
+address or what DNS answered: those would map the operator's network for
+whoever registers a URL.
 """
 
 import ipaddress
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -173,12 +185,15 @@ def literal_address(host: str) -> IPAddress | None:
     return None
 
 
-def check_service_url(url: str, *, allow_loopback: bool) -> list[IPAddress]:
+def check_service_url(
+    url: str, *, allow_loopback: bool, allowed_ports: Collection[int] = ()
+) -> list[IPAddress]:
     """Raise UnsafeURL unless the operator may send requests to `url`.
 
     Return the addresses the host resolved to, every one of them checked. A
     client must connect to one of these and not look the name up again: a
-    second answer could name another address (DNS rebinding).
+    second answer could name another address (DNS rebinding). Port 443 is
+    always allowed on public hosts; `allowed_ports` adds others.
     """
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeURL(
@@ -201,26 +216,42 @@ def check_service_url(url: str, *, allow_loopback: bool) -> list[IPAddress]:
         raise UnsafeURL("invalid_url", _("The URL must not have a fragment."))
     if "%" in host:
         raise UnsafeURL("forbidden_address", _("The URL must not name a network interface."))
-    literal = literal_address(host)
-    if literal is not None:
-        addresses = [literal]
-    else:
-        addresses = resolve_host(host, port or (443 if parts.scheme == "https" else 80))
-        if not addresses:
-            raise UnsafeURL(
-                "unresolvable_host", _("The host %(host)s does not resolve.") % {"host": host}
-            )
-    problems = [address_problem(a, allow_loopback=allow_loopback) for a in addresses]
-    for address, problem in zip(addresses, problems, strict=True):
+    port = port or (443 if parts.scheme == "https" else 80)
+    addresses = _addresses(host, port)
+    for address in addresses:
+        problem = address_problem(address, allow_loopback=allow_loopback)
         if problem:
             raise UnsafeURL(
                 "forbidden_address",
-                _(
-                    "The host %(host)s resolves to %(address)s, which the operator must not "
-                    "connect to: %(problem)s."
-                )
-                % {"host": host, "address": address, "problem": problem},
-            )
-    if parts.scheme == "http" and not (allow_loopback and all(a.is_loopback for a in addresses)):
+                _("The URL's host is, or resolves to, %(problem)s: the operator does not "
+                  "connect there.") % {"problem": problem},
+            )  # fmt: skip
+    if allow_loopback and all(address.is_loopback for address in addresses):
+        return addresses  # the development switch: http, any port, on loopback only
+    if parts.scheme != "https":
         raise UnsafeURL("https_required", _("The URL must use https."))
+    ports = sorted({443, *allowed_ports})
+    if port not in ports:
+        raise UnsafeURL(
+            "forbidden_port",
+            ngettext(
+                "The operator connects to services on port %(ports)s only.",
+                "The operator connects to services on ports %(ports)s only.",
+                len(ports),
+            )
+            % {"ports": ", ".join(str(p) for p in ports)},
+        )
+    return addresses
+
+
+def _addresses(host: str, port: int) -> list[IPAddress]:
+    """The addresses `host` names or resolves to; UnsafeURL when it resolves to none."""
+    literal = literal_address(host)
+    if literal is not None:
+        return [literal]
+    addresses = resolve_host(host, port)
+    if not addresses:
+        raise UnsafeURL(
+            "unresolvable_host", _("The host %(host)s does not resolve.") % {"host": host}
+        )
     return addresses

@@ -19,6 +19,7 @@ from common.env import (
     env_float,
     env_int,
     env_list,
+    env_ports,
     env_required,
     env_str,
     local_secret,
@@ -55,6 +56,9 @@ CSRF_TRUSTED_ORIGINS = [BASE_URL]
 # test suite run their services on loopback over http; this switch allows that
 # and nothing else, and a system check refuses it in production.
 OMADATA_ALLOW_LOOPBACK_URLS = env_bool("OMADATA_ALLOW_LOOPBACK_URLS", not PRODUCTION)
+# Public hosts are reached over https on port 443 and on these ports besides
+# (common/netguard.py says why): a service with an endpoint on 8443, say.
+OMADATA_ALLOWED_PORTS = env_ports("OMADATA_ALLOWED_PORTS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -121,7 +121,11 @@ def credential_revoke(*, provider: Provider, application: Any) -> None:
 
 def _check_url(field: str, url: str) -> None:
     try:
-        check_service_url(url, allow_loopback=settings.OMADATA_ALLOW_LOOPBACK_URLS)
+        check_service_url(
+            url,
+            allow_loopback=settings.OMADATA_ALLOW_LOOPBACK_URLS,
+            allowed_ports=settings.OMADATA_ALLOWED_PORTS,
+        )
     except UnsafeURL as problem:
         raise _invalid(field, problem.code, problem.message) from None
 

@@ -395,14 +395,93 @@ def test_unresolvable_name_is_refused():
     "url",
     [
         "https://wearable.example.fi/data",
-        "https://wearable.example.fi:8443/data?since=2025-01-01",
+        "https://wearable.example.fi:443/data?since=2025-01-01",
         "https://hooks.example.fi/",
         "https://93.184.215.14/data",
-        "https://[2606:2800:21f:cb07::1]:8443/data",
+        "https://[2606:2800:21f:cb07::1]:443/data",
     ],
 )
 def test_public_https_url_is_accepted(url):
     assert refusal(url) is None
+
+
+# -- ports ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", [22, 25, 80, 5432, 6379, 8080, 8443, 65535])
+@pytest.mark.parametrize(
+    "host", ["wearable.example.fi", "93.184.215.14", "[2606:2800:21f:cb07::1]"]
+)
+def test_public_host_on_another_port_than_443_is_refused(host, port):
+    assert refusal(f"https://{host}:{port}/data") == "forbidden_port"
+
+
+@pytest.mark.parametrize("port", [22, 5432, 8443])
+def test_loopback_switch_does_not_open_ports_on_public_hosts(port):
+    assert refusal(f"https://wearable.example.fi:{port}/data", allow_loopback=True) == (
+        "forbidden_port"
+    )
+
+
+def test_allowed_ports_admit_another_port_and_only_that():
+    def refused(url: str) -> str | None:
+        try:
+            check_service_url(url, allow_loopback=False, allowed_ports=(8443,))
+        except UnsafeURL as problem:
+            return problem.code
+        return None
+
+    assert refused("https://wearable.example.fi:8443/data") is None
+    assert refused("https://wearable.example.fi/data") is None
+    assert refused("https://wearable.example.fi:8444/data") == "forbidden_port"
+    assert refused("http://wearable.example.fi:8443/data") == "https_required"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:22/",
+        "http://127.0.0.1:5432/",
+        "https://127.0.0.1:6379/",
+        "http://localhost:54321/hooks",
+        "http://[::1]:8001/",
+        "http://loopback.example.fi:8004/",
+    ],
+)
+def test_loopback_switch_admits_any_port_on_loopback(url):
+    assert refusal(url, allow_loopback=True) is None
+
+
+def test_forbidden_port_message_names_the_ports_allowed():
+    with translation.override("en"), pytest.raises(UnsafeURL) as raised:
+        check_service_url("https://wearable.example.fi:22/", allow_loopback=False)
+
+    assert "443" in raised.value.message
+    assert "22" not in raised.value.message.replace("443", "")
+
+
+# -- what an error says ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "named", "hidden"),
+    [
+        ("https://internal.example.fi/data", "a private address", "10.1.2.3"),
+        ("https://metadata.example.fi/data", "a link-local address", "169.254"),
+        ("https://loopback.example.fi/data", "a loopback address", "127.0.0.1"),
+        ("https://mixed.example.fi/data", "a private address", "192.168"),
+        ("https://ula.example.fi/data", "a private address", "fd12"),
+        ("https://10.0.0.5/data", "a private address", "10.0.0.5"),
+        ("https://2130706433/data", "a loopback address", "127.0.0.1"),
+    ],
+)
+def test_refusal_names_the_class_of_address_never_the_address(url, named, hidden):
+    with translation.override("en"), pytest.raises(UnsafeURL) as raised:
+        check_service_url(url, allow_loopback=False)
+
+    assert raised.value.code == "forbidden_address"
+    assert named in raised.value.message
+    assert hidden not in raised.value.message
 
 
 # -- check_service_url: the shape of the URL ------------------------------------

@@ -95,3 +95,24 @@ def test_local_secret_is_created_once_with_owner_only_access(tmp_path):
     assert len(first) >= 50
     assert path.stat().st_mode & 0o777 == 0o600
     assert env.local_secret(path) == first
+
+
+def test_allowed_ports_are_read_as_numbers(monkeypatch):
+    monkeypatch.setenv("OMADATA_ALLOWED_PORTS", "8443, 9443")
+
+    assert env.env_ports("OMADATA_ALLOWED_PORTS") == (8443, 9443)
+
+
+@pytest.mark.parametrize("value", ["https", "0", "65536", "-1", "8443;9443"])
+def test_malformed_allowed_ports_name_the_variable(monkeypatch, value):
+    monkeypatch.setenv("OMADATA_ALLOWED_PORTS", value)
+
+    with pytest.raises(env.EnvError, match="OMADATA_ALLOWED_PORTS must list port numbers"):
+        env.env_ports("OMADATA_ALLOWED_PORTS")
+
+
+def test_malformed_allowed_ports_stop_the_process():
+    result = manage("check", env={**PRODUCTION, "OMADATA_ALLOWED_PORTS": "ssh"})
+
+    assert result.returncode != 0
+    assert "OMADATA_ALLOWED_PORTS must list port numbers" in result.stderr

@@ -371,6 +371,39 @@ def test_webhook_url_to_forbidden_address_is_refused(api, url):
     assert_refused(api, source_spec(webhook_url=url), "webhook_url", "forbidden_address")
 
 
+@pytest.mark.parametrize("port", [22, 25, 5432, 6379, 8443])
+def test_endpoint_url_on_another_port_than_443_is_refused(api, port):
+    url = f"https://wearable.example.fi:{port}/data"
+
+    assert_refused(
+        api, source_spec(source=source(fetch_url=url)), "source.fetch_url", "forbidden_port"
+    )
+    assert_refused(
+        api, sink_spec(sink=sink(delivery_url=url)), "sink.delivery_url", "forbidden_port"
+    )
+    assert_refused(api, source_spec(webhook_url=url), "webhook_url", "forbidden_port")
+
+
+def test_endpoint_url_on_a_port_the_operator_allows_is_taken(api, settings):
+    settings.OMADATA_ALLOWED_PORTS = (8443,)
+    body = source_spec(source=source(fetch_url="https://wearable.example.fi:8443/data"))
+
+    response = api.post(SERVICES, body, format="json")
+
+    assert response.status_code == 201, response.content
+
+
+def test_forbidden_address_error_names_no_address(api):
+    body = source_spec(webhook_url="https://internal.example.fi/hooks")
+
+    response = api.post(SERVICES, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+
+    [error] = response.json()["fields"]
+    assert error["code"] == "forbidden_address"
+    assert "a private address" in error["message"]
+    assert "10.1.2.3" not in error["message"]
+
+
 def test_webhook_url_over_http_is_refused(api):
     body = source_spec(webhook_url="http://wearable.example.fi/hooks")
 
