@@ -9,6 +9,7 @@ from oauth2_provider import views as oauth2_views
 from consent import urls as consent_urls
 from ledger import urls as ledger_urls
 from omadata import views
+from omadata.oauth import OwnTokenIntrospectView
 from registry import urls as registry_urls
 from relay import urls as relay_urls
 
@@ -16,7 +17,7 @@ oauth2_patterns = (
     [
         path("token/", oauth2_views.TokenView.as_view(), name="token"),
         path("revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
-        path("introspect/", oauth2_views.IntrospectTokenView.as_view(), name="introspect"),
+        path("introspect/", OwnTokenIntrospectView.as_view(), name="introspect"),
     ],
     "oauth2_provider",
 )
