@@ -96,10 +96,15 @@ class OperatorApi:
 
     def service_id(self, slug: str) -> str:
         """Our service's id, looked up once in the public registry by slug."""
-        if slug not in self._service_ids:
-            listing = http_json("GET", self.url("/api/v1/services?limit=500"))
-            for service in listing["results"]:
+        offset = 0
+        while slug not in self._service_ids:
+            # A page at a time, as the registry hands them out (at most 100 a page).
+            page = http_json("GET", self.url(f"/api/v1/services?limit=100&offset={offset}"))
+            for service in page["results"]:
                 self._service_ids[service["slug"]] = service["id"]
+            offset += len(page["results"])
+            if not page["results"] or offset >= page["count"]:
+                break
         if slug not in self._service_ids:
             raise ApiError(404, f"no approved service {slug!r} in the registry")
         return self._service_ids[slug]

@@ -215,9 +215,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
+# The most items a list's page holds: a larger `limit` is a 400 (common/pagination.py).
+OMADATA_PAGE_MAX_LIMIT = env_int("OMADATA_PAGE_MAX_LIMIT", 100, minimum=1)
 
 # OAuth2 scopes a service provider's client may ask for. Later capabilities
 # add theirs here; the token endpoint refuses any other.

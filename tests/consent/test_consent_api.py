@@ -141,8 +141,9 @@ def test_consent_list_filters_by_status(sink_provider, consent):
     api = api_as(sink_provider, ALL)
     services.consent_pause(consent=consent)
 
-    assert [c["id"] for c in api.get("/api/v1/consents?status=paused").json()] == [str(consent.id)]
-    assert api.get("/api/v1/consents?status=active").json() == []
+    paused = api.get("/api/v1/consents?status=paused").json()["results"]
+    assert [c["id"] for c in paused] == [str(consent.id)]
+    assert api.get("/api/v1/consents?status=active").json()["results"] == []
     assert api.get("/api/v1/consents?status=happy").status_code == 400
 
 
