@@ -14,8 +14,9 @@ Two codes, as the API answers them:
 - `malformed_json`: the text is not JSON (a syntax error, invalid UTF-8, `NaN`);
 - `invalid_json`: it is JSON, but beyond what the operator takes: nested deeper
   than MAX_DEPTH, longer than the caller's size limit, a number longer than
-  MAX_NUMBER_LENGTH or past a float's range, or a string that is not Unicode
-  text (an unpaired surrogate escape such as `"\\ud800"`).
+  MAX_NUMBER_LENGTH or past a float's range, a string that is not Unicode
+  text (an unpaired surrogate escape such as `"\\ud800"`), or a string that
+  holds U+0000, which no PostgreSQL text or jsonb can keep.
 """
 
 import json
@@ -77,6 +78,8 @@ def loads(data: str | bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH) -> A
         raise JSONRefused("malformed_json", _("The body is not valid JSON.")) from None
     if _SURROGATE_ESCAPE.search(text) and not _is_unicode(value):
         raise JSONRefused("invalid_json", _("A string in the JSON is not Unicode text."))
+    if "\\u0000" in text and _holds_nul(value):
+        raise JSONRefused("invalid_json", _("A string in the JSON holds a NUL character."))
     return value
 
 
@@ -125,6 +128,17 @@ def _float(text: str) -> float:
     if not math.isfinite(value):
         raise JSONRefused("invalid_json", _("A number in the JSON is out of range."))
     return value
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a string in the parsed `value`, or a key, holds U+0000 (no PostgreSQL text can)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _is_unicode(value: Any) -> bool:

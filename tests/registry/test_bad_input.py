@@ -404,6 +404,39 @@ def test_forbidden_address_error_names_no_address(api):
     assert "10.1.2.3" not in error["message"]
 
 
+@pytest.mark.parametrize("change", [{"kid": "k1\u0000"}, {"x-note": "\u0000"}])
+def test_jwks_with_a_nul_is_refused_as_json_no_database_keeps(api, change):
+    # No PostgreSQL text or jsonb holds U+0000: the parser refuses it (common/jsonlimits.py).
+    jwks = {"keys": [{**public_jwk("k1"), **change}]}
+    before = rows()
+
+    response = api.post(SERVICES, source_spec(jwks=jwks), format="json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_json")
+    assert rows() == before
+
+
+def test_jwks_far_larger_than_any_real_key_set_is_refused(api):
+    jwks = {"keys": [{**public_jwk("k1"), "x-padding": "p" * 70_000}]}
+
+    assert_refused(api, source_spec(jwks=jwks), "jwks", "invalid_jwks")
+
+
+def test_jwks_members_beyond_the_keys_are_refused(api):
+    jwks = {"keys": [public_jwk("k1")], "note": "n" * 100}
+
+    assert_refused(api, source_spec(jwks=jwks), "jwks", "invalid_jwks")
+
+
+def test_a_jwks_of_ten_large_public_keys_is_taken(api):
+    keys = [json.loads(jwk.JWK.generate(kty="RSA", size=4096, kid=f"r{i}").export_public())
+            for i in range(10)]  # fmt: skip
+
+    response = api.post(SERVICES, source_spec(jwks={"keys": keys}), format="json")
+
+    assert response.status_code == 201, response.content
+
+
 def test_webhook_url_over_http_is_refused(api):
     body = source_spec(webhook_url="http://wearable.example.fi/hooks")
 
