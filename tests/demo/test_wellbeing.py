@@ -272,3 +272,34 @@ def test_a_deeply_nested_delivery_is_summarised_as_unexpected(demo_world, depth,
     page = requests.get(f"{demo_world.url}/wellbeing/", timeout=10)
     assert page.status_code == 200
     assert "not the JSON this service expects" in page.text
+
+
+@pytest.mark.parametrize("part", ["header", "payload"])
+@pytest.mark.parametrize("depth", [2_000, 100_000])
+def test_webhook_refuses_a_deeply_nested_notification_with_400(demo_world, part, depth):
+    from jwcrypto import jws as raw
+
+    from ledger import keys
+
+    deep = b"[" * depth + b"]" * depth
+    key = keys.active_key()
+    if part == "payload":
+        # Signed with the operator's own key: only the nesting is wrong.
+        token = raw.JWS(deep)
+        token.add_signature(
+            key,
+            alg="ES256",
+            protected={"alg": "ES256", "kid": key["kid"], "typ": "notification+jwt"},
+        )
+        body = token.serialize(compact=True)
+    else:
+        header = base64.urlsafe_b64encode(deep).rstrip(b"=").decode()
+        body = f"{header}.e30.c2ln"
+
+    answer = post(
+        f"{demo_world.url}/wellbeing/webhook", data=body,
+        headers={"Content-Type": "application/jose"},
+    )  # fmt: skip
+
+    assert answer.status_code == 400, answer.text
+    assert demo_world.store.events("wellbeing") == []
