@@ -80,6 +80,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_ports(name: str) -> tuple[int, ...]:
+    """A comma-separated list of TCP port numbers (1 to 65535); none when unset."""
+    ports = []
+    for item in env_list(name, []):
+        if not item.isdigit() or not 1 <= int(item) <= 65535:
+            raise EnvError(f"{name} must list port numbers from 1 to 65535, not {item!r}")
+        ports.append(int(item))
+    return tuple(ports)
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = env_str(name, default)
     if value not in choices:

@@ -1,6 +1,9 @@
+import base64
+import binascii
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
@@ -94,6 +97,54 @@ class RequestSizeLimitMiddleware:
             message = _("The request body is over the limit of %(limit)d bytes.") % {"limit": limit}
             return error_response(413, "request_too_large", message)
         return self.get_response(request)
+
+
+class NulCharacterMiddleware:
+    """Refuse a request whose parameters hold a NUL character, before any view reads them.
+
+    PostgreSQL can keep no U+0000 in text; a value that carried one to a query
+    (a client_id at the token endpoint, a form field) failed there, as a 500,
+    and on PostgreSQL only. Query strings, form bodies (the OAuth2 endpoints'
+    and the pages') and Basic credentials are checked here; JSON bodies by the
+    API's parser (common/jsonlimits.py). An API path answers
+    `400 invalid_character`, a page Django's 400.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _carries_nul(request):
+            if request.path.startswith(API_PREFIXES):
+                message = _("The request holds a NUL character, which the operator does not take.")
+                return error_response(400, "invalid_character", message)
+            raise SuspiciousOperation("NUL character in request parameters")
+        return self.get_response(request)
+
+
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _carries_nul(request: HttpRequest) -> bool:
+    # The API's views parse their bodies themselves, as JSON only: reading the
+    # body here as a form would take it from them.
+    form = request.content_type in _FORMS and not request.path.startswith("/api/")
+    for params in (request.GET, request.POST) if form else (request.GET,):
+        for key, values in params.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                return True
+    return "\x00" in _basic_credentials(request)
+
+
+def _basic_credentials(request: HttpRequest) -> str:
+    """The decoded `client_id:secret` of a Basic Authorization header; "" if none."""
+    scheme, _space, encoded = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        return base64.b64decode(encoded.strip(), validate=True).decode("latin-1")
+    except (binascii.Error, ValueError):
+        return ""  # not Basic credentials at all: DOT refuses them itself
 
 
 class ApiLanguageMiddleware:

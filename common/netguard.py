@@ -1,27 +1,120 @@
 """Which URLs the operator may send residents' data to.
 
-A service's endpoint URL must be https and must point at public addresses
-only: never at the operator's own network (private, loopback, link-local,
-shared CGNAT space) and never at an IPv6 form that hides an IPv4 address.
-A hostname is resolved and every address it resolves to is checked.
+A service's endpoint URL must be https on port 443 (or a port the operator
+lists in OMADATA_ALLOWED_PORTS) and must point at public addresses only: never
+at the operator's own network (private, loopback, link-local, shared CGNAT
+space), never at a special-purpose block of IANA's registries, and never at an
+IPv6 form that hides an IPv4 address. A hostname is resolved and every address
+it resolves to is checked. Only https on known ports keeps an approved service
+from using the operator to knock on other ports (SSH, SMTP, databases) and
+reading the answers from its transfers' error codes.
 
-The development switch (`OMADATA_ALLOW_LOOPBACK_URLS`) admits http and
-loopback addresses, nothing else, so that local demo services can run.
+The development switch (`OMADATA_ALLOW_LOOPBACK_URLS`) admits one thing more:
+a URL whose host is, or resolves only to, loopback addresses (127.0.0.0/8,
+::1) may use http or https on any port, as `make run`'s demo services on
+http://127.0.0.1:8001 and the test suite's servers on random ports do. It opens
+no port and no address class to any other host.
+
+An error names the class of address refused ("a private address"), never the
+address or what DNS answered: those would map the operator's network for
+whoever registers a URL.
 """
 
 import ipaddress
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_URL_LENGTH = 2000
-_SHARED_CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+# The only IPv6 space IANA allocates for global unicast: anything outside it is
+# special-purpose or unassigned, and refused whatever a table below says.
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+
+# The classes of address that an error names: never the address itself, nor
+# what DNS answered, which would map the operator's network to whoever asks.
+_PRIVATE = gettext_lazy("a private address")
+_LOOPBACK = gettext_lazy("a loopback address")
+_LINK_LOCAL = gettext_lazy("a link-local address")
+_SHARED = gettext_lazy("a shared (CGNAT) address")
+_UNSPECIFIED = gettext_lazy("the unspecified address")
+_MULTICAST = gettext_lazy("a multicast address")
+_SITE_LOCAL = gettext_lazy("a site-local address")
+_DOCUMENTATION = gettext_lazy("a documentation address")
+_BENCHMARKING = gettext_lazy("a benchmarking address")
+_EMBEDDED = gettext_lazy("an IPv6 address that embeds an IPv4 address")
+_RESERVED = gettext_lazy("a reserved address")
+
+# The IANA IPv4 and IPv6 Special-Purpose Address Registries
+# (https://www.iana.org/assignments/iana-ipv4-special-registry/ and
+# https://www.iana.org/assignments/iana-ipv6-special-registry/), as published in
+# October 2025 (the IPv6 registry last updated 2025-10-09). The interpreter's own
+# tables lag behind them (Python 3.11 takes 192.0.0.8 and 3fff::1 for global).
+#
+# Every block whose "Globally Reachable" is False or N/A is here. So are whole
+# blocks whose few globally reachable members are protocol anycast addresses,
+# never a service holding residents' data (all of 192.0.0.0/24 and 2001::/23),
+# and what the operator must never reach though the registries do not list it:
+# multicast (IANA's multicast registries) and the deprecated site-local space.
+# The first block that holds an address names its class; more specific blocks
+# come first. IPv6 forms that carry an IPv4 address are refused before these
+# tables are read (see _embeds_ipv4).
+_SPECIAL_IPV4 = tuple(
+    (ipaddress.IPv4Network(block), name)
+    for block, name in (
+        ("0.0.0.0/32", _UNSPECIFIED),  # "this host on this network"
+        ("0.0.0.0/8", _RESERVED),  # "this network"
+        ("10.0.0.0/8", _PRIVATE),
+        ("100.64.0.0/10", _SHARED),
+        ("127.0.0.0/8", _LOOPBACK),
+        ("169.254.0.0/16", _LINK_LOCAL),
+        ("172.16.0.0/12", _PRIVATE),
+        # IETF protocol assignments: service continuity (/29), the dummy address
+        # (.8), PCP and TURN anycast (.9, .10), NAT64/DNS64 discovery (.170, .171).
+        ("192.0.0.0/24", _RESERVED),
+        ("192.0.2.0/24", _DOCUMENTATION),
+        ("192.88.99.0/24", _RESERVED),  # deprecated 6to4 relay anycast, 6a44 (.2)
+        ("192.168.0.0/16", _PRIVATE),
+        ("198.18.0.0/15", _BENCHMARKING),
+        ("198.51.100.0/24", _DOCUMENTATION),
+        ("203.0.113.0/24", _DOCUMENTATION),
+        ("224.0.0.0/4", _MULTICAST),  # not in the registry: the multicast registry's
+        ("240.0.0.0/4", _RESERVED),  # with 255.255.255.255/32, limited broadcast
+    )
+)
+_SPECIAL_IPV6 = tuple(
+    (ipaddress.IPv6Network(block), name)
+    for block, name in (
+        ("::/128", _UNSPECIFIED),
+        ("::1/128", _LOOPBACK),
+        ("::ffff:0:0/96", _EMBEDDED),  # IPv4-mapped
+        ("64:ff9b::/96", _EMBEDDED),  # IPv4-IPv6 translation (globally reachable: an IPv4 inside)
+        ("64:ff9b:1::/48", _EMBEDDED),  # local-use IPv4-IPv6 translation
+        ("100::/64", _RESERVED),  # discard-only
+        ("100:0:0:1::/64", _RESERVED),  # dummy IPv6 prefix
+        ("2001::/32", _EMBEDDED),  # Teredo
+        ("2001:2::/48", _BENCHMARKING),
+        # IETF protocol assignments, with PCP, TURN and DNS-SD anycast, AMT,
+        # AS112-v6, ORCHID and ORCHIDv2, and drone remote ID tags inside it.
+        ("2001::/23", _RESERVED),
+        ("2001:db8::/32", _DOCUMENTATION),
+        ("2002::/16", _EMBEDDED),  # 6to4
+        ("3fff::/20", _DOCUMENTATION),
+        ("5f00::/16", _RESERVED),  # segment routing (SRv6) SIDs
+        ("fc00::/7", _PRIVATE),  # unique-local
+        ("fe80::/10", _LINK_LOCAL),
+        ("fec0::/10", _SITE_LOCAL),  # deprecated; not in the registry
+        ("ff00::/8", _MULTICAST),  # not in the registry: the multicast registry's
+    )
+)
 
 
 # Not frozen: Python sets __traceback__ on an exception as it passes through a
@@ -46,25 +139,22 @@ def resolve_host(host: str, port: int) -> list[IPAddress]:
 
 
 def address_problem(address: IPAddress, *, allow_loopback: bool) -> str | None:
-    """Why the operator must not connect to `address`, or None if it may."""
+    """Why the operator must not connect to `address` (the class of address), or None."""
     if address.version == 6 and _embeds_ipv4(address):
-        return _("an IPv6 address that embeds an IPv4 address")
+        return str(_EMBEDDED)
     if address.is_loopback:
-        return None if allow_loopback else _("a loopback address")
-    if address.is_unspecified:
-        return _("the unspecified address")
-    if address.is_link_local:
-        return _("a link-local address")
-    if address.is_multicast:
-        return _("a multicast address")
-    if address.version == 4 and address in _SHARED_CGNAT:
-        return _("a shared (CGNAT) address")
-    if address.version == 6 and address.is_site_local:
-        return _("a site-local address")
-    if address.is_private:
-        return _("a private address")
-    if not address.is_global or address.is_reserved:
-        return _("a reserved address")
+        return None if allow_loopback else str(_LOOPBACK)
+    table: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Promise], ...] = (
+        _SPECIAL_IPV4 if address.version == 4 else _SPECIAL_IPV6
+    )
+    for block, name in table:
+        if address in block:
+            return str(name)
+    if address.version == 6 and address not in _GLOBAL_UNICAST:
+        return str(_RESERVED)
+    # The interpreter's view, should it know of a block the tables above do not.
+    if not address.is_global or address.is_reserved or address.is_private:
+        return str(_RESERVED)
     return None
 
 
@@ -95,12 +185,15 @@ def literal_address(host: str) -> IPAddress | None:
     return None
 
 
-def check_service_url(url: str, *, allow_loopback: bool) -> list[IPAddress]:
+def check_service_url(
+    url: str, *, allow_loopback: bool, allowed_ports: Collection[int] = ()
+) -> list[IPAddress]:
     """Raise UnsafeURL unless the operator may send requests to `url`.
 
     Return the addresses the host resolved to, every one of them checked. A
     client must connect to one of these and not look the name up again: a
-    second answer could name another address (DNS rebinding).
+    second answer could name another address (DNS rebinding). Port 443 is
+    always allowed on public hosts; `allowed_ports` adds others.
     """
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeURL(
@@ -123,26 +216,42 @@ def check_service_url(url: str, *, allow_loopback: bool) -> list[IPAddress]:
         raise UnsafeURL("invalid_url", _("The URL must not have a fragment."))
     if "%" in host:
         raise UnsafeURL("forbidden_address", _("The URL must not name a network interface."))
-    literal = literal_address(host)
-    if literal is not None:
-        addresses = [literal]
-    else:
-        addresses = resolve_host(host, port or (443 if parts.scheme == "https" else 80))
-        if not addresses:
-            raise UnsafeURL(
-                "unresolvable_host", _("The host %(host)s does not resolve.") % {"host": host}
-            )
-    problems = [address_problem(a, allow_loopback=allow_loopback) for a in addresses]
-    for address, problem in zip(addresses, problems, strict=True):
+    port = port or (443 if parts.scheme == "https" else 80)
+    addresses = _addresses(host, port)
+    for address in addresses:
+        problem = address_problem(address, allow_loopback=allow_loopback)
         if problem:
             raise UnsafeURL(
                 "forbidden_address",
-                _(
-                    "The host %(host)s resolves to %(address)s, which the operator must not "
-                    "connect to: %(problem)s."
-                )
-                % {"host": host, "address": address, "problem": problem},
-            )
-    if parts.scheme == "http" and not (allow_loopback and all(a.is_loopback for a in addresses)):
+                _("The URL's host is, or resolves to, %(problem)s: the operator does not "
+                  "connect there.") % {"problem": problem},
+            )  # fmt: skip
+    if allow_loopback and all(address.is_loopback for address in addresses):
+        return addresses  # the development switch: http, any port, on loopback only
+    if parts.scheme != "https":
         raise UnsafeURL("https_required", _("The URL must use https."))
+    ports = sorted({443, *allowed_ports})
+    if port not in ports:
+        raise UnsafeURL(
+            "forbidden_port",
+            ngettext(
+                "The operator connects to services on port %(ports)s only.",
+                "The operator connects to services on ports %(ports)s only.",
+                len(ports),
+            )
+            % {"ports": ", ".join(str(p) for p in ports)},
+        )
+    return addresses
+
+
+def _addresses(host: str, port: int) -> list[IPAddress]:
+    """The addresses `host` names or resolves to; UnsafeURL when it resolves to none."""
+    literal = literal_address(host)
+    if literal is not None:
+        return [literal]
+    addresses = resolve_host(host, port)
+    if not addresses:
+        raise UnsafeURL(
+            "unresolvable_host", _("The host %(host)s does not resolve.") % {"host": host}
+        )
     return addresses

@@ -47,8 +47,8 @@ class OutboundResponse:
 class OutboundError(Exception):
     """Why a request failed. `status` is the peer's HTTP status when it sent one.
 
-    Codes: `forbidden_address`, `unresolvable_host`, `https_required`,
-    `invalid_url`, `credentials_in_url` (the URL check); `timeout`,
+    Codes: `forbidden_address`, `forbidden_port`, `unresolvable_host`,
+    `https_required`, `invalid_url`, `credentials_in_url` (the URL check); `timeout`,
     `connection_failed`, `redirect_refused`, `response_too_large`.
     """
 
@@ -79,7 +79,9 @@ def request(
     deadline = started + settings.OMADATA_OUTBOUND_TIMEOUT
     try:
         addresses = netguard.check_service_url(
-            url, allow_loopback=settings.OMADATA_ALLOW_LOOPBACK_URLS
+            url,
+            allow_loopback=settings.OMADATA_ALLOW_LOOPBACK_URLS,
+            allowed_ports=settings.OMADATA_ALLOWED_PORTS,
         )
     except netguard.UnsafeURL as error:
         raise OutboundError(error.code, error.message) from None

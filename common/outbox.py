@@ -13,12 +13,16 @@ they happen; the rules below are the same for both:
   are worth another try;
 - one backoff: full jitter, capped below the broker's visibility timeout;
 - one way to enqueue: a broker that cannot take a message is logged and left
-  to the sweeper, never raised into the change that made the row.
+  to the sweeper, never raised into the change that made the row;
+- one ceiling: no row is tried more than its maximum number of times, by any
+  path. A claim takes only a row with tries left, and the sweeper ends a row
+  whose tries are used up (its last try's worker died, or the try's outcome
+  could not be recorded) with its evidence, rather than handing it on.
 """
 
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -76,14 +80,23 @@ def lease_end(*, now: datetime, requests: int) -> datetime:
     return now + timedelta(seconds=(requests + 1) * settings.OMADATA_OUTBOUND_TIMEOUT)
 
 
-def claim(due: QuerySet, *, pk: UUID | str, now: datetime, until: datetime, **changes: Any) -> bool:
+def claim(
+    due: QuerySet,
+    *,
+    pk: UUID | str,
+    now: datetime,
+    until: datetime,
+    max_attempts: int,
+    **changes: Any,
+) -> bool:
     """Take the next try of row `pk` among `due` rows; False when there is none to take.
 
     The conditional update is the lock: it counts the try and moves
     `next_attempt_at` to the lease's end, so a second worker holding the same
-    message finds nothing due and does nothing. `changes` are written with it.
+    message finds nothing due and does nothing. A row that has had
+    `max_attempts` tries has none left to take. `changes` are written with it.
     """
-    taken = due.filter(pk=pk, next_attempt_at__lte=now).update(
+    taken = due.filter(pk=pk, next_attempt_at__lte=now, attempts__lt=max_attempts).update(
         attempts=F("attempts") + 1, next_attempt_at=until, **changes
     )
     return bool(taken)
@@ -125,16 +138,54 @@ def enqueue_all(task: Any, ids: Iterable[UUID | str]) -> None:
             break  # the broker is down: the rest would fail as well, and wait for the next sweep
 
 
-def sweep(*, overdue: QuerySet, reset: QuerySet, now: datetime, task: Any, **changes: Any) -> list:
+def sweep(
+    *,
+    overdue: QuerySet,
+    reset: QuerySet,
+    now: datetime,
+    task: Any,
+    max_attempts: int,
+    **changes: Any,
+) -> list:
     """Make the oldest `overdue` rows due now and enqueue them after commit; return their ids.
 
     `reset` filters the chosen rows again on their own columns, so that a row a
     worker claimed between the read and the write is left alone. Each swept row
     is due now (with `changes`), so it is not swept again for
     OMADATA_SWEEP_AFTER however slow the queue. At most SWEEP_BATCH rows a sweep.
+    A row with no tries left (`max_attempts`) is not handed on: see `exhausted`.
     """
     with transaction.atomic():
-        ids = list(overdue.order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH])
-        reset.filter(pk__in=ids).update(next_attempt_at=now, **changes)
+        ids = list(
+            overdue.filter(attempts__lt=max_attempts)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        reset.filter(pk__in=ids, attempts__lt=max_attempts).update(next_attempt_at=now, **changes)
         transaction.on_commit(lambda: enqueue_all(task, ids))
     return ids
+
+
+def exhausted(unfinished: QuerySet, *, cutoff: datetime, max_attempts: int) -> list:
+    """The oldest `unfinished` rows with no tries left whose time is past `cutoff`.
+
+    Such a row's last try never recorded its end: its worker died, or recording
+    its outcome failed. Its lease is over, so no worker holds it any more, and
+    no claim will take it again: the sweeper ends it (see `end_each`).
+    """
+    rows = unfinished.filter(attempts__gte=max_attempts, next_attempt_at__lt=cutoff)
+    return list(rows.order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+
+
+def end_each(ids: Iterable[UUID], end: Callable[[UUID], object]) -> None:
+    """Call `end` for each row id, each in its own transaction; a failure is logged.
+
+    One row whose end cannot be recorded must not keep the sweeper from the
+    others; it stays, tried no more, and the next sweep tries to end it again.
+    """
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                end(pk)
+        except Exception:  # whatever failed, the other rows still get their end
+            logger.exception("could not end outbox row %s, whose tries are used up", pk)

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import ErrorOutput, RequiresScope, StrictSerializer
+from common.pagination import BoundedLimitOffsetPagination, PageInput, page_of
 from consent import selectors, services
 from consent.models import Consent, ConsentRequest, Frequency, Period, PurposeCategory
 from registry.access import caller_provider
@@ -190,9 +191,10 @@ class ConsentCollectionApi(APIView):
 
     @extend_schema(
         operation_id="consents_list",
-        parameters=[ConsentFilterInput],
-        responses={200: ConsentOutput(many=True), **ERRORS},
-        description="Consents whose source or sink is one of your services.",
+        parameters=[ConsentFilterInput, PageInput],
+        responses={200: page_of(ConsentOutput), **ERRORS},
+        description="Consents whose source or sink is one of your services, newest first, "
+        "a page at a time.",
     )
     def get(self, request: Request) -> Response:
         provider = caller_provider(request)
@@ -201,7 +203,9 @@ class ConsentCollectionApi(APIView):
         consents = selectors.consent_list_for_organisation(
             organisation=provider.organisation, **filters.validated_data
         )
-        return Response(ConsentOutput(consents, many=True).data)
+        paginator = BoundedLimitOffsetPagination()
+        page = paginator.paginate_queryset(consents, request, view=self)
+        return paginator.get_paginated_response(ConsentOutput(page, many=True).data)
 
 
 class ConsentDetailApi(APIView):

@@ -28,7 +28,7 @@ def consent_list_for_organisation(
     )
     if status:
         consents = consents.filter(status=status)
-    return consents.order_by("-created_at")
+    return consents.order_by("-created_at", "-pk")  # pk: a page boundary never splits a tie
 
 
 def consent_access_for_organisation(*, organisation: Organisation, consent_id: UUID) -> Consent:

@@ -62,7 +62,11 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 def _check_return_url(sink: Service, url: str) -> None:
     try:
-        check_service_url(url, allow_loopback=settings.OMADATA_ALLOW_LOOPBACK_URLS)
+        check_service_url(
+            url,
+            allow_loopback=settings.OMADATA_ALLOW_LOOPBACK_URLS,
+            allowed_ports=settings.OMADATA_ALLOWED_PORTS,
+        )
     except UnsafeURL as problem:
         raise _invalid("return_url", problem.code, problem.message) from None
     registered = [sink.delivery_url, sink.webhook_url, sink.privacy_policy_url]

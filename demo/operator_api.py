@@ -18,6 +18,7 @@ from typing import Any
 from jwcrypto import jwk, jws
 
 from demo.config import Config
+from demo.web import json_loads
 
 ALG = "ES256"
 # The `typ` of each kind of JWS the operator sends the demo services.
@@ -67,7 +68,7 @@ def http_json(
     request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-            return json.loads(response.read() or b"null")
+            return json_loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         raise ApiError(error.code, error.read()[:500].decode(errors="replace")) from None
     except (OSError, ValueError) as error:
@@ -95,10 +96,15 @@ class OperatorApi:
 
     def service_id(self, slug: str) -> str:
         """Our service's id, looked up once in the public registry by slug."""
-        if slug not in self._service_ids:
-            listing = http_json("GET", self.url("/api/v1/services?limit=500"))
-            for service in listing["results"]:
+        offset = 0
+        while slug not in self._service_ids:
+            # A page at a time, as the registry hands them out (at most 100 a page).
+            page = http_json("GET", self.url(f"/api/v1/services?limit=100&offset={offset}"))
+            for service in page["results"]:
                 self._service_ids[service["slug"]] = service["id"]
+            offset += len(page["results"])
+            if not page["results"] or offset >= page["count"]:
+                break
         if slug not in self._service_ids:
             raise ApiError(404, f"no approved service {slug!r} in the registry")
         return self._service_ids[slug]
@@ -150,7 +156,7 @@ class OperatorApi:
             raise TokenInvalid("no critical header extension is understood")
         try:
             parsed.verify(self._key(header.get("kid")), alg=ALG)
-            claims = json.loads(parsed.payload)
+            claims = json_loads(parsed.payload)
         except (jws.InvalidJWSSignature, jws.InvalidJWSOperation, ValueError):
             raise TokenInvalid("the signature does not verify") from None
         _check_claims(claims, audience=audience, issuer=self.config.operator_url, is_token=is_token)

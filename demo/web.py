@@ -7,10 +7,14 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
+from typing import Any
 from urllib.parse import parse_qs
 
 # Bigger bodies are refused before they are read: a demo keeps no more than this.
 MAX_BODY = 1024 * 1024
+# JSON nested deeper than this is refused before it is parsed (see json_loads).
+MAX_JSON_DEPTH = 32
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
 
 
 class BodyTooLarge(Exception):
@@ -71,6 +75,25 @@ class Response:
     body: bytes = b""
     content_type: str = "text/html; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_loads(data: str | bytes) -> Any:
+    """Parse JSON that the operator or a browser sent, refusing deep nesting with ValueError.
+
+    Python's json module recurses once per level: 2,000 brackets would raise
+    RecursionError, not ValueError, where callers expect only the latter. The
+    operator's own loader (common/jsonlimits.py) has the same rule; the demo
+    services import no operator code, so they keep this copy of it.
+    """
+    text = data.decode() if isinstance(data, bytes) else data
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        depth = 0
+        for match in _STRING_OR_BRACKET.finditer(text):
+            char = text[match.start()]
+            depth += 1 if char in "[{" else -1 if char in "]}" else 0
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return json.loads(text)
 
 
 def json_response(value: object, status: int = 200, **headers: str) -> Response:

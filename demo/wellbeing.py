@@ -3,7 +3,6 @@
 import base64
 import hashlib
 import hmac
-import json
 import re
 import secrets
 import uuid
@@ -14,7 +13,15 @@ from urllib.parse import urlencode
 
 from demo import pages, wearable, webhooks
 from demo.operator_api import TRANSFER_TYP, ApiError, TokenInvalid
-from demo.web import Request, Response, error, json_response, redirect, unauthorized
+from demo.web import (
+    Request,
+    Response,
+    error,
+    json_loads,
+    json_response,
+    redirect,
+    unauthorized,
+)
 
 if TYPE_CHECKING:
     from demo.server import Demo
@@ -77,7 +84,7 @@ def _deliveries_table(demo: "Demo", lang: str) -> str:
 def summarise(body: bytes) -> str:
     """One line about a delivered body: days and total steps, or what else it holds."""
     try:
-        content = json.loads(body)
+        content = json_loads(body)
         steps = content.get("wellbeing.steps", [])
         total = sum(int(day["steps"]) for day in steps)
     except (ValueError, TypeError, KeyError, AttributeError):

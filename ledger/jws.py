@@ -14,6 +14,7 @@ from typing import Any
 
 from jwcrypto import jwk, jws
 
+from common import jsonlimits
 from ledger import keys
 
 ALG = "ES256"
@@ -57,6 +58,24 @@ def _b64decode(part: str) -> bytes:
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
+def _json(data: bytes, *, part: str) -> Any:
+    """A part of a token parsed as JSON within common.jsonlimits' bounds.
+
+    JSON that is no JSON is `malformed`; JSON past the bounds (nested too deep,
+    say) is `invalid_json`.
+    """
+    try:
+        return jsonlimits.loads(data, max_bytes=MAX_TOKEN_BYTES)
+    except jsonlimits.JSONRefused as refused:
+        if refused.code == "malformed_json":
+            raise JWSError("malformed", f"The {part} is not JSON.") from None
+        raise JWSError(
+            "invalid_json",
+            f"The {part} is JSON past the operator's bounds: nested deeper than "
+            f"{jsonlimits.MAX_DEPTH} levels, or holding a value it does not take.",
+        ) from None
+
+
 def header_of(token: object) -> dict[str, Any]:
     """The protected header, parsed and checked for shape only (not trusted yet).
 
@@ -67,10 +86,7 @@ def header_of(token: object) -> dict[str, Any]:
     parts = token.split(".")
     if len(parts) != 3:
         raise JWSError("malformed", "A compact JWS has three parts.")
-    try:
-        header = json.loads(_b64decode(parts[0]))
-    except ValueError:
-        raise JWSError("malformed", "The header is not JSON.") from None
+    header = _json(_b64decode(parts[0]), part="header")
     if not isinstance(header, dict):
         raise JWSError("malformed", "The header is not a JSON object.")
     return header
@@ -107,10 +123,7 @@ def verify(token: str, *, typ: str, trusted: dict[str, jwk.JWK] | None = None) -
         raise JWSError("bad_signature", "The signature does not verify.") from None
     except (jws.InvalidJWSObject, ValueError, TypeError):
         raise JWSError("malformed", "The token is not a valid JWS.") from None
-    try:
-        payload = json.loads(parsed.payload)
-    except ValueError:
-        raise JWSError("malformed", "The payload is not JSON.") from None
+    payload = _json(parsed.payload, part="payload")
     if not isinstance(payload, dict):
         raise JWSError("malformed", "The payload is not a JSON object.")
     return payload

@@ -20,6 +20,7 @@ from common.env import (
     env_header_name,
     env_int,
     env_list,
+    env_ports,
     env_rate,
     env_required,
     env_str,
@@ -57,6 +58,9 @@ CSRF_TRUSTED_ORIGINS = [BASE_URL]
 # test suite run their services on loopback over http; this switch allows that
 # and nothing else, and a system check refuses it in production.
 OMADATA_ALLOW_LOOPBACK_URLS = env_bool("OMADATA_ALLOW_LOOPBACK_URLS", not PRODUCTION)
+# Public hosts are reached over https on port 443 and on these ports besides
+# (common/netguard.py says why): a service with an endpoint on 8443, say.
+OMADATA_ALLOWED_PORTS = env_ports("OMADATA_ALLOWED_PORTS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -88,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RequestSizeLimitMiddleware",
+    "common.middleware.NulCharacterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "common.middleware.ApiLanguageMiddleware",
@@ -245,18 +250,20 @@ REST_FRAMEWORK = {
         "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
         "common.throttles.ApiClientThrottle",
         "common.throttles.AnonymousThrottle",
     ],
 }
+# The most items a list's page holds: a larger `limit` is a 400 (common/pagination.py).
+OMADATA_PAGE_MAX_LIMIT = env_int("OMADATA_PAGE_MAX_LIMIT", 100, minimum=1)
 
 # Rate limits (common/throttles.py), each `N/PERIOD` (`600/m`, `100/10s`) or `off`.
 # docs/operating.md says why these defaults are fair to real services.

@@ -9,6 +9,7 @@ from common.throttles import TokenAddressThrottle, TokenClientThrottle, rate_lim
 from consent import urls as consent_urls
 from ledger import urls as ledger_urls
 from omadata import views
+from omadata.oauth import OwnTokenIntrospectView
 from registry import urls as registry_urls
 from relay import urls as relay_urls
 
@@ -19,7 +20,7 @@ oauth2_patterns = (
     [
         path("token/", limited(oauth2_views.TokenView.as_view()), name="token"),
         path("revoke_token/", limited(oauth2_views.RevokeTokenView.as_view()), name="revoke-token"),
-        path("introspect/", limited(oauth2_views.IntrospectTokenView.as_view()), name="introspect"),
+        path("introspect/", limited(OwnTokenIntrospectView.as_view()), name="introspect"),
     ],
     "oauth2_provider",
 )

@@ -6,13 +6,13 @@ from uuid import UUID
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import ErrorOutput, RequiresScope, StrictSerializer
+from common.pagination import BoundedLimitOffsetPagination, PageInput, page_of
 from registry import selectors, services
 from registry.access import caller_provider
 from registry.models import DataType, Service
@@ -195,13 +195,13 @@ class ServiceCollectionApi(APIView):
 
     @extend_schema(
         operation_id="services_list_public",
-        parameters=[ServiceFilterInput],
-        responses={200: ServicePublicOutput(many=True), 400: ErrorOutput},
+        parameters=[ServiceFilterInput, PageInput],
+        responses={200: page_of(ServicePublicOutput), 400: ErrorOutput},
     )
     def get(self, request: Request) -> Response:
         filters = ServiceFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = LimitOffsetPagination()
+        paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(
             selectors.service_list_public(**filters.validated_data), request, view=self
         )

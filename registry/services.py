@@ -26,6 +26,7 @@ Application = get_application_model()
 UserModel = get_user_model()
 
 MAX_JWKS_KEYS = 10
+MAX_JWKS_BYTES = 64 * 1024
 _LINK = URLValidator(schemes=["https"])
 # Changing any of these on an approved service sends it back for review: staff
 # approved these endpoints, names and declarations, not whatever comes next.
@@ -135,7 +136,11 @@ def account_lockout_record(
 
 def _check_url(field: str, url: str) -> None:
     try:
-        check_service_url(url, allow_loopback=settings.OMADATA_ALLOW_LOOPBACK_URLS)
+        check_service_url(
+            url,
+            allow_loopback=settings.OMADATA_ALLOW_LOOPBACK_URLS,
+            allowed_ports=settings.OMADATA_ALLOWED_PORTS,
+        )
     except UnsafeURL as problem:
         raise _invalid(field, problem.code, problem.message) from None
 
@@ -149,8 +154,20 @@ def _check_link(field: str, url: str) -> None:
 
 
 def _check_jwks(jwks: dict) -> None:
+    """A set of 1 to MAX_JWKS_KEYS public keys with their own kids, and nothing else.
+
+    The set is kept as it was sent: bounded, so that what a service stores with
+    the operator stays a key set (ten RSA 4096-bit keys with certificate
+    chains fit in MAX_JWKS_BYTES many times over).
+    """
+    encoded = json.dumps(jwks, separators=(",", ":")).encode()
+    if len(encoded) > MAX_JWKS_BYTES:
+        message = _("A JWK set is at most %(limit)d bytes.") % {"limit": MAX_JWKS_BYTES}
+        raise _invalid("jwks", "invalid_jwks", message)
+    if set(jwks) != {"keys"}:
+        raise _invalid("jwks", "invalid_jwks", _("A JWK set has the member keys, and no other."))
     try:
-        keyset = jwk.JWKSet.from_json(json.dumps(jwks))
+        keyset = jwk.JWKSet.from_json(encoded)
     except Exception:  # jwcrypto raises many types for a malformed set
         raise _invalid("jwks", "invalid_jwks", _("This is not a valid JWK set.")) from None
     keys = list(keyset["keys"])

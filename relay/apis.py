@@ -63,6 +63,23 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )  # fmt: skip
 
 
+def _idempotency_key(request: Request) -> str:
+    """The request's Idempotency-Key: at most 200 characters of printable ASCII.
+
+    It is stored with the transfer: a NUL would fail that write on PostgreSQL,
+    and other control characters have no business in a key.
+    """
+    key = request.headers.get("Idempotency-Key", "").strip()
+    problem = None
+    if len(key) > 200:
+        problem = serializers.ErrorDetail("At most 200 characters.", "too_long")
+    elif any(not " " <= char <= "~" for char in key):
+        problem = serializers.ErrorDetail("Printable ASCII characters only.", "invalid")
+    if problem is not None:
+        raise serializers.ValidationError({"Idempotency-Key": [problem]})
+    return key
+
+
 class TransferCollectionApi(APIView):
     required_scopes = {"POST": "transfers:write"}
     permission_classes = [RequiresScope]
@@ -81,15 +98,7 @@ class TransferCollectionApi(APIView):
         provider = caller_provider(request)
         data = TransferInput(data=request.data)
         data.is_valid(raise_exception=True)
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if len(key) > 200:
-            raise serializers.ValidationError(
-                {
-                    "Idempotency-Key": [
-                        serializers.ErrorDetail("At most 200 characters.", "too_long")
-                    ]
-                }
-            )
+        key = _idempotency_key(request)
         consent = selectors.consent_for_sink(
             organisation=provider.organisation, consent_id=data.validated_data["consent"]
         )

@@ -3,6 +3,7 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from common.headers import MAX_CONTENT_TYPE_LENGTH
 from common.models import Attempt
 from consent.models import Consent
 from registry.models import Organisation
@@ -37,7 +38,8 @@ class Transfer(models.Model):
     next_attempt_at = models.DateTimeField()
     byte_count = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
-    content_type = models.CharField(max_length=200, blank=True)
+    # As the source declared it, checked against RFC 9110 and this length (common/headers.py).
+    content_type = models.CharField(max_length=MAX_CONTENT_TYPE_LENGTH, blank=True)
     error_code = models.CharField(max_length=60, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

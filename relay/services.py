@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from common import outbound, outbox
+from common import headers, outbound, outbox
 from common.errors import Conflict, Forbidden, Unprocessable
 from consent.models import Consent, Frequency, Period, ServiceLink
 from consent.receipts import transfer_receipt_issue
@@ -266,12 +266,14 @@ def transfer_claim(*, transfer_id: UUID | str) -> Transfer | None:
 
     The claim moves the transfer to `fetching` and owns it for the lease of
     two requests, a fetch and a delivery; a second worker holding the same
-    message finds nothing queued and does nothing.
+    message finds nothing queued and does nothing. A transfer that has had
+    OMADATA_RELAY_MAX_ATTEMPTS tries has none left to take.
     """
     now = timezone.now()
     claimed = outbox.claim(
         Transfer.objects.filter(status=Transfer.Status.QUEUED),
         pk=transfer_id, now=now, until=outbox.lease_end(now=now, requests=2),
+        max_attempts=settings.OMADATA_RELAY_MAX_ATTEMPTS,
         status=Transfer.Status.FETCHING, started_at=Coalesce(F("started_at"), now),
     )  # fmt: skip
     if not claimed:
@@ -372,7 +374,12 @@ def _fetch(transfer: Transfer) -> tuple[bytes, str] | _Outcome:
     error = outbox.http_error(response.status)
     if error:
         return _Outcome(f"source_{error}", response.status)
-    content_type = response.headers.get("content-type", "") or "application/octet-stream"
+    # Kept with the transfer and sent on to the sink: it must be one media type of
+    # RFC 9110, short enough to keep. An answer without one is octet-stream (8.3).
+    declared = response.headers.get("content-type", "")
+    content_type = headers.media_type(declared) if declared else "application/octet-stream"
+    if content_type is None:
+        return _Outcome("source_bad_content_type", response.status)
     return response.body, content_type
 
 
@@ -403,7 +410,6 @@ def _deliver(transfer: Transfer, *, body: bytes, content_type: str) -> _Outcome:
     return _Outcome(f"sink_{error}" if error else "", response.status)
 
 
-@transaction.atomic
 def _record(
     *,
     transfer: Transfer,
@@ -412,6 +418,63 @@ def _record(
     body_size: int | None = None,
     body_sha256: str = "",
     content_type: str = "",
+) -> TransferAttempt:
+    """Record what the try came to; if that fails, record a final failure instead.
+
+    A try whose outcome cannot be written (the database refuses a value, the
+    evidence cannot be signed) must not leave its transfer to the sweeper,
+    which would hand it on and deliver again: it fails, in a transaction of its
+    own, with `outcome_unrecorded`. Should even that fail, the error is raised;
+    the sweeper then ends the transfer once its tries are used up.
+    """
+    try:
+        return _record_outcome(
+            transfer=transfer, started=started, outcome=outcome, body_size=body_size,
+            body_sha256=body_sha256, content_type=content_type,
+        )  # fmt: skip
+    except Exception:  # whatever failed, the transfer must still end
+        logger.exception(
+            "transfer %s try %d: its outcome (%s) could not be recorded",
+            transfer.id, transfer.attempts, outcome.error or outcome.http_status,
+        )  # fmt: skip
+    return _record_failure(
+        transfer=transfer, started=started, error="outcome_unrecorded",
+        http_status=outcome.http_status,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def _record_failure(
+    *, transfer: Transfer, started: datetime, error: str, http_status: int | None = None
+) -> TransferAttempt:
+    """End the transfer `failed` with `error`: its attempt row, state and notification."""
+    now = timezone.now()
+    attempt = TransferAttempt.objects.create(
+        transfer=transfer, started_at=started, finished_at=now,
+        outcome=TransferAttempt.Outcome.FAILED, http_status=http_status, error=error,
+        duration_ms=outbox.duration_ms(started, now),
+    )  # fmt: skip
+    changes = {"status": Transfer.Status.FAILED, "finished_at": now, "error_code": error}
+    updated = Transfer.objects.filter(
+        pk=transfer.pk, attempts=transfer.attempts,
+        status__in=[Transfer.Status.FETCHING, Transfer.Status.DELIVERING],
+    ).update(**changes)  # fmt: skip
+    logger.info("transfer %s try %d: failed %s", transfer.id, transfer.attempts, error)
+    if updated:
+        _evidence(transfer=transfer, result=TransferAttempt.Outcome.FAILED, error=error,
+                  changes=changes)  # fmt: skip
+    return attempt
+
+
+@transaction.atomic
+def _record_outcome(
+    *,
+    transfer: Transfer,
+    started: datetime,
+    outcome: _Outcome,
+    body_size: int | None,
+    body_sha256: str,
+    content_type: str,
 ) -> TransferAttempt:
     """Write the try's attempt row and the transfer's new state together, with its evidence."""
     now = timezone.now()
@@ -517,11 +580,18 @@ def transfer_sweep() -> list[UUID]:
     whose lease ran out (its worker died). Those go back to `queued`, due now;
     the try they were on is counted, and the sink's Idempotency-Key makes a
     repeated delivery harmless. A queued transfer under a consent that has
-    stopped is made due at once, so that the relay cancels it now.
+    stopped is made due at once, so that the relay cancels it now. A transfer
+    whose tries are used up is not handed on but ends `failed`
+    (`attempts_exhausted`), with its attempt row and the sink's notification.
     """
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.OMADATA_SWEEP_AFTER)
+    max_attempts = settings.OMADATA_RELAY_MAX_ATTEMPTS
     unfinished = Transfer.objects.exclude(status__in=FINAL_STATUSES)
+    outbox.end_each(
+        outbox.exhausted(unfinished, cutoff=cutoff, max_attempts=max_attempts),
+        lambda pk: _transfer_exhaust(transfer_id=pk, now=now, cutoff=cutoff),
+    )
     overdue = unfinished.filter(
         Q(next_attempt_at__lt=cutoff)
         | Q(status=Transfer.Status.QUEUED, next_attempt_at__gt=now)
@@ -530,5 +600,36 @@ def transfer_sweep() -> list[UUID]:
     # Filtered again on the row's own columns: a row claimed meanwhile is left alone.
     reset = unfinished.filter(Q(next_attempt_at__lt=cutoff) | Q(status=Transfer.Status.QUEUED))
     return outbox.sweep(
-        overdue=overdue, reset=reset, now=now, task=_task(), status=Transfer.Status.QUEUED
+        overdue=overdue, reset=reset, now=now, task=_task(), max_attempts=max_attempts,
+        status=Transfer.Status.QUEUED,
+    )  # fmt: skip
+
+
+def _transfer_exhaust(*, transfer_id: UUID, now: datetime, cutoff: datetime) -> None:
+    """End a transfer whose tries are used up and whose last try never ended: `failed`.
+
+    With its evidence, as a try's failure: an attempt row (`attempts_exhausted`,
+    standing for the try that never recorded its end) and the sink's
+    notification. Runs in the sweeper's transaction for this row.
+    """
+    changes = {
+        "status": Transfer.Status.FAILED, "finished_at": now, "error_code": "attempts_exhausted",
+    }  # fmt: skip
+    # The same conditions as the read that chose it: a row a worker recorded
+    # meanwhile is left as it is.
+    ended = Transfer.objects.filter(
+        pk=transfer_id, attempts__gte=settings.OMADATA_RELAY_MAX_ATTEMPTS,
+        next_attempt_at__lt=cutoff,
+    ).exclude(status__in=FINAL_STATUSES).update(**changes)  # fmt: skip
+    if not ended:
+        return
+    transfer = Transfer.objects.select_related("consent__source", "consent__sink").get(
+        pk=transfer_id
     )
+    TransferAttempt.objects.create(
+        transfer=transfer, started_at=now, finished_at=now, outcome=TransferAttempt.Outcome.FAILED,
+        error="attempts_exhausted", duration_ms=0,
+    )  # fmt: skip
+    logger.warning("transfer %s: tries used up, the last never ended; failed", transfer_id)
+    _evidence(transfer=transfer, result=TransferAttempt.Outcome.FAILED,
+              error="attempts_exhausted", changes=changes)  # fmt: skip

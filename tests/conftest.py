@@ -242,3 +242,35 @@ def aino(db):
 def eero(db):
     """Another resident, with no part in Aino's consents."""
     return factories.make_user("eero")
+
+
+@pytest.fixture
+def database_refuses():
+    """Make the database itself refuse some inserts, as a column limit or an outage would.
+
+    `refuse(table, when)` installs a trigger, on PostgreSQL or SQLite, that fails
+    every insert into `table` for which the SQL condition `when` (on NEW) holds;
+    by default, every insert. It is made inside the test's transaction, and goes
+    when that rolls back.
+    """
+    from django.db import connection
+
+    def refuse(table: str, when: str = "1 = 1") -> None:
+        name = f"omadata_test_refuse_{table}"
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN "
+                    "RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql"
+                )
+                cursor.execute(
+                    f"CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW "
+                    f"WHEN ({when}) EXECUTE FUNCTION {name}()"
+                )
+            else:
+                cursor.execute(
+                    f"CREATE TRIGGER {name} BEFORE INSERT ON {table} WHEN {when} "
+                    "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+                )
+
+    return refuse

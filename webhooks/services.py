@@ -66,12 +66,14 @@ def notification_claim(*, notification_id: UUID | str) -> Notification | None:
     """Take the next try of a due notification, or None when there is none to take.
 
     A worker that dies during its try leaves the row pending; when its lease
-    runs out, the sweeper hands it to another worker.
+    runs out, the sweeper hands it to another worker. A notification that has
+    had OMADATA_NOTIFY_MAX_ATTEMPTS tries has none left to take.
     """
     now = timezone.now()
     claimed = outbox.claim(
         Notification.objects.filter(status=Notification.Status.PENDING),
         pk=notification_id, now=now, until=outbox.lease_end(now=now, requests=1),
+        max_attempts=settings.OMADATA_NOTIFY_MAX_ATTEMPTS,
     )  # fmt: skip
     if not claimed:
         return None
@@ -119,8 +121,52 @@ _STATUS = {
 }
 
 
-@transaction.atomic
 def _record(
+    *, notification: Notification, started_at: datetime, http_status: int | None, error: str
+) -> NotificationAttempt:
+    """Record what the try came to; if that fails, record a final failure instead.
+
+    As for transfers: a try whose outcome cannot be written must not be left to
+    the sweeper, which would send it again. It fails, in a transaction of its
+    own, with `outcome_unrecorded`; should even that fail, the error is raised,
+    and the sweeper ends the notification once its tries are used up.
+    """
+    try:
+        return _record_outcome(
+            notification=notification, started_at=started_at, http_status=http_status,
+            error=error,
+        )  # fmt: skip
+    except Exception:  # whatever failed, the notification must still end
+        logger.exception(
+            "notification %s try %d: its outcome (%s) could not be recorded",
+            notification.id, notification.attempts, error or http_status,
+        )  # fmt: skip
+    return _record_failure(
+        notification=notification, started_at=started_at, http_status=http_status,
+        error="outcome_unrecorded",
+    )  # fmt: skip
+
+
+@transaction.atomic
+def _record_failure(
+    *, notification: Notification, started_at: datetime, http_status: int | None, error: str
+) -> NotificationAttempt:
+    """End the notification `failed` with `error`: its attempt row and state, together."""
+    now = timezone.now()
+    attempt = NotificationAttempt.objects.create(
+        notification=notification, started_at=started_at, finished_at=now,
+        outcome=outbox.FAILED, http_status=http_status, error=error,
+        duration_ms=outbox.duration_ms(started_at, now),
+    )  # fmt: skip
+    Notification.objects.filter(
+        pk=notification.pk, status=Notification.Status.PENDING, attempts=notification.attempts
+    ).update(status=Notification.Status.FAILED, finished_at=now)
+    logger.info("notification %s try %d: failed %s", notification.id, notification.attempts, error)
+    return attempt
+
+
+@transaction.atomic
+def _record_outcome(
     *, notification: Notification, started_at: datetime, http_status: int | None, error: str
 ) -> NotificationAttempt:
     """Write the try's attempt row and the notification's new state, together."""
@@ -168,10 +214,38 @@ def notification_sweep() -> list[UUID]:
 
     A row is overdue when its message was lost: the broker was down at commit,
     or a worker died during a try and its lease ran out. Return the ids
-    enqueued (after commit), oldest first.
+    enqueued (after commit), oldest first. A notification whose tries are used
+    up is not sent again but ends `failed` (`attempts_exhausted`), with its
+    attempt row.
     """
     now = timezone.now()
     pending = Notification.objects.filter(status=Notification.Status.PENDING)
     cutoff = now - timedelta(seconds=settings.OMADATA_SWEEP_AFTER)
+    max_attempts = settings.OMADATA_NOTIFY_MAX_ATTEMPTS
+    outbox.end_each(
+        outbox.exhausted(pending, cutoff=cutoff, max_attempts=max_attempts),
+        lambda pk: _notification_exhaust(notification_id=pk, now=now, cutoff=cutoff),
+    )
     overdue = pending.filter(next_attempt_at__lt=cutoff)
-    return outbox.sweep(overdue=overdue, reset=overdue, now=now, task=_task())
+    return outbox.sweep(
+        overdue=overdue, reset=overdue, now=now, task=_task(), max_attempts=max_attempts
+    )
+
+
+def _notification_exhaust(*, notification_id: UUID, now: datetime, cutoff: datetime) -> None:
+    """End a notification whose tries are used up and whose last try never ended: `failed`.
+
+    Its attempt row (`attempts_exhausted`) stands for the try that never
+    recorded its end. Runs in the sweeper's transaction for this row.
+    """
+    ended = Notification.objects.filter(
+        pk=notification_id, status=Notification.Status.PENDING,
+        attempts__gte=settings.OMADATA_NOTIFY_MAX_ATTEMPTS, next_attempt_at__lt=cutoff,
+    ).update(status=Notification.Status.FAILED, finished_at=now)  # fmt: skip
+    if not ended:
+        return
+    NotificationAttempt.objects.create(
+        notification_id=notification_id, started_at=now, finished_at=now,
+        outcome=outbox.FAILED, error="attempts_exhausted", duration_ms=0,
+    )  # fmt: skip
+    logger.warning("notification %s: tries used up, the last never ended; failed", notification_id)

@@ -6,7 +6,9 @@ Names resolve through the FAKE_DNS table in conftest.
 import ipaddress
 
 import pytest
+from django.utils import translation
 
+from common import netguard
 from common.netguard import (
     MAX_URL_LENGTH,
     UnsafeURL,
@@ -108,6 +110,166 @@ def test_address_problem_passes_loopback_when_allowed(address):
 )
 def test_address_problem_refuses_non_loopback_even_when_loopback_allowed(address):
     assert address_problem(ipaddress.ip_address(address), allow_loopback=True)
+
+
+# -- the IANA special-purpose registries ---------------------------------------------
+
+# One address in each block of the IANA IPv4 Special-Purpose Address Registry whose
+# "Globally Reachable" is False (or N/A), and in each block the operator refuses besides.
+IANA_IPV4 = {
+    "0.1.2.3": "0.0.0.0/8 this network",
+    "0.0.0.0": "0.0.0.0/32 this host on this network",
+    "10.20.30.40": "10.0.0.0/8 private-use",
+    "100.100.100.100": "100.64.0.0/10 shared address space",
+    "127.1.2.3": "127.0.0.0/8 loopback",
+    "169.254.1.1": "169.254.0.0/16 link local",
+    "172.20.0.1": "172.16.0.0/12 private-use",
+    "192.0.0.1": "192.0.0.0/29 IPv4 service continuity prefix",
+    "192.0.0.8": "192.0.0.8/32 IPv4 dummy address",
+    "192.0.0.170": "192.0.0.170/32 NAT64/DNS64 discovery",
+    "192.0.0.171": "192.0.0.171/32 NAT64/DNS64 discovery",
+    "192.0.0.200": "192.0.0.0/24 IETF protocol assignments",
+    "192.0.0.9": "192.0.0.9/32 PCP anycast: globally reachable, but no service of ours",
+    "192.0.0.10": "192.0.0.10/32 TURN anycast: likewise",
+    "192.0.2.200": "192.0.2.0/24 documentation (TEST-NET-1)",
+    "192.88.99.1": "192.88.99.0/24 deprecated 6to4 relay anycast",
+    "192.88.99.2": "192.88.99.2/32 6a44 relay anycast",
+    "192.168.100.1": "192.168.0.0/16 private-use",
+    "198.18.0.1": "198.18.0.0/15 benchmarking",
+    "198.19.255.254": "198.18.0.0/15 benchmarking",
+    "198.51.100.7": "198.51.100.0/24 documentation (TEST-NET-2)",
+    "203.0.113.7": "203.0.113.0/24 documentation (TEST-NET-3)",
+    "224.0.0.251": "224.0.0.0/4 multicast (not in the registry)",
+    "239.255.255.250": "224.0.0.0/4 multicast",
+    "250.1.2.3": "240.0.0.0/4 reserved",
+    "255.255.255.255": "255.255.255.255/32 limited broadcast",
+}
+# Likewise for the IANA IPv6 Special-Purpose Address Registry.
+IANA_IPV6 = {
+    "::": "::/128 unspecified",
+    "::1": "::1/128 loopback",
+    "::ffff:93.184.215.14": "::ffff:0:0/96 IPv4-mapped",
+    "64:ff9b::5db8:d70e": "64:ff9b::/96 IPv4-IPv6 translation",
+    "64:ff9b:1::1": "64:ff9b:1::/48 local-use IPv4-IPv6 translation",
+    "100::1": "100::/64 discard-only",
+    "100:0:0:1::1": "100:0:0:1::/64 dummy IPv6 prefix",
+    "2001::1": "2001::/32 Teredo",
+    "2001:1::1": "2001:1::1/128 PCP anycast: globally reachable, but no service of ours",
+    "2001:2::1": "2001:2::/48 benchmarking",
+    "2001:3::1": "2001:3::/32 AMT: likewise",
+    "2001:4:112::1": "2001:4:112::/48 AS112-v6: likewise",
+    "2001:10::1": "2001:10::/28 deprecated ORCHID",
+    "2001:20::1": "2001:20::/28 ORCHIDv2: likewise",
+    "2001:30::1": "2001:30::/28 drone remote ID: likewise",
+    "2001:1ff:ffff::1": "2001::/23 IETF protocol assignments",
+    "2001:db8:1234::1": "2001:db8::/32 documentation",
+    "2002:5db8:d70e::1": "2002::/16 6to4",
+    "3fff::1": "3fff::/20 documentation",
+    "3fff:fff:ffff::1": "3fff::/20 documentation, its last /32",
+    "5f00:1::1": "5f00::/16 segment routing (SRv6) SIDs",
+    "fc00::1": "fc00::/7 unique-local",
+    "fdff::1": "fc00::/7 unique-local",
+    "fe80::1": "fe80::/10 link-local unicast",
+    "febf::1": "fe80::/10 link-local unicast",
+    "fec0::1": "fec0::/10 deprecated site-local (not in the registry)",
+    "ff02::1": "ff00::/8 multicast (not in the registry)",
+    "4000::1": "outside 2000::/3, the only global unicast space IANA allocates",
+    "::2": "outside 2000::/3",
+}
+# Just outside a refused block, or in no block at all: public.
+IANA_NEIGHBOURS = [
+    "1.1.1.1",
+    "100.63.255.255",
+    "100.128.0.0",
+    "172.15.255.255",
+    "172.32.0.0",
+    "192.0.1.1",
+    "192.0.3.1",
+    "198.17.255.255",
+    "198.20.0.0",
+    "223.255.255.254",
+    "2001:200::1",
+    "2001:db9::1",
+    "3fff:1000::1",
+    "2606:2800:21f:cb07::1",
+    "2a00:1450:4001::1",
+]
+
+
+@pytest.mark.parametrize("address", list(IANA_IPV4), ids=list(IANA_IPV4.values()))
+def test_every_special_purpose_ipv4_block_is_refused(address):
+    assert address_problem(ipaddress.ip_address(address), allow_loopback=False)
+    assert refusal(f"https://{address}/data") == "forbidden_address"
+
+
+@pytest.mark.parametrize("address", list(IANA_IPV6), ids=list(IANA_IPV6.values()))
+def test_every_special_purpose_ipv6_block_is_refused(address):
+    assert address_problem(ipaddress.ip_address(address), allow_loopback=False)
+    assert refusal(f"https://[{address}]/data") == "forbidden_address"
+
+
+@pytest.mark.parametrize("address", IANA_NEIGHBOURS)
+def test_addresses_beside_the_special_blocks_are_public(address):
+    assert address_problem(ipaddress.ip_address(address), allow_loopback=False) is None
+
+
+@pytest.mark.parametrize(
+    "address", ["192.0.0.8", "192.0.0.170", "3fff::1", "5f00:1::1", "100:0:0:1::1", "2001:30::1"]
+)
+def test_loopback_switch_does_not_open_special_blocks(address):
+    assert address_problem(ipaddress.ip_address(address), allow_loopback=True)
+
+
+@pytest.mark.parametrize(
+    ("address", "named"),
+    [
+        ("10.0.0.5", "a private address"),
+        ("fd00::5", "a private address"),
+        ("127.0.0.1", "a loopback address"),
+        ("::1", "a loopback address"),
+        ("169.254.169.254", "a link-local address"),
+        ("100.64.0.1", "a shared (CGNAT) address"),
+        ("192.0.2.1", "a documentation address"),
+        ("3fff::1", "a documentation address"),
+        ("198.18.0.1", "a benchmarking address"),
+        ("224.0.0.1", "a multicast address"),
+        ("::ffff:10.0.0.1", "an IPv6 address that embeds an IPv4 address"),
+        ("192.0.0.8", "a reserved address"),
+    ],
+)
+def test_address_problem_names_the_class_of_address(address, named):
+    with translation.override("en"):
+        assert address_problem(ipaddress.ip_address(address), allow_loopback=False) == named
+
+
+# -- the real resolver ------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("real_dns")
+def test_localhost_through_getaddrinfo_is_loopback_and_refused():
+    with pytest.raises(UnsafeURL) as raised:
+        check_service_url("https://localhost/data", allow_loopback=False)
+
+    assert raised.value.code == "forbidden_address"
+
+
+@pytest.mark.usefixtures("real_dns")
+def test_localhost_through_getaddrinfo_is_allowed_by_the_loopback_switch():
+    addresses = check_service_url("http://localhost:8001/data", allow_loopback=True)
+
+    assert addresses
+    assert all(address.is_loopback for address in addresses)
+
+
+@pytest.mark.usefixtures("real_dns")
+@pytest.mark.parametrize(
+    ("host", "address"), [("127.0.0.1", "127.0.0.1"), ("2130706433", "127.0.0.1"), ("::1", "::1")]
+)
+def test_getaddrinfo_reads_literals_as_the_guard_does(host, address):
+    # The system resolver turns 2130706433 into 127.0.0.1: the guard must judge
+    # that address, not the text, and literal_address agrees with the resolver.
+    assert netguard.resolve_host(host, 443) == [ipaddress.ip_address(address)]
+    assert literal_address(host) == ipaddress.ip_address(address)
 
 
 # -- literal_address ------------------------------------------------------------
@@ -233,14 +395,93 @@ def test_unresolvable_name_is_refused():
     "url",
     [
         "https://wearable.example.fi/data",
-        "https://wearable.example.fi:8443/data?since=2025-01-01",
+        "https://wearable.example.fi:443/data?since=2025-01-01",
         "https://hooks.example.fi/",
         "https://93.184.215.14/data",
-        "https://[2606:2800:21f:cb07::1]:8443/data",
+        "https://[2606:2800:21f:cb07::1]:443/data",
     ],
 )
 def test_public_https_url_is_accepted(url):
     assert refusal(url) is None
+
+
+# -- ports ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", [22, 25, 80, 5432, 6379, 8080, 8443, 65535])
+@pytest.mark.parametrize(
+    "host", ["wearable.example.fi", "93.184.215.14", "[2606:2800:21f:cb07::1]"]
+)
+def test_public_host_on_another_port_than_443_is_refused(host, port):
+    assert refusal(f"https://{host}:{port}/data") == "forbidden_port"
+
+
+@pytest.mark.parametrize("port", [22, 5432, 8443])
+def test_loopback_switch_does_not_open_ports_on_public_hosts(port):
+    assert refusal(f"https://wearable.example.fi:{port}/data", allow_loopback=True) == (
+        "forbidden_port"
+    )
+
+
+def test_allowed_ports_admit_another_port_and_only_that():
+    def refused(url: str) -> str | None:
+        try:
+            check_service_url(url, allow_loopback=False, allowed_ports=(8443,))
+        except UnsafeURL as problem:
+            return problem.code
+        return None
+
+    assert refused("https://wearable.example.fi:8443/data") is None
+    assert refused("https://wearable.example.fi/data") is None
+    assert refused("https://wearable.example.fi:8444/data") == "forbidden_port"
+    assert refused("http://wearable.example.fi:8443/data") == "https_required"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:22/",
+        "http://127.0.0.1:5432/",
+        "https://127.0.0.1:6379/",
+        "http://localhost:54321/hooks",
+        "http://[::1]:8001/",
+        "http://loopback.example.fi:8004/",
+    ],
+)
+def test_loopback_switch_admits_any_port_on_loopback(url):
+    assert refusal(url, allow_loopback=True) is None
+
+
+def test_forbidden_port_message_names_the_ports_allowed():
+    with translation.override("en"), pytest.raises(UnsafeURL) as raised:
+        check_service_url("https://wearable.example.fi:22/", allow_loopback=False)
+
+    assert "443" in raised.value.message
+    assert "22" not in raised.value.message.replace("443", "")
+
+
+# -- what an error says ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "named", "hidden"),
+    [
+        ("https://internal.example.fi/data", "a private address", "10.1.2.3"),
+        ("https://metadata.example.fi/data", "a link-local address", "169.254"),
+        ("https://loopback.example.fi/data", "a loopback address", "127.0.0.1"),
+        ("https://mixed.example.fi/data", "a private address", "192.168"),
+        ("https://ula.example.fi/data", "a private address", "fd12"),
+        ("https://10.0.0.5/data", "a private address", "10.0.0.5"),
+        ("https://2130706433/data", "a loopback address", "127.0.0.1"),
+    ],
+)
+def test_refusal_names_the_class_of_address_never_the_address(url, named, hidden):
+    with translation.override("en"), pytest.raises(UnsafeURL) as raised:
+        check_service_url(url, allow_loopback=False)
+
+    assert raised.value.code == "forbidden_address"
+    assert named in raised.value.message
+    assert hidden not in raised.value.message
 
 
 # -- check_service_url: the shape of the URL ------------------------------------

@@ -114,6 +114,14 @@ def test_private_address_behind_a_public_name_is_refused():
     assert failure_of("https://internal.example.fi/hooks").code == "forbidden_address"
 
 
+@pytest.mark.parametrize("port", [22, 25, 5432, 6379])
+def test_public_host_on_another_port_is_refused_at_call_time(settings, port):
+    # However the URL came to be stored, the rule holds when the request is made.
+    settings.OMADATA_OUTBOUND_TIMEOUT = 0.5
+
+    assert failure_of(f"https://hooks.example.fi:{port}/hooks").code == "forbidden_port"
+
+
 def test_http_to_a_public_address_is_refused():
     assert failure_of("http://hooks.example.fi/hooks").code == "https_required"
 

@@ -147,8 +147,9 @@ def test_consent_list_filters_by_status(sink_provider, consent):
     api = api_as(sink_provider, ALL)
     services.consent_pause(consent=consent)
 
-    assert [c["id"] for c in api.get("/api/v1/consents?status=paused").json()] == [str(consent.id)]
-    assert api.get("/api/v1/consents?status=active").json() == []
+    paused = api.get("/api/v1/consents?status=paused").json()["results"]
+    assert [c["id"] for c in paused] == [str(consent.id)]
+    assert api.get("/api/v1/consents?status=active").json()["results"] == []
     assert api.get("/api/v1/consents?status=happy").status_code == 400
 
 
@@ -220,3 +221,50 @@ def test_inclusion_and_consistency_proofs_verify(client, consent):
         proof=[unb64(p) for p in consistency["proof"]],
     )  # fmt: skip
     assert b64(merkle.leaf_hash(receipt.jws.encode())) == inclusion["leaf_hash"]
+
+
+def deep_token(header_json: str, payload: bytes = b"{}") -> str:
+    """A compact JWS whose header is `header_json`, as a forger would send it."""
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    return f"{part(header_json.encode())}.{part(payload)}.{part(b'sig')}"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["[" * 2_000 + "]" * 2_000, '{"a":' * 600 + "1" + "}" * 600],
+    ids=["arrays-2000", "objects-600"],
+)
+def test_a_link_token_with_deep_json_is_400_token_invalid_json(source_provider, wearable, header):
+    response = api_as(source_provider, ALL).post(
+        "/api/v1/links",
+        {"service": str(wearable.id), "token": deep_token(header), "reference": "r"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert [(f["field"], f["code"]) for f in response.json()["fields"]] == [
+        ("token", "token_invalid_json")
+    ]
+
+
+@pytest.mark.parametrize("depth", [2_000, 100_000])
+@pytest.mark.parametrize("objects", [False, True], ids=["arrays", "objects"])
+def test_a_link_token_with_deep_json_is_refused_at_the_token_field(
+    source_provider, wearable, settings, depth, objects
+):
+    # Room for the largest: the token's own bounds, not the body's, must refuse it.
+    settings.OMADATA_MAX_REQUEST_BYTES = settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+    header = '{"a":' * depth + "1" + "}" * depth if objects else "[" * depth + "]" * depth
+
+    response = api_as(source_provider, ALL).post(
+        "/api/v1/links",
+        {"service": str(wearable.id), "token": deep_token(header), "reference": "r"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert [f["field"] for f in response.json()["fields"]] == ["token"]
+    assert response.json()["fields"][0]["code"] in ("token_invalid_json", "max_length")

@@ -260,3 +260,49 @@ def test_approved_consent_brings_a_week_of_steps_to_the_sink_page(demo_world):
     page = requests.get(f"{demo_world.url}/wellbeing/", timeout=10).text
     assert delivery["idempotency_key"] in page
     assert re.search(r"7 days, \d+ steps<", page)
+
+
+@pytest.mark.parametrize("depth", [2_000, 100_000])
+@pytest.mark.parametrize("objects", [False, True], ids=["arrays", "objects"])
+def test_a_deeply_nested_delivery_is_summarised_as_unexpected(demo_world, depth, objects):
+    body = (b'{"a":' * depth + b"1" + b"}" * depth) if objects else b"[" * depth + b"]" * depth
+    transfer_id = str(uuid.uuid4())
+    headers = delivery_headers(demo_world, transfer_id=transfer_id, body=body)
+
+    answer = deliver(demo_world, headers, body)
+
+    assert answer.status_code == 200, answer.text
+    page = requests.get(f"{demo_world.url}/wellbeing/", timeout=10)
+    assert page.status_code == 200
+    assert "not the JSON this service expects" in page.text
+
+
+@pytest.mark.parametrize("part", ["header", "payload"])
+@pytest.mark.parametrize("depth", [2_000, 100_000])
+def test_webhook_refuses_a_deeply_nested_notification_with_400(demo_world, part, depth):
+    from jwcrypto import jws as raw
+
+    from ledger import keys
+
+    deep = b"[" * depth + b"]" * depth
+    key = keys.active_key()
+    if part == "payload":
+        # Signed with the operator's own key: only the nesting is wrong.
+        token = raw.JWS(deep)
+        token.add_signature(
+            key,
+            alg="ES256",
+            protected={"alg": "ES256", "kid": key["kid"], "typ": "notification+jwt"},
+        )
+        body = token.serialize(compact=True)
+    else:
+        header = base64.urlsafe_b64encode(deep).rstrip(b"=").decode()
+        body = f"{header}.e30.c2ln"
+
+    answer = post(
+        f"{demo_world.url}/wellbeing/webhook", data=body,
+        headers={"Content-Type": "application/jose"},
+    )  # fmt: skip
+
+    assert answer.status_code == 400, answer.text
+    assert demo_world.store.events("wellbeing") == []

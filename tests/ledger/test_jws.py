@@ -194,3 +194,43 @@ def test_rotate_command_names_the_new_key(capsys):
 
     assert keys.active_key()["kid"] != first
     assert keys.active_key()["kid"] in capsys.readouterr().out
+
+
+def deep(depth: int, *, objects: bool) -> bytes:
+    if objects:
+        return b'{"a":' * depth + b"1" + b"}" * depth
+    return b"[" * depth + b"]" * depth
+
+
+@pytest.mark.parametrize("objects", [False, True], ids=["arrays", "objects"])
+def test_header_nested_2000_deep_is_invalid_json(objects):
+    token = f"{b64(deep(2_000, objects=objects))}.{b64(b'{}')}.{b64(b'sig')}"
+
+    with pytest.raises(jws.JWSError) as raised:
+        jws.verify(token, typ=TYP)
+
+    assert raised.value.code == "invalid_json"
+
+
+@pytest.mark.parametrize("objects", [False, True], ids=["arrays", "objects"])
+def test_header_nested_100000_deep_is_refused_before_parsing(objects):
+    token = f"{b64(deep(100_000, objects=objects))}.{b64(b'{}')}.{b64(b'sig')}"
+
+    with pytest.raises(jws.JWSError) as raised:
+        jws.header_of(token)
+
+    assert raised.value.code == "too_large"
+
+
+@pytest.mark.parametrize("objects", [False, True], ids=["arrays", "objects"])
+def test_signed_payload_nested_2000_deep_is_invalid_json(objects):
+    key = keys.active_key()
+    from jwcrypto import jws as raw
+
+    token = raw.JWS(deep(2_000, objects=objects))
+    token.add_signature(key, alg="ES256", protected={"alg": "ES256", "kid": key["kid"], "typ": TYP})
+
+    with pytest.raises(jws.JWSError) as raised:
+        jws.verify(token.serialize(compact=True), typ=TYP)
+
+    assert raised.value.code == "invalid_json"

@@ -235,3 +235,24 @@ def test_deploy_check_fails_without_the_csp_middleware(tmp_path):
     assert result.returncode != 0
     assert "omadata.E003" in result.stderr
     assert "csp.middleware.CSPMiddleware" in result.stderr
+
+
+def test_allowed_ports_are_read_as_numbers(monkeypatch):
+    monkeypatch.setenv("OMADATA_ALLOWED_PORTS", "8443, 9443")
+
+    assert env.env_ports("OMADATA_ALLOWED_PORTS") == (8443, 9443)
+
+
+@pytest.mark.parametrize("value", ["https", "0", "65536", "-1", "8443;9443"])
+def test_malformed_allowed_ports_name_the_variable(monkeypatch, value):
+    monkeypatch.setenv("OMADATA_ALLOWED_PORTS", value)
+
+    with pytest.raises(env.EnvError, match="OMADATA_ALLOWED_PORTS must list port numbers"):
+        env.env_ports("OMADATA_ALLOWED_PORTS")
+
+
+def test_malformed_allowed_ports_stop_the_process():
+    result = manage("check", env={**PRODUCTION, "OMADATA_ALLOWED_PORTS": "ssh"})
+
+    assert result.returncode != 0
+    assert "OMADATA_ALLOWED_PORTS must list port numbers" in result.stderr

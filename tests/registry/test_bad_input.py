@@ -371,6 +371,72 @@ def test_webhook_url_to_forbidden_address_is_refused(api, url):
     assert_refused(api, source_spec(webhook_url=url), "webhook_url", "forbidden_address")
 
 
+@pytest.mark.parametrize("port", [22, 25, 5432, 6379, 8443])
+def test_endpoint_url_on_another_port_than_443_is_refused(api, port):
+    url = f"https://wearable.example.fi:{port}/data"
+
+    assert_refused(
+        api, source_spec(source=source(fetch_url=url)), "source.fetch_url", "forbidden_port"
+    )
+    assert_refused(
+        api, sink_spec(sink=sink(delivery_url=url)), "sink.delivery_url", "forbidden_port"
+    )
+    assert_refused(api, source_spec(webhook_url=url), "webhook_url", "forbidden_port")
+
+
+def test_endpoint_url_on_a_port_the_operator_allows_is_taken(api, settings):
+    settings.OMADATA_ALLOWED_PORTS = (8443,)
+    body = source_spec(source=source(fetch_url="https://wearable.example.fi:8443/data"))
+
+    response = api.post(SERVICES, body, format="json")
+
+    assert response.status_code == 201, response.content
+
+
+def test_forbidden_address_error_names_no_address(api):
+    body = source_spec(webhook_url="https://internal.example.fi/hooks")
+
+    response = api.post(SERVICES, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+
+    [error] = response.json()["fields"]
+    assert error["code"] == "forbidden_address"
+    assert "a private address" in error["message"]
+    assert "10.1.2.3" not in error["message"]
+
+
+@pytest.mark.parametrize("change", [{"kid": "k1\u0000"}, {"x-note": "\u0000"}])
+def test_jwks_with_a_nul_is_refused_as_json_no_database_keeps(api, change):
+    # No PostgreSQL text or jsonb holds U+0000: the parser refuses it (common/jsonlimits.py).
+    jwks = {"keys": [{**public_jwk("k1"), **change}]}
+    before = rows()
+
+    response = api.post(SERVICES, source_spec(jwks=jwks), format="json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_json")
+    assert rows() == before
+
+
+def test_jwks_far_larger_than_any_real_key_set_is_refused(api):
+    jwks = {"keys": [{**public_jwk("k1"), "x-padding": "p" * 70_000}]}
+
+    assert_refused(api, source_spec(jwks=jwks), "jwks", "invalid_jwks")
+
+
+def test_jwks_members_beyond_the_keys_are_refused(api):
+    jwks = {"keys": [public_jwk("k1")], "note": "n" * 100}
+
+    assert_refused(api, source_spec(jwks=jwks), "jwks", "invalid_jwks")
+
+
+def test_a_jwks_of_ten_large_public_keys_is_taken(api):
+    keys = [json.loads(jwk.JWK.generate(kty="RSA", size=4096, kid=f"r{i}").export_public())
+            for i in range(10)]  # fmt: skip
+
+    response = api.post(SERVICES, source_spec(jwks={"keys": keys}), format="json")
+
+    assert response.status_code == 201, response.content
+
+
 def test_webhook_url_over_http_is_refused(api):
     body = source_spec(webhook_url="http://wearable.example.fi/hooks")
 

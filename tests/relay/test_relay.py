@@ -4,8 +4,10 @@ import base64
 import hashlib
 import json
 import time
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -314,3 +316,92 @@ def test_sink_rejecting_the_delivery_fails_at_once_and_is_told(peers, consent, f
     [failed] = notifications_of("transfer.failed")
     assert failed["aud"] == str(consent.sink_id)
     assert not Receipt.objects.filter(event="transfer.delivered").exists()
+
+
+def claim_and_die(transfer: Transfer, *, settings) -> None:
+    """A worker takes the transfer's next try once a sweep hands it on, and dies mid-try."""
+    due = Transfer.objects.get(pk=transfer.pk).next_attempt_at
+    moment = max(due, timezone.now()) + timedelta(seconds=settings.OMADATA_SWEEP_AFTER + 1)
+    with time_machine.travel(moment, tick=True):
+        services.transfer_sweep()
+        services.transfer_claim(transfer_id=transfer.id)
+
+
+def test_sweeps_never_hand_a_transfer_on_past_its_last_try(peers, consent, settings):
+    settings.OMADATA_RELAY_MAX_ATTEMPTS = 3
+    source, sink = peers
+    transfer = request_transfer(consent)
+
+    for _ in range(8):
+        claim_and_die(transfer, settings=settings)
+
+    transfer.refresh_from_db()
+    assert (transfer.status, transfer.attempts, transfer.error_code) == (
+        "failed", 3, "attempts_exhausted"
+    )  # fmt: skip
+    assert [(a.outcome, a.http_status, a.error) for a in transfer.attempt_rows.all()] == [
+        ("failed", None, "attempts_exhausted")
+    ]
+    [failed] = notifications_of("transfer.failed")
+    assert failed["data"]["error_code"] == "attempts_exhausted"
+    assert (source.requests, sink.requests) == ([], [])
+
+
+def test_a_transfer_with_no_tries_left_is_not_claimed(peers, consent, settings):
+    source, _sink = peers
+    transfer = request_transfer(consent)
+    # The operator lowered the maximum below the tries this one has had.
+    Transfer.objects.filter(pk=transfer.pk).update(attempts=5)
+    settings.OMADATA_RELAY_MAX_ATTEMPTS = 5
+
+    assert services.transfer_relay(transfer_id=transfer.id) is None
+    assert Transfer.objects.get(pk=transfer.pk).attempts == 5
+    assert source.requests == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; profile=" + "x" * 250,  # longer than the operator keeps
+        "application/json\r\n X-Injected: 1",  # a folded header line
+        "application/json, text/plain",  # two Content-Type fields, joined
+        'text/plain; charset="utf-8',  # an unterminated quoted string
+        "json",  # no subtype
+        "application/jsön",  # not a token
+        "application/json; charset",  # a parameter without a value
+        "text/plain; charset=\x00",
+    ],
+)
+def test_a_source_content_type_that_is_no_media_type_fails_before_delivery(
+    peers, consent, content_type
+):
+    source, sink = peers
+    source.answers = [Answer(body=b"{}", headers={"Content-Type": content_type})]
+
+    transfer = relay_until_final(request_transfer(consent))
+
+    assert (transfer.status, transfer.attempts, transfer.error_code) == (
+        "failed", 1, "source_bad_content_type"
+    )  # fmt: skip
+    assert sink.requests == []
+    assert transfer.content_type == ""
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/vnd.askel.steps+json; version=2",
+        'text/plain; charset="utf-8"',
+        "text/csv;charset=utf-8;header=present",
+        'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+    ],
+)
+def test_a_well_formed_content_type_is_relayed_as_it_came(peers, consent, content_type):
+    source, sink = peers
+    source.answers = [Answer(body=b"{}", headers={"Content-Type": content_type})]
+
+    transfer = relay_until_final(request_transfer(consent))
+
+    assert (transfer.status, transfer.content_type) == ("delivered", content_type)
+    assert sink.requests[0].headers["content-type"] == content_type

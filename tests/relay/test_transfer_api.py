@@ -174,6 +174,30 @@ def test_overlong_idempotency_key_is_a_400(sink_api, consent):
     assert Transfer.objects.count() == 0
 
 
+@pytest.mark.parametrize("key", ["a\x00b", "tab\there", "line\nbreak", "\x7f", "åäö-123"])
+def test_idempotency_key_of_other_than_printable_ascii_is_a_400(sink_api, consent, key):
+    response = sink_api.post(
+        URL, {"consent": str(consent.id)}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
+
+    assert response.status_code == 400
+    assert [(f["field"], f["code"]) for f in response.json()["fields"]] == [
+        ("Idempotency-Key", "invalid")
+    ]
+    assert Transfer.objects.count() == 0
+
+
+def test_idempotency_key_of_printable_ascii_is_taken(sink_api, consent):
+    key = "steps 2026-12-01 #1 (retry) ~!"
+
+    response = sink_api.post(
+        URL, {"consent": str(consent.id)}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
+
+    assert response.status_code == 202
+    assert Transfer.objects.get().idempotency_key == key
+
+
 def test_asking_outside_the_consents_data_types_is_403_and_the_source_sees_nothing(
     sink_api, peers, consent
 ):

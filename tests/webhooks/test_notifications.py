@@ -245,3 +245,64 @@ def test_scheduler_runs_the_sweep_task_every_sweep_interval(settings):
     assert entry["task"] == notification_sweep.name
     assert entry["task"] in app.tasks
     assert entry["schedule"] == settings.OMADATA_SWEEP_INTERVAL
+
+
+def claim_and_die(notification: Notification, *, settings) -> None:
+    """A worker takes the notification's next try once a sweep hands it on, and dies mid-try."""
+    due = Notification.objects.get(pk=notification.pk).next_attempt_at
+    moment = max(due, timezone.now()) + timedelta(seconds=settings.OMADATA_SWEEP_AFTER + 1)
+    with time_machine.travel(moment, tick=True):
+        notifications.notification_sweep()
+        notifications.notification_claim(notification_id=notification.pk)
+
+
+def test_sweeps_never_hand_a_notification_on_past_its_last_try(
+    webhook_service, queue_notification, receiver, settings
+):
+    settings.OMADATA_NOTIFY_MAX_ATTEMPTS = 3
+    notification = queue_notification(webhook_service)
+
+    for _ in range(8):
+        claim_and_die(notification, settings=settings)
+
+    notification = Notification.objects.get(pk=notification.pk)
+    assert (notification.status, notification.attempts) == ("failed", 3)
+    assert notification.finished_at is not None
+    assert attempts_of(notification) == [("failed", None, "attempts_exhausted")]
+    assert receiver.requests == []
+
+
+def test_a_notification_with_no_tries_left_is_not_claimed(
+    webhook_service, queue_notification, receiver, settings
+):
+    notification = queue_notification(webhook_service)
+    Notification.objects.filter(pk=notification.pk).update(attempts=4)
+    settings.OMADATA_NOTIFY_MAX_ATTEMPTS = 4
+
+    assert notifications.notification_claim(notification_id=notification.pk) is None
+    notification_deliver(str(notification.pk))
+
+    assert receiver.requests == []
+    assert Notification.objects.get(pk=notification.pk).attempts == 4
+
+
+def test_an_outcome_the_database_refuses_ends_the_notification_failed_once(
+    webhook_service, queue_notification, receiver, settings, database_refuses
+):
+    database_refuses("webhooks_notificationattempt", "NEW.outcome = 'delivered'")
+    notification = queue_notification(webhook_service)
+
+    for _ in range(6):
+        claim_due = Notification.objects.get(pk=notification.pk).next_attempt_at
+        moment = max(claim_due, timezone.now()) + timedelta(
+            seconds=settings.OMADATA_SWEEP_AFTER + 1
+        )
+        with time_machine.travel(moment, tick=True):
+            notification_sweep()
+            notification_deliver(str(notification.pk))
+
+    notification = Notification.objects.get(pk=notification.pk)
+    assert (notification.status, notification.attempts, len(receiver.requests)) == (
+        "failed", 1, 1
+    )  # fmt: skip
+    assert attempts_of(notification) == [("failed", 200, "outcome_unrecorded")]

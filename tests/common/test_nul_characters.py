@@ -1,0 +1,87 @@
+"""No NUL character from outside reaches the database, which (on PostgreSQL) cannot hold one.
+
+PostgreSQL refuses U+0000 in text and in jsonb; SQLite stores it. A value that
+carried one past the views failed there, as a 500, on PostgreSQL only.
+"""
+
+import base64
+import json
+
+import pytest
+from django.test import Client
+
+from tests.factories import PASSWORD, api_as, source_spec
+
+pytestmark = pytest.mark.django_db
+
+
+def basic(credentials: bytes) -> str:
+    return "Basic " + base64.b64encode(credentials).decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "authorization"),
+    [
+        ({"grant_type": "client_credentials"}, basic(b"client\x00id:secret")),
+        ({"grant_type": "client_credentials"}, basic(b"client-id:sec\x00ret")),
+        (
+            {"grant_type": "client_credentials", "client_id": "a\x00b", "client_secret": "x"},
+            None,
+        ),
+        ({"grant_type": "client_credentials\x00"}, None),
+    ],
+    ids=["basic-client-id", "basic-secret", "body-client-id", "grant-type"],
+)
+@pytest.mark.parametrize("endpoint", ["/o/token/", "/o/introspect/", "/o/revoke_token/"])
+def test_oauth_endpoints_refuse_a_nul_with_400(endpoint, body, authorization):
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+
+    response = Client().post(endpoint, body, **headers)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_character"
+
+
+@pytest.mark.parametrize("query", ["data_type=wellbeing%00steps", "role=sink&role=%00", "a%00=1"])
+def test_a_nul_in_a_query_parameter_is_400(source_provider, query):
+    response = api_as(source_provider).get(f"/api/v1/services?{query}")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_character"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": {"fi": "a\u0000", "sv": "b", "en": "c"}},
+        {"jwks": {"keys": [], "note": "\u0000"}},
+        {"jwks": {"k\u0000": 1}},
+    ],
+)
+def test_a_nul_in_a_json_string_is_400_invalid_json(source_provider, data_types, body):
+    response = api_as(source_provider).post(
+        "/api/v1/services", json.dumps({**source_spec(), **body}), content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_json"
+
+
+def test_a_nul_in_a_page_form_is_a_400(source_provider):
+    client = Client()
+    assert client.login(username="askel", password=PASSWORD)
+    credentials = source_provider.user.oauth2_provider_application.count()
+
+    response = client.post("/provider/credentials", {"name": "mine\x00"})
+
+    assert response.status_code == 400
+    assert source_provider.user.oauth2_provider_application.count() == credentials
+
+
+def test_text_without_nul_is_untouched(source_provider):
+    client = Client()
+    assert client.login(username="askel", password=PASSWORD)
+
+    response = client.post("/provider/credentials", {"name": "line one\nline two"})
+
+    assert response.status_code == 200
