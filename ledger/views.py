@@ -1,10 +1,10 @@
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from ledger import keys
 
 
-@require_GET
+@require_safe
 def jwks(request: HttpRequest) -> JsonResponse:
     """Every key the operator has signed with, retired ones included."""
     response = JsonResponse(keys.jwks())

@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from common.api import error_response
@@ -13,7 +13,7 @@ from registry.selectors import service_list_public
 
 
 @never_cache
-@require_GET
+@require_safe
 def health(request: HttpRequest) -> JsonResponse:
     checks = {"database": database_status(), "broker": broker_status()}
     ok = all(check["status"] == "up" for check in checks.values())
@@ -22,7 +22,7 @@ def health(request: HttpRequest) -> JsonResponse:
     )
 
 
-@require_GET
+@require_safe
 def discovery(request: HttpRequest) -> JsonResponse:
     """The operator's discovery document: where a service finds everything else."""
     base = settings.BASE_URL
@@ -76,3 +76,5 @@ class ApiDocsView(SpectacularSwaggerSplitView):
     """
 
     template_name = "omadata/api_docs.html"
+    # A page, not an API: DRF's OPTIONS answer is data, which its HTML renderer cannot render.
+    http_method_names = ["get", "head"]
