@@ -152,6 +152,15 @@ class ServicePublicOutput(serializers.Serializer):
         }
 
 
+class ServicePageOutput(serializers.Serializer):
+    """A page of the public registry, in LimitOffsetPagination's envelope."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ServicePublicOutput(many=True)
+
+
 class ServiceOwnOutput(ServicePublicOutput):
     """What the owning organisation sees: status, endpoints and keys too."""
 
@@ -197,7 +206,7 @@ class ServiceCollectionApi(APIView):
     @extend_schema(
         operation_id="services_list_public",
         parameters=[ServiceFilterInput],
-        responses={200: ServicePublicOutput(many=True), 400: ErrorOutput},
+        responses={200: ServicePageOutput, 400: ErrorOutput},
     )
     def get(self, request: Request) -> Response:
         filters = ServiceFilterInput(data=request.query_params)
