@@ -1,13 +1,28 @@
 import ipaddress
+import shutil
+import tempfile
 
 import pytest
+from django.core import signals
 from django.core.cache import cache
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.test import override_settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from common import netguard
 from ledger import keys
 from tests.world import DNS, build_world
+
+
+def pytest_configure(config):
+    """Hypothesis (under the schema fuzz) keeps a cache: in a directory of this run's, not
+    in the checkout. It writes there while the fuzz module is collected, before any fixture."""
+    config.hypothesis_home = tempfile.mkdtemp(prefix="omadata-hypothesis-")
+    set_hypothesis_home_dir(config.hypothesis_home)
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(config.hypothesis_home, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +82,17 @@ def world_request(db):
         return response
 
     return send
+
+
+@pytest.fixture
+def in_process_requests():
+    """Requests that reach the WSGI application keep the test's database connection.
+
+    Django closes a connection at the end of each request; in a test that holds a
+    transaction open, that would lose it. Django's test client does the same.
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
