@@ -29,7 +29,9 @@ def pytest_unconfigure(config):
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
     """tests/world.py's world, built once for a module, and rolled back after it.
 
-    Tests that use it must leave it as they found it: `world_request` does.
+    Tests that use it must leave it as they found it: `world_request` undoes each
+    request, and pytest-django's rollback undoes each test (so it is not for
+    transactional tests, whose data must be committed).
     What the function-scoped fixtures of tests/conftest.py do for one test
     (fast passwords, own keys, fake DNS) is done here for the module.
     """
