@@ -106,3 +106,5 @@ class ApiDocsView(_JsonErrors, SpectacularSwaggerSplitView):
     """
 
     template_name = "omadata/api_docs.html"
+    # A page, not an API: DRF's OPTIONS answer is data, which its HTML renderer cannot render.
+    http_method_names = ["get", "head"]

@@ -176,9 +176,10 @@ def _bearer_sent(request: Request) -> bool:
     return request.META.get("HTTP_AUTHORIZATION", "").lower().startswith("bearer ")
 
 
-def _method(view: APIView) -> str | None:
+def _reads(view: APIView) -> bool:
+    """Whether the request only reads: GET, or HEAD, which is GET without the body."""
     # The schema generator builds views without a request.
-    return getattr(view.request, "method", None)
+    return getattr(view.request, "method", None) in ("GET", "HEAD")
 
 
 class ServiceCollectionApi(APIView):
@@ -187,11 +188,11 @@ class ServiceCollectionApi(APIView):
     required_scopes = {"POST": "services:write"}
 
     def get_permissions(self) -> list[BasePermission]:
-        return [AllowAny()] if _method(self) == "GET" else [RequiresScope()]
+        return [AllowAny()] if _reads(self) else [RequiresScope()]
 
     def get_authenticators(self) -> list[BaseAuthentication]:
         # The public list ignores credentials entirely, good or bad.
-        return [] if _method(self) == "GET" else super().get_authenticators()
+        return [] if _reads(self) else super().get_authenticators()
 
     @extend_schema(
         operation_id="services_list_public",
@@ -231,7 +232,7 @@ class ServiceDetailApi(APIView):
     required_scopes = {"GET": "services:read", "PATCH": "services:write"}
 
     def get_permissions(self) -> list[BasePermission]:
-        return [AllowAny()] if _method(self) == "GET" else [RequiresScope()]
+        return [AllowAny()] if _reads(self) else [RequiresScope()]
 
     @extend_schema(
         operation_id="services_read",
