@@ -506,12 +506,13 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request_id"],
+            # On the handler, so that it sees the records of every logger: django.request's
+            # 4xx lines and django.security's refusals (a SuspiciousOperation is a 400).
+            "filters": ["request_id", "client_error"],
         }
     },
     "loggers": {
         "django": {"handlers": []},
-        "django.request": {"filters": ["client_error"]},
         "django.server": {"handlers": [], "propagate": True},
         # django-axes says INFO for every step of every failed login; its warnings suffice.
         "axes": {"level": "WARNING"},

@@ -112,6 +112,7 @@ TABLE: dict[str, dict] = {
     # -- the public pages and documents
     "": {PERSONAS: 200},
     "health": {PERSONAS: GET},
+    "favicon.ico": {PERSONAS: {"GET HEAD": 301, "*": 405}},
     ".well-known/mydata-operator": {PERSONAS: GET},
     ".well-known/jwks.json": {PERSONAS: GET},
     "api/schema/": {PERSONAS: {"GET HEAD OPTIONS": 200, "*": 405}},
@@ -191,6 +192,10 @@ TABLE: dict[str, dict] = {
         NO_SESSION: {"POST": LOGIN, "*": 405},
         SESSIONS: {"POST": 302, "*": 405},
     },
+    # Without the code a source hands the browser, and the session that started a link,
+    # nothing is linked: the page that says so, to anyone. Not HEAD: a GET here spends
+    # the single-use code, and a HEAD (a link preview) must not.
+    "consent/links/return": {PERSONAS: {"GET": 400, "*": 405}},
     "my/consents": {NO_SESSION: LOGIN, SESSIONS: 200},
     "my/consents/<uuid:consent_id>": {NO_SESSION: LOGIN, "aino": 200, NOT_AINO: 404},
     "my/consents/<uuid:consent_id>/<str:action> [pause]": _OWN_CONSENT_CHANGE,

@@ -114,6 +114,8 @@ def _observed(response):
 def _body(response, path: str) -> str:
     """The body, with what differs between two renders of one page taken out."""
     text = response.content.decode(errors="replace").replace(path, "<path>")
+    # Every answer names its own request id, in its JSON error body or on its error page.
+    text = text.replace(response["X-Request-ID"], "<request id>")
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", text)
 
 

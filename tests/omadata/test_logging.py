@@ -50,7 +50,7 @@ def test_gunicorn_logs_errors_and_requests_in_the_same_form(tmp_path):
 
     assert lines
     for line in lines:
-        assert LOG_LINE.fullmatch(line), line
+        assert LOG_LINE.fullmatch(line), "\n".join(lines)
     request_id = answer.headers["X-Request-ID"]
     [access] = [line for line in lines if PROBE in line]
     assert f' INFO gunicorn.access {request_id} 127.0.0.1 - "GET {PROBE} HTTP/1.1" 200 ' in access
@@ -65,7 +65,7 @@ def test_gunicorn_access_log_escapes_control_characters_from_the_client(tmp_path
     lines, _answer = _serve_from_procfile(tmp_path, headers)
 
     for line in lines:
-        assert LOG_LINE.fullmatch(line), line
+        assert LOG_LINE.fullmatch(line), "\n".join(lines)
         assert not line.startswith(FORGED_LINE)
     [access] = [line for line in lines if PROBE in line]
     assert f" gunicorn.access {_answer.headers['X-Request-ID']} 127.0.0.1 {HOSTILE_ESCAPED} " in (
