@@ -10,7 +10,7 @@ import json
 import pytest
 from django.test import Client
 
-from tests.factories import PASSWORD, api_as, source_spec
+from tests.factories import api_as, source_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,7 @@ def test_a_nul_in_a_json_string_is_400_invalid_json(source_provider, data_types,
 
 def test_a_nul_in_a_page_form_is_a_400(source_provider):
     client = Client()
-    assert client.login(username="askel", password=PASSWORD)
+    client.force_login(source_provider.user)
     credentials = source_provider.user.oauth2_provider_application.count()
 
     response = client.post("/provider/credentials", {"name": "mine\x00"})
@@ -80,7 +80,7 @@ def test_a_nul_in_a_page_form_is_a_400(source_provider):
 
 def test_text_without_nul_is_untouched(source_provider):
     client = Client()
-    assert client.login(username="askel", password=PASSWORD)
+    client.force_login(source_provider.user)
 
     response = client.post("/provider/credentials", {"name": "line one\nline two"})
 
