@@ -66,8 +66,19 @@ class ConsentRequestInput(StrictSerializer):
     valid_until = serializers.DateTimeField()
     frequency = FrequencyInput()
     return_url = serializers.CharField(max_length=2000)
-    state = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    subject_reference = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    state = serializers.CharField(
+        max_length=500, required=False, allow_blank=True,
+        help_text="comes back with the answer; bind it to the browser that starts the request",
+    )  # fmt: skip
+    subject_reference = serializers.CharField(
+        max_length=200, required=False, allow_blank=True,
+        help_text="your own id for the account at your sink that asks",
+    )  # fmt: skip
+    subject_label = serializers.CharField(
+        max_length=100, required=False, allow_blank=True,
+        help_text="that account's name as its holder knows it (a user name, an email "
+        "address), shown to the resident on the consent screen; one line of plain text",
+    )  # fmt: skip
 
 
 class TermsOutput(serializers.Serializer):
@@ -96,6 +107,8 @@ class ConsentRequestOutput(TermsOutput):
     expires_at = serializers.DateTimeField()
     consent = serializers.SerializerMethodField()
     state = serializers.CharField()
+    subject_reference = serializers.CharField()
+    subject_label = serializers.CharField()
 
     def get_url(self, request: ConsentRequest) -> str:
         return settings.BASE_URL + reverse("consent-screen", args=[request.id])
@@ -121,7 +134,19 @@ class ConsentOutput(TermsOutput):
     language = serializers.CharField()
     notice_sha256 = serializers.CharField()
     request = serializers.UUIDField(source="request_id")
+    subject_reference = serializers.SerializerMethodField(
+        help_text="the `subject_reference` of the request this consent answers, to the "
+        "sink's organisation only (null to the source's). Attribute the consent to that "
+        "account only when its answer came back in the browser that started the request."
+    )
     superseded_by = serializers.UUIDField(source="superseded_by_id", allow_null=True)
+
+    def get_subject_reference(self, consent: Consent) -> str | None:
+        # The sink's own id for its user: the source must not learn it, or the two could
+        # match residents through it.
+        if consent.sink.organisation_id != self.context["organisation"].pk:
+            return None
+        return consent.request.subject_reference
 
 
 class ConsentDetailOutput(ConsentOutput):
@@ -143,7 +168,9 @@ class ConsentRequestCollectionApi(APIView):
         responses={201: ConsentRequestOutput, **ERRORS},
         description="Ask for a resident's consent on behalf of one of your sinks. Send the "
         "resident to `url`; they come back to `return_url` with `consent_id` (or "
-        "`error=access_denied`) and your `state`.",
+        "`error=access_denied`) and your `state`. Take the answer only if that `state` is one "
+        "you bound to this browser when it started the request, and only if the consent's "
+        "`request` is that request: anyone can forward the `url` to someone else.",
     )
     def post(self, request: Request) -> Response:
         provider = caller_provider(request)
@@ -205,7 +232,10 @@ class ConsentCollectionApi(APIView):
         )
         paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(consents, request, view=self)
-        return paginator.get_paginated_response(ConsentOutput(page, many=True).data)
+        context = {"organisation": provider.organisation}
+        return paginator.get_paginated_response(
+            ConsentOutput(page, many=True, context=context).data
+        )
 
 
 class ConsentDetailApi(APIView):
@@ -223,7 +253,8 @@ class ConsentDetailApi(APIView):
         consent = selectors.consent_access_for_organisation(
             organisation=provider.organisation, consent_id=consent_id
         )
-        return Response(ConsentDetailOutput(consent).data)
+        context = {"organisation": provider.organisation}
+        return Response(ConsentDetailOutput(consent, context=context).data)
 
 
 class LinkConfirmInput(StrictSerializer):

@@ -155,6 +155,8 @@ class ConsentRequest(ConsentTerms):
     return_url = models.URLField(max_length=2000)
     state = models.CharField(max_length=500, blank=True)
     subject_reference = models.CharField(max_length=200, blank=True)
+    # The sink's name for that account, shown to the resident: whose account they join.
+    subject_label = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def _consents() -> QuerySet[Consent]:
     return Consent.objects.select_related(
-        "source__organisation", "sink__organisation"
+        "source__organisation", "sink__organisation", "request"
     ).prefetch_related("data_types")
 
 

@@ -2,6 +2,7 @@
 writes the new state, its signed receipt and its outbox notifications together."""
 
 import secrets
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -77,6 +78,19 @@ def _check_return_url(sink: Service, url: str) -> None:
         )  # fmt: skip
 
 
+# Control, formatting (bidirectional overrides among them), surrogate and line or
+# paragraph separator characters: a label is one line of text that says what it seems to.
+_UNSHOWABLE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def _check_label(label: str) -> None:
+    if any(unicodedata.category(char) in _UNSHOWABLE for char in label):
+        raise _invalid(
+            "subject_label", "unprintable_character",
+            _("The label is one line of plain text: no control or formatting characters."),
+        )  # fmt: skip
+
+
 def _check_frequency(spec: dict) -> None:
     kind, limit, period = spec["kind"], spec.get("limit"), spec.get("period")
     if kind == Frequency.ONE_OFF and (limit is not None or period):
@@ -114,7 +128,8 @@ def consent_request_create(*, sink: Service, spec: dict) -> ConsentRequest:
     """Record a sink's request for consent. The caller has checked that it owns `sink`.
 
     `spec`: source (service id), data_types, purpose {fi, sv, en}, purpose_category,
-    valid_until, frequency {kind, limit, period}, return_url, state, subject_reference.
+    valid_until, frequency {kind, limit, period}, return_url, state, subject_reference,
+    subject_label (shown to the resident as the account at the sink they join).
     """
     now = timezone.now()
     if sink.status != Service.Status.APPROVED or not sink.is_sink:
@@ -136,6 +151,7 @@ def consent_request_create(*, sink: Service, spec: dict) -> ConsentRequest:
         )  # fmt: skip
     _check_frequency(spec["frequency"])
     _check_return_url(sink, spec["return_url"])
+    _check_label(spec.get("subject_label", ""))
     request = ConsentRequest.objects.create(
         sink=sink, source=source,
         purpose_fi=spec["purpose"]["fi"], purpose_sv=spec["purpose"]["sv"],
@@ -145,6 +161,7 @@ def consent_request_create(*, sink: Service, spec: dict) -> ConsentRequest:
         frequency_period=spec["frequency"].get("period") or "",
         return_url=spec["return_url"], state=spec.get("state", ""),
         subject_reference=spec.get("subject_reference", ""),
+        subject_label=spec.get("subject_label", ""),
         expires_at=now + timedelta(seconds=settings.OMADATA_CONSENT_REQUEST_SECONDS),
     )  # fmt: skip
     request.data_types.set(types)

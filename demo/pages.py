@@ -1,6 +1,7 @@
 """HTML for the demo services: one accessible layout, headings in fi, sv and en.
 
-Only the titles, headings and buttons are translated: enough for a newcomer
+Only the titles, headings and buttons are translated, and what the wellbeing
+service says when it attaches an answer to no account: enough for a newcomer
 to see the operator's consent screen follow the language they chose here.
 """
 
@@ -25,6 +26,66 @@ TEXT = {
         "en": "Join the exercise programme: share your daily steps from Askel",
         "fi": "Liity liikuntaohjelmaan: jaa päivittäiset askeleesi Askelista",
         "sv": "Gå med i motionsprogrammet: dela dina dagliga steg från Askel",
+    },
+    "wellbeing.account": {
+        "en": "You are participant {account} here.", "fi": "Olet täällä osallistuja {account}.",
+        "sv": "Du är deltagare {account} här.",
+    },
+    "wellbeing.back": {
+        "en": "Back to the wellbeing service", "fi": "Takaisin hyvinvointipalveluun",
+        "sv": "Tillbaka till välmående-tjänsten",
+    },
+    # Why an answer from Omadata was attached to no account (wellbeing.not_attached).
+    "wellbeing.not_attached": {
+        "en": "Nothing was attached to an account", "fi": "Mitään ei liitetty tiliin",
+        "sv": "Ingenting kopplades till ett konto",
+    },
+    "wellbeing.not_attached.other_browser": {
+        "en": "This answer came back in another browser than the one that asked for it. "
+              "Someone may have sent you the address of a request they started, to have your "
+              "data attached to their account.",
+        "fi": "Tämä vastaus palasi eri selaimeen kuin siihen, josta pyyntö lähti. Joku on ehkä "
+              "lähettänyt sinulle aloittamansa pyynnön osoitteen saadakseen tietosi omalle "
+              "tililleen.",
+        "sv": "Det här svaret kom tillbaka i en annan webbläsare än den som skickade begäran. "
+              "Någon kan ha skickat dig adressen till en begäran som de startat, för att få "
+              "dina uppgifter kopplade till sitt konto.",
+    },
+    "wellbeing.not_attached.used": {
+        "en": "This answer has been used already: an answer counts once, in the browser that "
+              "asked for it.",
+        "fi": "Tämä vastaus on jo käytetty: vastaus kelpaa kerran, siinä selaimessa, josta "
+              "pyyntö lähti.",
+        "sv": "Det här svaret har redan använts: ett svar gäller en gång, i den webbläsare som "
+              "skickade begäran.",
+    },
+    "wellbeing.not_attached.unknown": {
+        "en": "This answer does not belong to a request of ours.",
+        "fi": "Tämä vastaus ei kuulu mihinkään lähettämäämme pyyntöön.",
+        "sv": "Det här svaret hör inte till någon begäran som vi har skickat.",
+    },
+    "wellbeing.not_attached.other_request": {
+        "en": "Omadata says that this consent answers another request than the one this "
+              "browser started.",
+        "fi": "Omadatan mukaan tämä suostumus vastaa eri pyyntöön kuin siihen, jonka tämä "
+              "selain aloitti.",
+        "sv": "Enligt Omadata besvarar det här samtycket en annan begäran än den som den här "
+              "webbläsaren startade.",
+    },
+    "wellbeing.not_attached.withdraw": {
+        "en": "No consent and no data are used for any account here because of it. If you "
+              "approved a request in Omadata that you did not start yourself, in this browser, "
+              "withdraw that consent under My consents in Omadata.",
+        "fi": "Sen vuoksi mitään suostumusta tai tietoja ei käytetä täällä millekään tilille. "
+              "Jos hyväksyit Omadatassa pyynnön, jota et itse aloittanut tässä selaimessa, "
+              "peru suostumus Omadatan kohdassa Omat suostumukset.",
+        "sv": "Därför används inget samtycke och inga uppgifter för något konto här. Om du "
+              "godkände en begäran i Omadata som du inte själv startade i den här webbläsaren, "
+              "återkalla samtycket under Mina samtycken i Omadata.",
+    },
+    "my_consents": {
+        "en": "My consents in Omadata", "fi": "Omat suostumukset Omadatassa",
+        "sv": "Mina samtycken i Omadata",
     },
     "deliveries": {"en": "Data received", "fi": "Vastaanotetut tiedot", "sv": "Mottagna uppgifter"},
     "consents": {"en": "Consents", "fi": "Suostumukset", "sv": "Samtycken"},

@@ -38,6 +38,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/wellbeing/"): wellbeing.home,
     ("POST", "/wellbeing/join"): wellbeing.join,
     ("GET", "/wellbeing/back"): wellbeing.back,
+    ("GET", "/wellbeing/not-attached"): wellbeing.not_attached,
     ("POST", "/wellbeing/deliver"): wellbeing.deliver,
     ("POST", "/wellbeing/webhook"): partial(webhooks.receive, slug=wellbeing.SLUG),
 }

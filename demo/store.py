@@ -4,8 +4,11 @@ Each call opens its own connection, so the server's threads never share one;
 SQLite serialises the writes.
 """
 
+import hashlib
+import hmac
 import sqlite3
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,26 +16,72 @@ SCHEMA = """
 create table if not exists links (subject text primary key, user text not null,
     linked_at text not null);
 create table if not exists states (state text primary key, created_at text not null,
-    used_at text);
+    used_at text, browser_sha256 text not null default '', account text not null default '',
+    request_id text not null default '');
 create table if not exists consents (id text primary key, status text not null,
-    updated_at text not null, note text not null default '');
+    updated_at text not null, note text not null default '', account text not null default '');
 create table if not exists transfers (id text primary key, consent_id text not null,
     status text not null, updated_at text not null);
 create table if not exists deliveries (idempotency_key text primary key, consent_id text,
     subject text, received_at text not null, content_type text, digest text not null,
     byte_count integer not null, body blob not null);
 create table if not exists events (service text not null, id text not null, event text not null,
-    summary text not null, received_at text not null, primary key (service, id));
+    summary text not null, received_at text not null, consent_id text not null default '',
+    primary key (service, id));
 """
+# Columns that state files made before them lack: added when the store opens one. Their
+# states and consents belong to no browser, so they are never taken or shown.
+ADDED_COLUMNS = [
+    ("states", "browser_sha256", "text not null default ''"),
+    ("states", "account", "text not null default ''"),
+    ("states", "request_id", "text not null default ''"),
+    ("consents", "account", "text not null default ''"),
+    ("events", "consent_id", "text not null default ''"),
+]
 _TRANSFER_ANSWER = "insert into transfers values (?, ?, ?, ?) on conflict(id) do nothing"
 _TRANSFER_NEWS = (
     "insert into transfers values (?, ?, ?, ?) on conflict(id) "
     "do update set status = excluded.status, updated_at = excluded.updated_at"
 )
+_CONSENTS = (
+    "select c.*, coalesce((select t.id || ' ' || t.status from transfers t "
+    "where t.consent_id = c.id order by t.updated_at desc limit 1), c.note) as transfer "
+    "from consents c "
+)
 
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def account_of(browser: str) -> str:
+    """The wellbeing account of the browser holding secret `browser`.
+
+    The demo sink has no sign-in: each browser is an account of its own, known by
+    the secret in its cookie. The account's id is shown and sent to Omadata; it
+    does not reveal the secret.
+    """
+    return hashlib.sha256(b"wellbeing account\0" + browser.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Started:
+    """A consent request this sink started, as its state comes back."""
+
+    account: str  # whose it is: the account of the browser that started it
+    request_id: str  # the operator's id for the request
+
+
+class StateRefused(Exception):
+    """A state that cannot take an answer: `reason` is unknown, used or other_browser."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class Store:
@@ -41,6 +90,10 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db:
             db.executescript(SCHEMA)
+            for table, column, declaration in ADDED_COLUMNS:
+                present = {row["name"] for row in db.execute(f"pragma table_info({table})")}
+                if column not in present:
+                    db.execute(f"alter table {table} add column {column} {declaration}")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
@@ -65,24 +118,61 @@ class Store:
 
     # -- the sink: the consent requests it started, and what came of them
 
-    def state_save(self, state: str) -> None:
-        self._run("insert into states values (?, ?, null)", state, now())
+    def state_save(self, state: str, *, browser: str, account: str, request_id: str) -> None:
+        """Remember a request's `state`, bound to the browser that started it.
 
-    def state_use(self, state: str) -> bool:
-        """Mark `state` used; True only the first time, and only for a state we issued."""
-        with closing(self._connect()) as db:
-            changed = db.execute(
-                "update states set used_at = ? where state = ? and used_at is null", (now(), state)
-            )
-            return changed.rowcount == 1
-
-    def consent_save(self, *, consent_id: str, status: str, note: str = "") -> None:
+        Only a hash of the browser's secret is kept: the file does not hold what
+        would let someone pass for that browser.
+        """
+        if not browser:
+            raise ValueError("a state is bound to a browser's secret")
         self._run(
-            "insert into consents (id, status, updated_at, note) values (?, ?, ?, ?) "
-            "on conflict(id) do update set status = excluded.status, "
-            "updated_at = excluded.updated_at, note = excluded.note",
-            consent_id, status, now(), note,
+            "insert into states (state, created_at, browser_sha256, account, request_id) "
+            "values (?, ?, ?, ?, ?)",
+            state, now(), _sha256(browser), account, request_id,
         )  # fmt: skip
+
+    def state_use(self, state: str, *, browser: str) -> Started:
+        """Spend `state`: the request it started, if the browser holding `browser` started it.
+
+        Raises StateRefused otherwise. The first return spends a state, whichever
+        browser brings it: an answer's address, sent on from the browser it came
+        back to, then counts nowhere, not even in the browser that asked.
+        """
+        with closing(self._connect()) as db:
+            spent = db.execute(
+                "update states set used_at = ? where state = ? and used_at is null "
+                "returning browser_sha256, account, request_id",
+                (now(), state),
+            ).fetchall()
+            known = spent or db.execute("select 1 from states where state = ?", (state,)).fetchall()
+        if not spent:
+            raise StateRefused("used" if known else "unknown")
+        [row] = spent
+        # In constant time: how much of the hash matched must not show in the answer's timing.
+        if not browser or not hmac.compare_digest(row["browser_sha256"], _sha256(browser)):
+            raise StateRefused("other_browser")
+        return Started(account=row["account"], request_id=row["request_id"])
+
+    def consent_attach(self, *, consent_id: str, account: str, status: str, note: str = "") -> None:
+        """Attribute a consent to `account`, or update it if that account holds it already.
+
+        Call it only when the consent answers a request that this account's browser
+        started and brought back: never on a notification alone.
+        """
+        self._run(
+            "insert into consents (id, status, updated_at, note, account) values (?, ?, ?, ?, ?) "
+            "on conflict(id) do update set status = excluded.status, "
+            "updated_at = excluded.updated_at, note = excluded.note "
+            "where consents.account = excluded.account",
+            consent_id, status, now(), note, account,
+        )  # fmt: skip
+
+    def consent_status(self, *, consent_id: str, status: str) -> None:
+        """The new status of a consent that an account holds; any other consent is left out."""
+        self._run(
+            "update consents set status = ?, updated_at = ? where id = ?", status, now(), consent_id
+        )
 
     def transfer_save(self, *, transfer_id: str, consent_id: str, status: str, news: bool) -> None:
         """Record a transfer's status: `news` (a notification) replaces what we knew.
@@ -94,12 +184,12 @@ class Store:
         self._run(sql, transfer_id, consent_id, status, now())
 
     def consents(self) -> list[sqlite3.Row]:
-        """Each consent, with its latest transfer (or a note when there is none)."""
-        return self._run(
-            "select c.*, coalesce((select t.id || ' ' || t.status from transfers t "
-            "where t.consent_id = c.id order by t.updated_at desc limit 1), c.note) as transfer "
-            "from consents c order by c.updated_at desc"
-        )
+        """Every account's consents, each with its latest transfer (or a note when none)."""
+        return self._run(_CONSENTS + "order by c.updated_at desc")
+
+    def account_consents(self, account: str) -> list[sqlite3.Row]:
+        """The consents attributed to `account`, as consents() shows them."""
+        return self._run(_CONSENTS + "where c.account = ? order by c.updated_at desc", account)
 
     def delivery_save(self, *, key: str, consent_id: str, subject: str, content_type: str,
                       digest: str, body: bytes) -> bool:  # fmt: skip
@@ -116,21 +206,41 @@ class Store:
         return rows[0]["digest"] if rows else None
 
     def deliveries(self) -> list[sqlite3.Row]:
+        """Everything delivered, whoever's it is."""
         return self._run("select * from deliveries order by received_at desc")
+
+    def account_deliveries(self, account: str) -> list[sqlite3.Row]:
+        """What was delivered under the consents attributed to `account`."""
+        return self._run(
+            "select d.* from deliveries d join consents c on c.id = d.consent_id "
+            "where c.account = ? order by d.received_at desc",
+            account,
+        )
 
     # -- both: webhook notifications
 
-    def event_save(self, *, service: str, event_id: str, event: str, summary: str) -> bool:
+    def event_save(
+        self, *, service: str, event_id: str, event: str, summary: str, consent_id: str = ""
+    ) -> bool:
         """Record a notification once per id (delivery is at least once); True if new."""
         with closing(self._connect()) as db:
             added = db.execute(
-                "insert or ignore into events values (?, ?, ?, ?, ?)",
-                (service, event_id, event, summary, now()),
+                "insert or ignore into events values (?, ?, ?, ?, ?, ?)",
+                (service, event_id, event, summary, now(), consent_id),
             )
             return added.rowcount == 1
 
     def events(self, service: str, limit: int = 10) -> list[sqlite3.Row]:
+        """The last notifications `service` received, whatever they are about."""
         return self._run(
             "select * from events where service = ? order by received_at desc limit ?",
             service, limit,
+        )  # fmt: skip
+
+    def account_events(self, service: str, account: str, limit: int = 10) -> list[sqlite3.Row]:
+        """The last notifications about the consents attributed to `account`."""
+        return self._run(
+            "select e.* from events e join consents c on c.id = e.consent_id "
+            "where e.service = ? and c.account = ? order by e.received_at desc limit ?",
+            service, account, limit,
         )  # fmt: skip

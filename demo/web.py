@@ -124,33 +124,47 @@ def redirect(location: str) -> Response:
 # off their cross-site posts, and each form carries an HMAC of it under the
 # server's key; a post counts only if the two agree. (A service with sign-in
 # sessions keeps the secret in the session instead, out of reach of any cookie
-# that a neighbouring subdomain might set.)
+# that a neighbouring subdomain might set.) The wellbeing service also knows by
+# this secret which browser started a consent request, and whose account it is.
 
 FORM_TOKEN_FIELD = "csrf_token"  # noqa: S105  # a field name, not a secret
 _SECRET = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
-def _form_token(key: bytes, secret: str) -> str:
+def form_token(key: bytes, secret: str) -> str:
+    """The token that forms in the browser holding `secret` carry."""
     return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def browser_secret(request: Request, *, cookie: str) -> str:
+    """The secret this browser holds in `cookie`, or "" if it holds none."""
+    secret = request.cookie(cookie)
+    return secret if _SECRET.fullmatch(secret) else ""
+
+
+def browser_secret_given(
+    request: Request, *, cookie: str, path: str, secure: bool
+) -> tuple[str, dict[str, str]]:
+    """This browser's secret, and the header that gives it one if it has none yet."""
+    secret = browser_secret(request, cookie=cookie)
+    if secret:
+        return secret, {}
+    secret = secrets.token_urlsafe(32)
+    flags = "; Secure" if secure else ""
+    header = f"{cookie}={secret}; Path={path}; HttpOnly; SameSite=Lax{flags}"
+    return secret, {"Set-Cookie": header}
 
 
 def form_guard(
     request: Request, *, key: bytes, cookie: str, path: str, secure: bool
 ) -> tuple[str, dict[str, str]]:
     """The token for a form on this page, and the header giving the browser its secret."""
-    secret = request.cookie(cookie)
-    if _SECRET.fullmatch(secret):
-        return _form_token(key, secret), {}
-    secret = secrets.token_urlsafe(32)
-    flags = "; Secure" if secure else ""
-    header = f"{cookie}={secret}; Path={path}; HttpOnly; SameSite=Lax{flags}"
-    return _form_token(key, secret), {"Set-Cookie": header}
+    secret, headers = browser_secret_given(request, cookie=cookie, path=path, secure=secure)
+    return form_token(key, secret), headers
 
 
 def form_from_here(request: Request, *, key: bytes, cookie: str) -> bool:
     """True if the posted form came from our own page in this browser."""
-    secret = request.cookie(cookie)
+    secret = browser_secret(request, cookie=cookie)
     sent = request.form.get(FORM_TOKEN_FIELD, "")
-    return bool(_SECRET.fullmatch(secret)) and hmac.compare_digest(
-        sent.encode(), _form_token(key, secret).encode()
-    )
+    return bool(secret) and hmac.compare_digest(sent.encode(), form_token(key, secret).encode())

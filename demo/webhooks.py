@@ -27,7 +27,7 @@ def receive(demo: "Demo", request: Request, lang: str, *, slug: str) -> Response
         data = {}
     demo.store.event_save(
         service=slug, event_id=str(claims.get("id")), event=str(claims.get("event")),
-        summary=_summary(data),
+        summary=_summary(data), consent_id=str(data.get("consent_id") or ""),
     )  # fmt: skip
     if slug == "wellbeing":
         _follow(demo, event=str(claims.get("event")), data=data)
@@ -35,10 +35,16 @@ def receive(demo: "Demo", request: Request, lang: str, *, slug: str) -> Response
 
 
 def _follow(demo: "Demo", *, event: str, data: dict) -> None:
-    """Keep the sink's consent list in step with what the operator tells it."""
+    """Keep the sink's consent list in step with what the operator tells it.
+
+    A notification changes the status of a consent that an account holds, and
+    never attaches one to an account: `consent.granted` says that someone
+    approved a request of ours, not in whose browser. Only the answer's return
+    in the browser that asked attaches it (wellbeing.back).
+    """
     status = str(data.get("status", ""))
     if event.startswith("consent.") and data.get("consent_id") and status:
-        demo.store.consent_save(consent_id=str(data["consent_id"]), status=status)
+        demo.store.consent_status(consent_id=str(data["consent_id"]), status=status)
     elif event.startswith("transfer.") and data.get("transfer_id") and status:
         demo.store.transfer_save(
             transfer_id=str(data["transfer_id"]), consent_id=str(data.get("consent_id")),
@@ -46,9 +52,14 @@ def _follow(demo: "Demo", *, event: str, data: dict) -> None:
         )  # fmt: skip
 
 
-def events_table(demo: "Demo", slug: str, lang: str) -> str:
-    """The last notifications service `slug` received, for its page."""
-    rows = [[e["received_at"], e["event"], e["summary"]] for e in demo.store.events(slug)]
+def events_table(demo: "Demo", slug: str, lang: str, *, account: str | None = None) -> str:
+    """The last notifications service `slug` received, for its page.
+
+    With `account`, only those about that account's consents: the page is its own.
+    """
+    store = demo.store
+    events = store.events(slug) if account is None else store.account_events(slug, account)
+    rows = [[e["received_at"], e["event"], e["summary"]] for e in events]
     return pages.table(caption=pages.t("events", lang), head=["received", "event", "about"],
                        rows=rows, empty="None yet.")  # fmt: skip
 

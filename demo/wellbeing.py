@@ -13,10 +13,16 @@ from urllib.parse import urlencode
 
 from demo import pages, wearable, webhooks
 from demo.operator_api import TRANSFER_TYP, ApiError, TokenInvalid
+from demo.store import StateRefused, account_of
 from demo.web import (
+    FORM_TOKEN_FIELD,
     Request,
     Response,
+    browser_secret,
+    browser_secret_given,
     error,
+    form_from_here,
+    form_token,
     json_loads,
     json_response,
     redirect,
@@ -40,28 +46,50 @@ UNAVAILABLE = "no transfer requested now; a scheduled one may be on its way"
 _DIGEST = re.compile(r"(?:^|,)\s*sha-256=:([A-Za-z0-9+/=]+):")
 
 
+# Each browser's secret: its account here, the key of its join form, and what binds
+# the consent requests it starts to it. For the wellbeing pages only.
+BROWSER_COOKIE = "wellbeing_browser"
+
+
+def _browser(demo: "Demo", request: Request) -> tuple[str, dict[str, str]]:
+    secure = demo.config.demo_url.startswith("https://")
+    return browser_secret_given(request, cookie=BROWSER_COOKIE, path="/wellbeing/", secure=secure)
+
+
+def label(account: str) -> str:
+    """How the account is named to its holder, here and on Omadata's consent screen."""
+    return f"participant {account}"
+
+
 def home(demo: "Demo", request: Request, lang: str) -> Response:
+    """The account's page: what it joined, and what arrived for it; nobody else's."""
+    secret, headers = _browser(demo, request)
+    account = account_of(secret)
     body = (
-        _outcome(demo, request.query)
-        + pages.form(action="/wellbeing/join", button=pages.t("wellbeing.join", lang))
-        + _deliveries_table(demo, lang)
+        f"<p>{escape(pages.t('wellbeing.account', lang).format(account=account))}</p>"
+        + _outcome(demo, request.query, account)
+        + pages.form(action="/wellbeing/join", button=pages.t("wellbeing.join", lang),
+                     hidden={FORM_TOKEN_FIELD: form_token(demo.form_key, secret)})
+        + _deliveries_table(demo, account, lang)
         + pages.table(caption=pages.t("consents", lang),
                       head=["consent", "status", "updated", "transfer"],
                       rows=[[c["id"], c["status"], c["updated_at"], c["transfer"]]
-                            for c in demo.store.consents()],
+                            for c in demo.store.account_consents(account)],
                       empty="No consent yet.")
-        + webhooks.events_table(demo, SLUG, lang)
+        + webhooks.events_table(demo, SLUG, lang, account=account)
     )  # fmt: skip
     title = pages.t("wellbeing.title", lang)
-    return Response(body=pages.page(title=title, lang=lang, body=body, query=request.query))
+    page = pages.page(title=title, lang=lang, body=body, query=request.query)
+    return Response(body=page, headers=headers)
 
 
-def _outcome(demo: "Demo", query: dict) -> str:
+def _outcome(demo: "Demo", query: dict, account: str) -> str:
     """What came of the resident's answer, when they have just come back with one."""
     if query.get("answer") == "refused":
         text = "You refused: nothing will be shared. You can join later."
     elif query.get("answer") == "approved":
-        known = {c["id"]: c for c in demo.store.consents()}.get(query.get("consent", ""))
+        mine = {c["id"]: c for c in demo.store.account_consents(account)}
+        known = mine.get(query.get("consent", ""))
         if known is None:
             return ""
         text = (f"You approved: consent {known['id']} is {known['status']}. "
@@ -71,10 +99,10 @@ def _outcome(demo: "Demo", query: dict) -> str:
     return f"<p role=status>{escape(text)}</p>"
 
 
-def _deliveries_table(demo: "Demo", lang: str) -> str:
+def _deliveries_table(demo: "Demo", account: str, lang: str) -> str:
     rows = [
         [d["received_at"], d["idempotency_key"], d["byte_count"], summarise(d["body"])]
-        for d in demo.store.deliveries()
+        for d in demo.store.account_deliveries(account)
     ]
     return pages.table(caption=pages.t("deliveries", lang),
                        head=["received", "transfer", "bytes", "summary"], rows=rows,
@@ -94,13 +122,20 @@ def summarise(body: bytes) -> str:
 
 
 def join(demo: "Demo", request: Request, lang: str) -> Response:
-    """Ask Omadata for the resident's consent and send their browser to it.
+    """Ask Omadata for the consent of this browser's account, and send the browser to it.
 
-    No CSRF token: a forged post only starts a request that the resident must
-    still approve, logged in, on Omadata's own screen.
+    Only a post from our own page in this browser counts: the request is bound
+    to this browser, and a page elsewhere must not start one in its name. The
+    request names the account (`subject_reference`) and shows its name to the
+    resident (`subject_label`); its state is kept with a hash of this browser's
+    secret, so that the answer counts only when it comes back here (back()).
     """
+    if not form_from_here(request, key=demo.form_key, cookie=BROWSER_COOKIE):
+        text = "This form did not come from the wellbeing page in this browser: nothing started."
+        return _message(403, lang, request, text)
+    secret = browser_secret(request, cookie=BROWSER_COOKIE)
+    account = account_of(secret)
     state = secrets.token_urlsafe(24)
-    demo.store.state_save(state)
     try:
         asked = demo.api.call(
             "POST", "/api/v1/consent-requests", slug=SLUG, scope="consents:request",
@@ -111,21 +146,33 @@ def join(demo: "Demo", request: Request, lang: str) -> Response:
                 "valid_until": (datetime.now(UTC) + timedelta(days=VALID_DAYS)).isoformat(),
                 "frequency": {"kind": "recurring", "limit": 1, "period": "day"},
                 "return_url": f"{demo.config.demo_url}/wellbeing/back", "state": state,
+                "subject_reference": account, "subject_label": label(account),
             },
         )  # fmt: skip
     except ApiError as problem:
         return _message(502, lang, request, f"Omadata did not take the request: {problem}")
+    demo.store.state_save(state, browser=secret, account=account, request_id=str(asked["id"]))
     return redirect(asked["url"])
 
 
 def back(demo: "Demo", request: Request, lang: str) -> Response:
     """The resident returns from Omadata with an answer to a request we made.
 
-    The answer is handled once (its state is then used up) and the browser
-    moves on to the landing page, which shows the outcome and may be reloaded.
+    The answer counts only in the browser that started the request: anyone can
+    send the address of a request on to someone else, whose answer would then come
+    back in their browser, with our state. So the state must be one this browser's
+    secret is bound to (it is spent by its first return, whichever browser brings
+    it), and the operator's record of the consent must answer that very request
+    for that account. Only then is the consent attached to the account and a
+    transfer asked for. The browser then moves on to the landing page, which shows
+    the outcome and may be reloaded.
     """
-    if not demo.store.state_use(request.query.get("state", "")):
-        return _message(400, lang, request, "This answer does not belong to a request of ours.")
+    try:
+        started = demo.store.state_use(
+            request.query.get("state", ""), browser=browser_secret(request, cookie=BROWSER_COOKIE)
+        )
+    except StateRefused as refused:
+        return _not_attached(refused.reason, lang)
     if request.query.get("error") == "access_denied":
         return redirect("/wellbeing/?" + urlencode({"answer": "refused", "lang": lang}))
     consent_id = _uuid(request.query.get("consent_id", ""))
@@ -137,10 +184,16 @@ def back(demo: "Demo", request: Request, lang: str) -> Response:
                                 scope="consents:read")  # fmt: skip
     except ApiError as problem:
         return _message(502, lang, request, f"Omadata could not confirm the consent: {problem}")
-    demo.store.consent_save(consent_id=consent_id, status=consent["status"])
+    asked_for = (consent.get("request"), consent.get("subject_reference"))
+    if asked_for != (started.request_id, started.account):
+        return _not_attached("other_request", lang)
+    demo.store.consent_attach(
+        consent_id=consent_id, account=started.account, status=consent["status"]
+    )
     transfer = transfer_request(demo, consent_id)
     if transfer is None:
-        demo.store.consent_save(consent_id=consent_id, status=consent["status"], note=UNAVAILABLE)
+        demo.store.consent_attach(consent_id=consent_id, account=started.account,
+                                  status=consent["status"], note=UNAVAILABLE)  # fmt: skip
     else:
         status = str(transfer.get("status", "requested"))
         demo.store.transfer_save(
@@ -148,6 +201,31 @@ def back(demo: "Demo", request: Request, lang: str) -> Response:
         )
     query = {"answer": "approved", "consent": consent_id, "lang": lang}
     return redirect("/wellbeing/?" + urlencode(query))
+
+
+NOT_ATTACHED = ("unknown", "used", "other_browser", "other_request")
+
+
+def _not_attached(reason: str, lang: str) -> Response:
+    # A page of its own, so that its language links show the same reason again.
+    return redirect("/wellbeing/not-attached?" + urlencode({"reason": reason, "lang": lang}))
+
+
+def not_attached(demo: "Demo", request: Request, lang: str) -> Response:
+    """Why an answer was attached to no account here, and what the resident can do."""
+    reason = request.query.get("reason", "")
+    if reason not in NOT_ATTACHED:
+        reason = "unknown"
+    withdraw = f"{demo.config.operator_url}/my/consents"
+    body = (
+        f"<p role=alert>{escape(pages.t(f'wellbeing.not_attached.{reason}', lang))}</p>"
+        f"<p>{escape(pages.t('wellbeing.not_attached.withdraw', lang))}</p>"
+        f'<p><a href="{escape(withdraw)}">{escape(pages.t("my_consents", lang))}</a></p>'
+        f'<p><a href="/wellbeing/">{escape(pages.t("wellbeing.back", lang))}</a></p>'
+    )
+    title = pages.t("wellbeing.not_attached", lang)
+    status = 403 if reason == "other_browser" else 400
+    return Response(status, pages.page(title=title, lang=lang, body=body, query=request.query))
 
 
 def _uuid(value: str) -> str | None:

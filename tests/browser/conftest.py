@@ -33,6 +33,22 @@ def page(browser):
 
 
 @pytest.fixture
+def contexts(browser):
+    """Makes pages in browser contexts of their own: separate browsers, each with its cookies."""
+    made = []
+
+    def context():
+        made.append(browser.new_context(locale="en-GB"))
+        page = made[-1].new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield context
+    for context in made:
+        context.close()
+
+
+@pytest.fixture
 def axe():
     from axe_playwright_python.sync_playwright import Axe
 

@@ -26,21 +26,6 @@ def _log_in(page, username: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-@pytest.fixture
-def contexts(browser):
-    made = []
-
-    def context():
-        made.append(browser.new_context(locale="en-GB"))
-        page = made[-1].new_page()
-        page.set_default_timeout(10_000)
-        return page
-
-    yield context
-    for context in made:
-        context.close()
-
-
 @pytest.mark.parametrize("victim_signed_in", [False, True], ids=["anonymous", "signed-in"])
 def test_a_link_finished_in_the_victims_browser_is_not_made(
     demo_world, contexts, eero, axe, victim_signed_in

@@ -125,6 +125,56 @@ def test_frequency_is_read_as_kind_or_by_its_old_name_and_answered_as_kind(
     assert response.json()["frequency"] == {"kind": "recurring", "limit": 2, "period": "week"}
 
 
+def test_the_request_keeps_the_account_it_is_for_and_its_label(sink_provider, wellbeing, wearable):
+    api = api_as(sink_provider, ALL)
+    changes = {"subject_reference": "espoo-user-17", "subject_label": "  aino.v@example.fi "}
+
+    created = api.post(
+        "/api/v1/consent-requests", body(wearable, wellbeing, **changes), format="json"
+    ).json()
+    again = api.get(f"/api/v1/consent-requests/{created['id']}").json()
+
+    for answer in (created, again):
+        assert answer["subject_reference"] == "espoo-user-17"
+        assert answer["subject_label"] == "aino.v@example.fi"
+
+
+@pytest.mark.parametrize(
+    ("label", "code"),
+    [
+        ("x" * 101, "max_length"),
+        ("aino\nvirtanen", "unprintable_character"),
+        ("\u202eif.elpmaxe@onia", "unprintable_character"),  # shows as "aino@example.fi"
+        ("a\u200bb", "unprintable_character"),
+        ("tab\there", "unprintable_character"),
+    ],
+    ids=["too long", "newline", "bidi override", "zero width space", "tab"],
+)
+def test_a_label_that_is_not_one_short_line_of_plain_text_is_refused(
+    sink_provider, wellbeing, wearable, label, code
+):
+    response = api_as(sink_provider, ALL).post(
+        "/api/v1/consent-requests", body(wearable, wellbeing, subject_label=label), format="json"
+    )
+
+    assert response.status_code == 400
+    assert [(f["field"], f["code"]) for f in response.json()["fields"]] == [("subject_label", code)]
+    assert not ConsentRequest.objects.exists()
+
+
+def test_only_the_sink_reads_the_account_a_consent_was_asked_for(
+    sink_provider, source_provider, consent
+):
+    def read(provider) -> list[dict]:
+        api = api_as(provider, ALL)
+        return [api.get(f"/api/v1/consents/{consent.id}").json(),
+                *api.get("/api/v1/consents").json()["results"]]  # fmt: skip
+
+    assert [c["subject_reference"] for c in read(sink_provider)] == ["espoo-user-17"] * 2
+    # The sink's own id for its user would let the source match residents with the sink.
+    assert [c["subject_reference"] for c in read(source_provider)] == [None] * 2
+
+
 def test_source_and_sink_read_the_consent_with_its_receipt(sink_provider, source_provider, consent):
     for provider in (sink_provider, source_provider):
         response = api_as(provider, ALL).get(f"/api/v1/consents/{consent.id}")

@@ -7,6 +7,7 @@ import pytest
 
 from consent.models import Consent, Receipt
 from consent.receipts import receipt_verify
+from tests.factories import request_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +42,30 @@ def test_screen_shows_who_asks_what_why_and_how_long(client, aino, consent_reque
     assert "An exercise programme." in page
     assert "Valid until" in page
     assert "withdraw this consent at any time" in page
+
+
+def test_screen_names_the_account_at_the_sink_that_the_resident_joins(
+    client, aino, wellbeing, wearable
+):
+    request = request_consent(sink=wellbeing, source=wearable, subject_label="<b>eero</b>@x")
+    client.force_login(aino)
+
+    page = screen(client, request).content.decode()
+
+    assert (
+        "You are joining Wellbeing as <strong>&lt;b&gt;eero&lt;/b&gt;@x</strong>. "
+        "Approve only if that is your account there"
+    ) in page
+
+
+def test_screen_without_a_label_says_to_approve_only_ones_own_request(
+    client, aino, consent_request
+):
+    client.force_login(aino)
+
+    page = screen(client, consent_request).content.decode()
+
+    assert "Approve only a request that you started yourself at Wellbeing" in page
 
 
 def test_screen_asks_to_link_the_source_first(client, aino, consent_request):

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.demo.world import demo_running
+from tests.demo.world import demo_running, sink_browser
 
 
 @pytest.fixture
@@ -14,3 +14,9 @@ def demo_world(
     settings.VAR_DIR = tmp_path / "var"
     with demo_running(operator=live_operator, environment=monkeypatch) as world:
         yield world
+
+
+@pytest.fixture
+def participant(demo_world):
+    """A browser with an account at the demo's wellbeing service."""
+    return sink_browser(demo_world)

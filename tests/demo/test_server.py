@@ -53,7 +53,12 @@ def test_demo_server_starts_on_its_port_and_keeps_state_under_var(demo_process):
     assert "Espoo wellbeing service" in landing.text
     assert (var_dir / "demo" / "state.sqlite3").exists()
     # With no operator to reach, an action that needs one says so instead of failing.
-    joined = requests.post(f"{url}/wellbeing/join", timeout=10, allow_redirects=False)
+    browser = requests.Session()
+    form = browser.get(f"{url}/wellbeing/", timeout=10).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)[1]
+    joined = browser.post(
+        f"{url}/wellbeing/join", data={"csrf_token": token}, timeout=10, allow_redirects=False
+    )
     assert joined.status_code in (502, 503)
 
 

@@ -14,8 +14,9 @@ from django.db import transaction
 from jwcrypto import jwk
 
 from consent.models import Consent
+from demo.wellbeing import BROWSER_COOKIE
 from ledger import jws
-from tests.demo.world import post
+from tests.demo.world import post, sink_browser
 from tests.servers import wait_for
 from webhooks import services as notifications
 from webhooks.models import Notification
@@ -24,11 +25,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 BODY = json.dumps({"wellbeing.steps": [{"date": "2026-11-27", "steps": 8123}]}).encode()
 
 
-def delivery_headers(world, *, transfer_id: str, body: bytes = BODY, digest: str | None = None):
+def delivery_headers(
+    world, *, transfer_id: str, body: bytes = BODY, digest: str | None = None,
+    consent_id: str | None = None,
+):  # fmt: skip
     now = int(time.time())
     token = jws.sign(
         {"iss": world.operator, "aud": str(world.wellbeing.id), "sub": "sink-subject",
-         "consent_id": str(uuid.uuid4()), "transfer_id": transfer_id,
+         "consent_id": consent_id or str(uuid.uuid4()), "transfer_id": transfer_id,
          "data_types": ["wellbeing.steps"], "jti": str(uuid.uuid4()), "iat": now,
          "exp": now + 120},
         typ="transfer+jwt",
@@ -44,17 +48,38 @@ def deliver(world, headers, body: bytes = BODY):
     return post(f"{world.url}/wellbeing/deliver", headers=headers, data=body)
 
 
-def test_deliver_applies_a_repeated_idempotency_key_once(demo_world):
-    transfer_id = str(uuid.uuid4())
+def attached(world, participant) -> str:
+    """A consent that the participant's browser brought back: its id."""
+    consent_id = str(uuid.uuid4())
+    world.store.consent_attach(consent_id=consent_id, account=participant.account, status="active")
+    return consent_id
 
-    first = deliver(demo_world, delivery_headers(demo_world, transfer_id=transfer_id))
-    again = deliver(demo_world, delivery_headers(demo_world, transfer_id=transfer_id))
+
+def test_deliver_applies_a_repeated_idempotency_key_once(demo_world, participant):
+    transfer_id, consent_id = str(uuid.uuid4()), attached(demo_world, participant)
+    headers = delivery_headers(demo_world, transfer_id=transfer_id, consent_id=consent_id)
+
+    first = deliver(demo_world, headers)
+    again = deliver(demo_world, headers)
 
     assert (first.status_code, again.status_code) == (200, 200), first.text
     assert [d["idempotency_key"] for d in demo_world.store.deliveries()] == [transfer_id]
-    page = requests.get(f"{demo_world.url}/wellbeing/", timeout=10).text
+    page = participant.page(demo_world)
     assert transfer_id in page
     assert "1 days, 8123 steps" in page
+
+
+def test_the_page_shows_only_what_arrived_for_its_own_account(demo_world, participant):
+    theirs = attached(demo_world, participant)
+    transfer_id = str(uuid.uuid4())
+    deliver(demo_world, delivery_headers(demo_world, transfer_id=transfer_id, consent_id=theirs))
+
+    page = sink_browser(demo_world).page(demo_world)  # another browser
+
+    assert transfer_id not in page
+    assert theirs not in page
+    assert "Nothing has arrived yet." in page
+    assert transfer_id in participant.page(demo_world)
 
 
 def test_deliver_rejects_a_wrong_content_digest(demo_world):
@@ -81,25 +106,37 @@ def test_deliver_refuses_a_token_for_the_source(demo_world):
     assert demo_world.store.deliveries() == []
 
 
-def queue(service, event="consent.granted") -> Notification:
+def queue(service, event="consent.granted", consent_id: str | None = None) -> Notification:
     # Delivered on commit, in this process (deliver_in_process), by notification_deliver.
+    data = {"consent_id": consent_id or str(uuid.uuid4()), "status": "active"}
     with transaction.atomic():
-        return notifications.notify(
-            service=service, event=event, data={"consent_id": str(uuid.uuid4()), "status": "active"}
-        )
+        return notifications.notify(service=service, event=event, data=data)
 
 
 @pytest.mark.parametrize("slug", ["wearable", "wellbeing"])
-def test_webhook_verifies_and_records_a_notification(demo_world, slug):
-    notification = queue(getattr(demo_world, slug))
+def test_webhook_verifies_and_records_a_notification(demo_world, participant, slug):
+    notification = queue(getattr(demo_world, slug), consent_id=attached(demo_world, participant))
 
     notification.refresh_from_db()
     assert notification.status == Notification.Status.DELIVERED
     assert notifications.notification_deliver(notification_id=notification.id) is None
     events = demo_world.store.events(slug)
     assert [(e["id"], e["event"]) for e in events] == [(str(notification.id), "consent.granted")]
-    page = requests.get(f"{demo_world.url}/{slug}/", timeout=10).text
+    page = participant.session.get(f"{demo_world.url}/{slug}/", timeout=10).text
     assert "consent.granted" in page
+
+
+def test_a_granted_notification_alone_attaches_the_consent_to_no_account(demo_world, participant):
+    consent_id = str(uuid.uuid4())
+
+    notification = queue(demo_world.wellbeing, consent_id=consent_id)
+
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.DELIVERED
+    assert demo_world.store.consents() == []
+    page = participant.page(demo_world)
+    assert consent_id not in page  # nor in the notifications it shows
+    assert "No consent yet." in page
 
 
 def test_webhook_records_a_repeated_notification_once(demo_world):
@@ -153,18 +190,28 @@ def _operator_post(browser, url: str, page, **data):
 
 
 def test_resident_joins_links_approves_and_comes_back(demo_world):
+    resident_joins_links_and_approves(demo_world)
+
+
+def resident_joins_links_and_approves(demo_world) -> requests.Session:
+    """The whole trip, checked step by step; returns the browser that made it."""
     browser = requests.Session()
     landing = browser.get(f"{demo_world.url}/wellbeing/", timeout=10)
     assert "Join the exercise programme" in landing.text
+    account = re.search(r"You are participant (\w+) here", landing.text)[1]
 
     # Joining sends the browser to Omadata, which asks the resident to log in first.
-    login = browser.post(f"{demo_world.url}/wellbeing/join", timeout=10)
+    login = browser.post(
+        f"{demo_world.url}/wellbeing/join", data={"csrf_token": _form(landing.text, "csrf_token")},
+        timeout=10,
+    )  # fmt: skip
     assert login.url.startswith(demo_world.operator)
     resident = demo_world.seeded["resident"]
     screen = _operator_post(
         browser, login.url, login, username=resident["username"], password=resident["password"]
     )
     assert "notice_sha256" in screen.text
+    assert f"<strong>participant {account}</strong>" in screen.text  # whose account she joins
     consent_url = screen.url.split("?")[0]
 
     # Linking goes to the watch, which confirms and sends the browser back to Omadata with a
@@ -189,9 +236,10 @@ def test_resident_joins_links_approves_and_comes_back(demo_world):
     assert f"You approved: consent {consent.id} is active" in back.text
     assert "Transfer: " in back.text  # requested; what came of it depends on the relay
     assert "You approved" in browser.get(back.url, timeout=10).text  # the page may be reloaded
-    assert [(c["id"], c["status"]) for c in demo_world.store.consents()] == [
-        (str(consent.id), "active")
+    assert [(c["id"], c["status"], c["account"]) for c in demo_world.store.consents()] == [
+        (str(consent.id), "active", account)
     ]
+    return browser
 
 
 def test_back_refuses_a_state_the_sink_never_issued(demo_world):
@@ -204,10 +252,13 @@ def test_back_refuses_a_state_the_sink_never_issued(demo_world):
     assert demo_world.store.consents() == []
 
 
-def test_back_shows_a_refusal(demo_world):
-    demo_world.store.state_save("issued")
+def test_back_shows_a_refusal(demo_world, participant):
+    secret = participant.session.cookies[BROWSER_COOKIE]
+    demo_world.store.state_save(
+        "issued", browser=secret, account=participant.account, request_id=str(uuid.uuid4())
+    )
 
-    answer = requests.get(
+    answer = participant.session.get(
         f"{demo_world.url}/wellbeing/back", params={"error": "access_denied", "state": "issued"},
         timeout=10,
     )  # fmt: skip
@@ -230,7 +281,7 @@ def test_deliver_stores_once_when_the_same_key_arrives_concurrently(demo_world):
 
 def test_webhook_follows_a_transfer_without_changing_the_consent(demo_world):
     consent_id, transfer_id = str(uuid.uuid4()), str(uuid.uuid4())
-    demo_world.store.consent_save(consent_id=consent_id, status="active")
+    demo_world.store.consent_attach(consent_id=consent_id, account="a1", status="active")
     demo_world.store.transfer_save(
         transfer_id=transfer_id, consent_id=consent_id, status="queued", news=False
     )
@@ -251,28 +302,32 @@ def test_webhook_follows_a_transfer_without_changing_the_consent(demo_world):
 
 
 def test_approved_consent_brings_a_week_of_steps_to_the_sink_page(demo_world):
-    test_resident_joins_links_approves_and_comes_back(demo_world)
+    browser = resident_joins_links_and_approves(demo_world)
 
     [delivery] = wait_for(demo_world.store.deliveries)
     [consent] = demo_world.store.consents()
 
     assert consent["transfer"] == f"{delivery['idempotency_key']} delivered"
-    page = requests.get(f"{demo_world.url}/wellbeing/", timeout=10).text
+    page = browser.get(f"{demo_world.url}/wellbeing/", timeout=10).text
     assert delivery["idempotency_key"] in page
     assert re.search(r"7 days, \d+ steps<", page)
 
 
 @pytest.mark.parametrize("depth", [2_000, 100_000])
 @pytest.mark.parametrize("objects", [False, True], ids=["arrays", "objects"])
-def test_a_deeply_nested_delivery_is_summarised_as_unexpected(demo_world, depth, objects):
+def test_a_deeply_nested_delivery_is_summarised_as_unexpected(
+    demo_world, participant, depth, objects
+):
     body = (b'{"a":' * depth + b"1" + b"}" * depth) if objects else b"[" * depth + b"]" * depth
     transfer_id = str(uuid.uuid4())
-    headers = delivery_headers(demo_world, transfer_id=transfer_id, body=body)
+    headers = delivery_headers(
+        demo_world, transfer_id=transfer_id, body=body, consent_id=attached(demo_world, participant)
+    )
 
     answer = deliver(demo_world, headers, body)
 
     assert answer.status_code == 200, answer.text
-    page = requests.get(f"{demo_world.url}/wellbeing/", timeout=10)
+    page = participant.session.get(f"{demo_world.url}/wellbeing/", timeout=10)
     assert page.status_code == 200
     assert "not the JSON this service expects" in page.text
 

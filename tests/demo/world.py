@@ -19,7 +19,8 @@ from consent import services
 from consent.models import ServiceLink
 from demo.config import Config
 from demo.server import serve
-from demo.store import Store
+from demo.store import Store, account_of
+from demo.wellbeing import BROWSER_COOKIE
 from registry.models import Service
 from tests.servers import free_port
 
@@ -62,6 +63,24 @@ def demo_running(*, operator: str, environment: pytest.MonkeyPatch) -> Iterator[
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@dataclass
+class SinkBrowser:
+    """A browser that has opened the wellbeing page, and so has an account there."""
+
+    session: requests.Session
+    account: str
+
+    def page(self, world: DemoWorld) -> str:
+        return self.session.get(f"{world.url}/wellbeing/", timeout=10).text
+
+
+def sink_browser(world: DemoWorld) -> SinkBrowser:
+    session = requests.Session()
+    landing = session.get(f"{world.url}/wellbeing/", timeout=10)
+    assert landing.status_code == 200
+    return SinkBrowser(session=session, account=account_of(session.cookies[BROWSER_COOKIE]))
 
 
 def get(url: str, **kwargs) -> requests.Response:
