@@ -9,6 +9,9 @@ retired once (its `retired_at` set, nothing else), and the log head's
 `tree_size` may only grow. Every trigger is ENABLEd ALWAYS, so it fires under
 `session_replication_role = replica` too.
 
+Only the owner may write signing keys at all: a role that could insert one could
+publish a key of its own, and what it signed would verify as the operator's.
+
 A role that owns the tables can drop these triggers: they bind the application
 when it runs as a role that does not (docs/operating.md, "The database roles").
 Django's test teardown empties tables with TRUNCATE as their owner, which the
@@ -130,4 +133,46 @@ ALTER TABLE {quoted} ENABLE ALWAYS TRIGGER omadata_evidence_truncate;
 DROP TRIGGER omadata_evidence_rows ON {quoted};
 DROP TRIGGER omadata_evidence_truncate ON {quoted};
 """,
+    )
+
+
+# -- added with ledger 0003 -------------------------------------------------------
+
+OWNER_WRITES_ONLY = "omadata_owner_writes_only"
+
+# Who may publish a signing key: a role that may write `ledger_signingkey` could plant a
+# key of its own in the JWKS, and whatever it signed would verify as the operator's.
+_OWNER_WRITES_ONLY_FUNCTION = """
+CREATE FUNCTION omadata_owner_writes_only() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $$
+BEGIN
+  IF pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'USAGE')
+  THEN
+    IF TG_OP = 'DELETE' THEN
+      RETURN OLD;
+    END IF;
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION '% on %: refused: only the owner may write this table', TG_OP, TG_TABLE_NAME
+    USING ERRCODE = 'integrity_constraint_violation',
+          HINT = 'Signing keys are published by management commands run as the owner role: '
+                 'docs/operating.md, "Signing keys".';
+END $$;
+"""
+
+def owner_writes_only_function() -> PostgresOnlySQL:
+    """The function of the owner-only trigger: once, in ledger 0003, before the trigger."""
+    return PostgresOnlySQL(_OWNER_WRITES_ONLY_FUNCTION, f"DROP FUNCTION {OWNER_WRITES_ONLY}();")
+
+
+def owner_writes_only(table: str) -> PostgresOnlySQL:
+    """Refuse INSERT, UPDATE and DELETE on `table` to every role but its owner."""
+    quoted = f'"{table}"'
+    return PostgresOnlySQL(
+        f"""
+CREATE TRIGGER omadata_evidence_owner BEFORE INSERT OR UPDATE OR DELETE ON {quoted}
+  FOR EACH ROW EXECUTE FUNCTION {OWNER_WRITES_ONLY}();
+ALTER TABLE {quoted} ENABLE ALWAYS TRIGGER omadata_evidence_owner;
+""",
+        f"DROP TRIGGER omadata_evidence_owner ON {quoted};",
     )

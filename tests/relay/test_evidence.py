@@ -45,6 +45,10 @@ DELETES = {
     "relay_transferattempt": "DELETE FROM relay_transferattempt",
 }
 GUARDED = [*CHANGES, "ledger_signingkey", "ledger_loghead"]
+# Beyond refusing changes: who may write keys.
+MORE_TRIGGERS = [
+    ("ledger_signingkey", "omadata_evidence_owner"),
+]
 KEY_CHANGE = "UPDATE ledger_signingkey SET {} WHERE kid = %s"
 
 
@@ -89,7 +93,7 @@ def test_every_guarded_table_has_its_triggers_always_enabled():
         (table, trigger, "A")
         for table in GUARDED
         for trigger in ("omadata_evidence_rows", "omadata_evidence_truncate")
-    }
+    } | {(table, trigger, "A") for table, trigger in MORE_TRIGGERS}
     assert set(found) == expected
 
 
