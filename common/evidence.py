@@ -12,6 +12,9 @@ retired once (its `retired_at` set, nothing else), and the log head's
 Only the owner may write signing keys at all: a role that could insert one could
 publish a key of its own, and what it signed would verify as the operator's.
 
+When a transaction commits, the receipt log it leaves must be the tree its head
+claims: every leaf stored, nothing beyond the head, every node the right hash.
+
 A role that owns the tables can drop these triggers: they bind the application
 when it runs as a role that does not (docs/operating.md, "The database roles").
 Django's test teardown empties tables with TRUNCATE as their owner, which the
@@ -136,7 +139,7 @@ DROP TRIGGER omadata_evidence_truncate ON {quoted};
     )
 
 
-# -- added with ledger 0003 -------------------------------------------------------
+# -- added with ledger 0003 and 0004 ------------------------------------------------
 
 OWNER_WRITES_ONLY = "omadata_owner_writes_only"
 
@@ -160,9 +163,118 @@ BEGIN
 END $$;
 """
 
+# The receipt log as stored must be the tree its head claims, checked at commit (the
+# appends of one transaction write nodes, the head and entries in turn). By induction
+# over the head's growth (it only grows, see omadata_log_head_grow_only): the entries
+# are exactly the indexes [0, tree_size), the nodes exactly the perfect subtrees (level,
+# index) with (index + 1) * 2^level <= tree_size, each leaf node the hash of its entry
+# and each inner node the hash of its two children (RFC 6962). Each check reads a few
+# rows by index, so a commit costs O(log n) per leaf appended.
+_LOG_STORED_FUNCTIONS = """
+CREATE FUNCTION omadata_log_head_stored() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $$
+DECLARE
+  old_size bigint := CASE WHEN TG_OP = 'UPDATE' THEN OLD.tree_size ELSE 0 END;
+  level int := 0;
+  expected bigint := 0;
+  found bigint;
+BEGIN
+  EXECUTE format('SELECT count(*) FROM %I.ledger_logentry WHERE index >= $1 AND index < $2',
+                 TG_TABLE_SCHEMA)
+    INTO found USING old_size, NEW.tree_size;
+  IF found <> NEW.tree_size - old_size THEN
+    RAISE EXCEPTION 'ledger_loghead: refused: a log of % leaves lacks entries from % on',
+                    NEW.tree_size, old_size
+      USING ERRCODE = 'integrity_constraint_violation',
+            HINT = 'The receipt log''s head claims only leaves that are stored.';
+  END IF;
+  WHILE (NEW.tree_size >> level) > 0 LOOP
+    expected := expected + (NEW.tree_size >> level) - (old_size >> level);
+    level := level + 1;
+  END LOOP;
+  EXECUTE format(
+    'SELECT count(*) FROM generate_series(0, $3) AS l JOIN %I.ledger_lognode n '
+    'ON n.level = l AND n.index >= ($1 >> l) AND n.index < ($2 >> l)', TG_TABLE_SCHEMA)
+    INTO found USING old_size, NEW.tree_size, greatest(level - 1, 0);
+  IF found <> expected THEN
+    RAISE EXCEPTION 'ledger_loghead: refused: a log of % leaves lacks nodes from % on',
+                    NEW.tree_size, old_size
+      USING ERRCODE = 'integrity_constraint_violation',
+            HINT = 'The receipt log''s head claims only leaves that are stored.';
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION omadata_log_entry_stored() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $$
+DECLARE
+  size bigint;
+  leaf bytea;
+BEGIN
+  EXECUTE format('SELECT coalesce(max(tree_size), 0) FROM %I.ledger_loghead', TG_TABLE_SCHEMA)
+    INTO size;
+  IF NEW.index < 0 OR NEW.index >= size THEN
+    RAISE EXCEPTION 'ledger_logentry: refused: entry % is beyond the log''s head', NEW.index
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  EXECUTE format('SELECT hash FROM %I.ledger_lognode WHERE level = 0 AND index = $1',
+                 TG_TABLE_SCHEMA)
+    INTO leaf USING NEW.index;
+  IF leaf IS DISTINCT FROM sha256('\\x00'::bytea || convert_to(NEW.data, 'UTF8'))
+     OR NEW.sha256 <> encode(sha256(convert_to(NEW.data, 'UTF8')), 'hex') THEN
+    RAISE EXCEPTION 'ledger_logentry: refused: entry % does not hash to its leaf', NEW.index
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION omadata_log_node_stored() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $$
+DECLARE
+  size bigint;
+  left_hash bytea;
+  right_hash bytea;
+BEGIN
+  EXECUTE format('SELECT coalesce(max(tree_size), 0) FROM %I.ledger_loghead', TG_TABLE_SCHEMA)
+    INTO size;
+  IF NEW.index < 0 OR (NEW.index + 1) * 2::numeric ^ NEW.level > size THEN
+    RAISE EXCEPTION 'ledger_lognode: refused: node %/% is beyond the log''s head',
+                    NEW.level, NEW.index
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  IF NEW.level > 0 THEN
+    EXECUTE format('SELECT hash FROM %I.ledger_lognode WHERE level = $1 AND index = $2',
+                   TG_TABLE_SCHEMA)
+      INTO left_hash USING NEW.level - 1, 2 * NEW.index;
+    EXECUTE format('SELECT hash FROM %I.ledger_lognode WHERE level = $1 AND index = $2',
+                   TG_TABLE_SCHEMA)
+      INTO right_hash USING NEW.level - 1, 2 * NEW.index + 1;
+    IF NEW.hash IS DISTINCT FROM sha256('\\x01'::bytea || left_hash || right_hash) THEN
+      RAISE EXCEPTION 'ledger_lognode: refused: node %/% is not the hash of its children',
+                      NEW.level, NEW.index
+        USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+  END IF;
+  RETURN NULL;
+END $$;
+"""
+
+
 def owner_writes_only_function() -> PostgresOnlySQL:
     """The function of the owner-only trigger: once, in ledger 0003, before the trigger."""
     return PostgresOnlySQL(_OWNER_WRITES_ONLY_FUNCTION, f"DROP FUNCTION {OWNER_WRITES_ONLY}();")
+
+
+def log_stored_functions() -> PostgresOnlySQL:
+    """The functions of the receipt log's commit-time checks: once, in ledger 0004."""
+    return PostgresOnlySQL(
+        _LOG_STORED_FUNCTIONS,
+        """
+DROP FUNCTION omadata_log_head_stored();
+DROP FUNCTION omadata_log_entry_stored();
+DROP FUNCTION omadata_log_node_stored();
+""",
+    )
 
 
 def owner_writes_only(table: str) -> PostgresOnlySQL:
@@ -175,4 +287,17 @@ CREATE TRIGGER omadata_evidence_owner BEFORE INSERT OR UPDATE OR DELETE ON {quot
 ALTER TABLE {quoted} ENABLE ALWAYS TRIGGER omadata_evidence_owner;
 """,
         f"DROP TRIGGER omadata_evidence_owner ON {quoted};",
+    )
+
+
+def stored_at_commit(table: str, *, function: str, events: str = "INSERT") -> PostgresOnlySQL:
+    """Check each row of `events` on `table` with `function`, when its transaction commits."""
+    quoted = f'"{table}"'
+    return PostgresOnlySQL(
+        f"""
+CREATE CONSTRAINT TRIGGER omadata_evidence_stored AFTER {events} ON {quoted}
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {function}();
+ALTER TABLE {quoted} ENABLE ALWAYS TRIGGER omadata_evidence_stored;
+""",
+        f"DROP TRIGGER omadata_evidence_stored ON {quoted};",
     )

@@ -20,7 +20,7 @@ from tests.servers import manage
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 # Two on each of the nine guarded tables, and five more (tests/relay/test_evidence.py).
-TRIGGERS = 2 * 9 + 1
+TRIGGERS = 2 * 9 + 4
 
 
 def sql_blocks() -> list[str]:
@@ -181,12 +181,13 @@ REFUSED = psycopg.errors.IntegrityConstraintViolation
         ("TRUNCATE consent_receipt", DENIED),
         ("UPDATE ledger_loghead SET tree_size = 0", REFUSED),
         ("DELETE FROM ledger_loghead", REFUSED),
+        ("UPDATE ledger_loghead SET tree_size = tree_size + 1", REFUSED),
         (PLANT_A_KEY.replace("%s", "'planted'"), REFUSED),
     ],
     ids=[
         "create-table", "alter-table", "drop-table", "drop-trigger", "disable-triggers",
         "disable-trigger", "drop-function", "replace-function", "replica-role", "truncate",
-        "roll-back-the-log", "delete-evidence", "plant-a-key",
+        "roll-back-the-log", "delete-evidence", "claim-leaves-not-stored", "plant-a-key",
     ],
 )  # fmt: skip
 def test_the_application_role_cannot(app_connection, statement, refusal):
