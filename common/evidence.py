@@ -15,6 +15,8 @@ publish a key of its own, and what it signed would verify as the operator's.
 When a transaction commits, the receipt log it leaves must be the tree its head
 claims: every leaf stored, nothing beyond the head, every node the right hash.
 
+The database, not the application, dates each audit event.
+
 A role that owns the tables can drop these triggers: they bind the application
 when it runs as a role that does not (docs/operating.md, "The database roles").
 Django's test teardown empties tables with TRUNCATE as their owner, which the
@@ -139,7 +141,7 @@ DROP TRIGGER omadata_evidence_truncate ON {quoted};
     )
 
 
-# -- added with ledger 0003 and 0004 ------------------------------------------------
+# -- added with ledger 0003 and 0004, and registry 0004 -----------------------------
 
 OWNER_WRITES_ONLY = "omadata_owner_writes_only"
 
@@ -300,4 +302,28 @@ CREATE CONSTRAINT TRIGGER omadata_evidence_stored AFTER {events} ON {quoted}
 ALTER TABLE {quoted} ENABLE ALWAYS TRIGGER omadata_evidence_stored;
 """,
         f"DROP TRIGGER omadata_evidence_stored ON {quoted};",
+    )
+
+
+# The time of an audit event is the database's, not whatever the application says.
+_AUDIT_NOW = """
+CREATE FUNCTION omadata_at_now() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $$
+BEGIN
+  NEW.at := now();
+  RETURN NEW;
+END $$;
+
+CREATE TRIGGER omadata_evidence_now BEFORE INSERT ON registry_auditevent
+  FOR EACH ROW EXECUTE FUNCTION omadata_at_now();
+ALTER TABLE registry_auditevent ENABLE ALWAYS TRIGGER omadata_evidence_now;
+"""
+
+
+def audit_event_time_now() -> PostgresOnlySQL:
+    """Set each new audit event's `at` to the transaction's time (registry 0004)."""
+    return PostgresOnlySQL(
+        _AUDIT_NOW,
+        "DROP TRIGGER omadata_evidence_now ON registry_auditevent;\n"
+        "DROP FUNCTION omadata_at_now();",
     )

@@ -20,7 +20,7 @@ from tests.servers import manage
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 # Two on each of the nine guarded tables, and five more (tests/relay/test_evidence.py).
-TRIGGERS = 2 * 9 + 4
+TRIGGERS = 2 * 9 + 5
 
 
 def sql_blocks() -> list[str]:
