@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from common.correlation import request_id_current
-from common.errors import Conflict, Forbidden, ServiceError, Unprocessable
+from common.errors import Conflict, Forbidden, ServiceError, Unavailable, Unprocessable
 
 # DRF's own codes for these exceptions are renamed to the ones we document.
 _CODES = {
@@ -90,7 +90,7 @@ def _field_errors(detail: object, path: str = "") -> list[dict[str, Any]]:
     ]
 
 
-_STATUS = {Conflict: 409, Forbidden: 403, Unprocessable: 422}
+_STATUS = {Conflict: 409, Forbidden: 403, Unprocessable: 422, Unavailable: 503}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -27,3 +27,7 @@ class Unprocessable(ServiceError):
 
 class Forbidden(ServiceError):
     """The caller may not ask for this, whatever the state of things (HTTP 403)."""
+
+
+class Unavailable(ServiceError):
+    """The operator cannot do this until it is set up or a part of it is back (HTTP 503)."""

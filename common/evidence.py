@@ -9,6 +9,14 @@ retired once (its `retired_at` set, nothing else), and the log head's
 `tree_size` may only grow. Every trigger is ENABLEd ALWAYS, so it fires under
 `session_replication_role = replica` too.
 
+Only the owner may write signing keys at all: a role that could insert one could
+publish a key of its own, and what it signed would verify as the operator's.
+
+When a transaction commits, the receipt log it leaves must be the tree its head
+claims: every leaf stored, nothing beyond the head, every node the right hash.
+
+The database, not the application, dates each audit event.
+
 A role that owns the tables can drop these triggers: they bind the application
 when it runs as a role that does not (docs/operating.md, "The database roles").
 Django's test teardown empties tables with TRUNCATE as their owner, which the
@@ -130,4 +138,192 @@ ALTER TABLE {quoted} ENABLE ALWAYS TRIGGER omadata_evidence_truncate;
 DROP TRIGGER omadata_evidence_rows ON {quoted};
 DROP TRIGGER omadata_evidence_truncate ON {quoted};
 """,
+    )
+
+
+# -- added with ledger 0003 and 0004, and registry 0004 -----------------------------
+
+OWNER_WRITES_ONLY = "omadata_owner_writes_only"
+
+# Who may publish a signing key: a role that may write `ledger_signingkey` could plant a
+# key of its own in the JWKS, and whatever it signed would verify as the operator's.
+_OWNER_WRITES_ONLY_FUNCTION = """
+CREATE FUNCTION omadata_owner_writes_only() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $$
+BEGIN
+  IF pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'USAGE')
+  THEN
+    IF TG_OP = 'DELETE' THEN
+      RETURN OLD;
+    END IF;
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION '% on %: refused: only the owner may write this table', TG_OP, TG_TABLE_NAME
+    USING ERRCODE = 'integrity_constraint_violation',
+          HINT = 'Signing keys are published by management commands run as the owner role: '
+                 'docs/operating.md, "Signing keys".';
+END $$;
+"""
+
+# The receipt log as stored must be the tree its head claims, checked at commit (the
+# appends of one transaction write nodes, the head and entries in turn). By induction
+# over the head's growth (it only grows, see omadata_log_head_grow_only): the entries
+# are exactly the indexes [0, tree_size), the nodes exactly the perfect subtrees (level,
+# index) with (index + 1) * 2^level <= tree_size, each leaf node the hash of its entry
+# and each inner node the hash of its two children (RFC 6962). Each check reads a few
+# rows by index, so a commit costs O(log n) per leaf appended.
+_LOG_STORED_FUNCTIONS = """
+CREATE FUNCTION omadata_log_head_stored() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $$
+DECLARE
+  old_size bigint := CASE WHEN TG_OP = 'UPDATE' THEN OLD.tree_size ELSE 0 END;
+  level int := 0;
+  expected bigint := 0;
+  found bigint;
+BEGIN
+  EXECUTE format('SELECT count(*) FROM %I.ledger_logentry WHERE index >= $1 AND index < $2',
+                 TG_TABLE_SCHEMA)
+    INTO found USING old_size, NEW.tree_size;
+  IF found <> NEW.tree_size - old_size THEN
+    RAISE EXCEPTION 'ledger_loghead: refused: a log of % leaves lacks entries from % on',
+                    NEW.tree_size, old_size
+      USING ERRCODE = 'integrity_constraint_violation',
+            HINT = 'The receipt log''s head claims only leaves that are stored.';
+  END IF;
+  WHILE (NEW.tree_size >> level) > 0 LOOP
+    expected := expected + (NEW.tree_size >> level) - (old_size >> level);
+    level := level + 1;
+  END LOOP;
+  EXECUTE format(
+    'SELECT count(*) FROM generate_series(0, $3) AS l JOIN %I.ledger_lognode n '
+    'ON n.level = l AND n.index >= ($1 >> l) AND n.index < ($2 >> l)', TG_TABLE_SCHEMA)
+    INTO found USING old_size, NEW.tree_size, greatest(level - 1, 0);
+  IF found <> expected THEN
+    RAISE EXCEPTION 'ledger_loghead: refused: a log of % leaves lacks nodes from % on',
+                    NEW.tree_size, old_size
+      USING ERRCODE = 'integrity_constraint_violation',
+            HINT = 'The receipt log''s head claims only leaves that are stored.';
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION omadata_log_entry_stored() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $$
+DECLARE
+  size bigint;
+  leaf bytea;
+BEGIN
+  EXECUTE format('SELECT coalesce(max(tree_size), 0) FROM %I.ledger_loghead', TG_TABLE_SCHEMA)
+    INTO size;
+  IF NEW.index < 0 OR NEW.index >= size THEN
+    RAISE EXCEPTION 'ledger_logentry: refused: entry % is beyond the log''s head', NEW.index
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  EXECUTE format('SELECT hash FROM %I.ledger_lognode WHERE level = 0 AND index = $1',
+                 TG_TABLE_SCHEMA)
+    INTO leaf USING NEW.index;
+  IF leaf IS DISTINCT FROM sha256('\\x00'::bytea || convert_to(NEW.data, 'UTF8'))
+     OR NEW.sha256 <> encode(sha256(convert_to(NEW.data, 'UTF8')), 'hex') THEN
+    RAISE EXCEPTION 'ledger_logentry: refused: entry % does not hash to its leaf', NEW.index
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION omadata_log_node_stored() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $$
+DECLARE
+  size bigint;
+  left_hash bytea;
+  right_hash bytea;
+BEGIN
+  EXECUTE format('SELECT coalesce(max(tree_size), 0) FROM %I.ledger_loghead', TG_TABLE_SCHEMA)
+    INTO size;
+  IF NEW.index < 0 OR (NEW.index + 1) * 2::numeric ^ NEW.level > size THEN
+    RAISE EXCEPTION 'ledger_lognode: refused: node %/% is beyond the log''s head',
+                    NEW.level, NEW.index
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  IF NEW.level > 0 THEN
+    EXECUTE format('SELECT hash FROM %I.ledger_lognode WHERE level = $1 AND index = $2',
+                   TG_TABLE_SCHEMA)
+      INTO left_hash USING NEW.level - 1, 2 * NEW.index;
+    EXECUTE format('SELECT hash FROM %I.ledger_lognode WHERE level = $1 AND index = $2',
+                   TG_TABLE_SCHEMA)
+      INTO right_hash USING NEW.level - 1, 2 * NEW.index + 1;
+    IF NEW.hash IS DISTINCT FROM sha256('\\x01'::bytea || left_hash || right_hash) THEN
+      RAISE EXCEPTION 'ledger_lognode: refused: node %/% is not the hash of its children',
+                      NEW.level, NEW.index
+        USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+  END IF;
+  RETURN NULL;
+END $$;
+"""
+
+
+def owner_writes_only_function() -> PostgresOnlySQL:
+    """The function of the owner-only trigger: once, in ledger 0003, before the trigger."""
+    return PostgresOnlySQL(_OWNER_WRITES_ONLY_FUNCTION, f"DROP FUNCTION {OWNER_WRITES_ONLY}();")
+
+
+def log_stored_functions() -> PostgresOnlySQL:
+    """The functions of the receipt log's commit-time checks: once, in ledger 0004."""
+    return PostgresOnlySQL(
+        _LOG_STORED_FUNCTIONS,
+        """
+DROP FUNCTION omadata_log_head_stored();
+DROP FUNCTION omadata_log_entry_stored();
+DROP FUNCTION omadata_log_node_stored();
+""",
+    )
+
+
+def owner_writes_only(table: str) -> PostgresOnlySQL:
+    """Refuse INSERT, UPDATE and DELETE on `table` to every role but its owner."""
+    quoted = f'"{table}"'
+    return PostgresOnlySQL(
+        f"""
+CREATE TRIGGER omadata_evidence_owner BEFORE INSERT OR UPDATE OR DELETE ON {quoted}
+  FOR EACH ROW EXECUTE FUNCTION {OWNER_WRITES_ONLY}();
+ALTER TABLE {quoted} ENABLE ALWAYS TRIGGER omadata_evidence_owner;
+""",
+        f"DROP TRIGGER omadata_evidence_owner ON {quoted};",
+    )
+
+
+def stored_at_commit(table: str, *, function: str, events: str = "INSERT") -> PostgresOnlySQL:
+    """Check each row of `events` on `table` with `function`, when its transaction commits."""
+    quoted = f'"{table}"'
+    return PostgresOnlySQL(
+        f"""
+CREATE CONSTRAINT TRIGGER omadata_evidence_stored AFTER {events} ON {quoted}
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {function}();
+ALTER TABLE {quoted} ENABLE ALWAYS TRIGGER omadata_evidence_stored;
+""",
+        f"DROP TRIGGER omadata_evidence_stored ON {quoted};",
+    )
+
+
+# The time of an audit event is the database's, not whatever the application says.
+_AUDIT_NOW = """
+CREATE FUNCTION omadata_at_now() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $$
+BEGIN
+  NEW.at := now();
+  RETURN NEW;
+END $$;
+
+CREATE TRIGGER omadata_evidence_now BEFORE INSERT ON registry_auditevent
+  FOR EACH ROW EXECUTE FUNCTION omadata_at_now();
+ALTER TABLE registry_auditevent ENABLE ALWAYS TRIGGER omadata_evidence_now;
+"""
+
+
+def audit_event_time_now() -> PostgresOnlySQL:
+    """Set each new audit event's `at` to the transaction's time (registry 0004)."""
+    return PostgresOnlySQL(
+        _AUDIT_NOW,
+        "DROP TRIGGER omadata_evidence_now ON registry_auditevent;\n"
+        "DROP FUNCTION omadata_at_now();",
     )

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -16,6 +17,7 @@ from common.correlation import (
     request_id_new,
     request_id_set,
 )
+from common.errors import Unavailable
 
 API_PREFIXES = ("/api/", "/o/", "/.well-known/")
 
@@ -162,3 +164,25 @@ class ApiLanguageMiddleware:
             translation.activate("en")
             request.LANGUAGE_CODE = "en"
         return self.get_response(request)
+
+
+class UnavailableMiddleware:
+    """Answer 503 to a view that raised `Unavailable`, not a 500.
+
+    The API's own exception handler does so for API views; this covers the
+    pages (a resident's consent needs a signing key too). An API path gets the
+    JSON error with its code, a page the `503.html` page.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, Unavailable):
+            return None
+        if request.path.startswith(API_PREFIXES):
+            return error_response(503, exception.code, exception.message)
+        return render(request, "503.html", {"message": exception.message}, status=503)

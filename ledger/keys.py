@@ -7,8 +7,16 @@ the active key's PEM in `OMADATA_SIGNING_KEY` (an environment secret).
 
 Every key that signs is recorded, public half only, as a `SigningKey` row, and
 stays published after rotation so that old receipts keep verifying.
+
+Only the database's owner role may write those rows (on PostgreSQL a trigger
+refuses anyone else, see common/evidence.py), so in production the processes,
+which run as the application role, never record a key: `signing_key_rotate` or
+`signing_key_publish`, run as the owner, does. A production process whose key
+is not published refuses to sign, with `Unavailable`, rather than sign with a
+key that nobody can verify.
 """
 
+import logging
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -17,9 +25,13 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from jwcrypto import jwk
 
+from common.errors import Unavailable
 from ledger.models import SigningKey
+
+logger = logging.getLogger(__name__)
 
 
 class KeyConfigError(RuntimeError):
@@ -66,30 +78,61 @@ def _set_active(kid: str) -> None:
 
 
 def active_key() -> jwk.JWK:
-    """The private key that signs now; generated on first use in development."""
+    """The private key that signs now, published; generated on first use in development."""
+    key = _active_private_key()
+    if key is None:
+        if settings.PRODUCTION:
+            logger.error(
+                "No signing key: set OMADATA_SIGNING_KEY and run `manage.py signing_key_publish`, "
+                "or run `manage.py signing_key_rotate` with OMADATA_KEYS_DIR on persistent "
+                "storage; both as the database owner role."
+            )
+            raise _unpublished()
+        return key_rotate()
+    return _record(key)
+
+
+def _active_private_key() -> jwk.JWK | None:
     secret = os.environ.get("OMADATA_SIGNING_KEY")
     if secret:
-        return _record(_load_pem(secret.encode()))
+        return _load_pem(secret.encode())
     marker = keys_dir() / "active"
     if not marker.exists():
-        if settings.PRODUCTION:
-            raise KeyConfigError(
-                "No signing key: set OMADATA_SIGNING_KEY, or run `manage.py signing_key_rotate` "
-                "with OMADATA_KEYS_DIR on persistent storage."
-            )
-        return key_rotate()
+        return None
     kid = marker.read_text().strip()
-    return _record(_load_pem((keys_dir() / f"{kid}.pem").read_bytes()))
+    return _load_pem((keys_dir() / f"{kid}.pem").read_bytes())
+
+
+def _unpublished() -> Unavailable:
+    return Unavailable(
+        code="signing_key_unpublished",
+        message=_("The operator cannot sign right now: its signing key is not published yet."),
+    )
 
 
 def _record(key: jwk.JWK) -> jwk.JWK:
-    """Make sure the key's public half is published before anything it signs is."""
+    """Make sure the key's public half is published before anything it signs is.
+
+    In production it must be published already: the application role may not write
+    signing keys, and a key that signed without being published could not be verified.
+    """
     kid = key["kid"]
-    if kid not in _recorded:
-        SigningKey.objects.get_or_create(
-            kid=kid, defaults={"public_jwk": key.export_public(as_dict=True)}
-        )
-        _remember_after_commit(kid)
+    if kid in _recorded:
+        return key
+    if settings.PRODUCTION:
+        if not SigningKey.objects.filter(kid=kid).exists():
+            logger.error(
+                "The signing key %s is not published: run `manage.py signing_key_publish` "
+                "as the database owner role.",
+                kid,
+            )
+            raise _unpublished()
+        _recorded.add(kid)
+        return key
+    SigningKey.objects.get_or_create(
+        kid=kid, defaults={"public_jwk": key.export_public(as_dict=True)}
+    )
+    _remember_after_commit(kid)
     return key
 
 
@@ -108,15 +151,40 @@ def forget_recorded() -> None:
 
 
 def key_rotate() -> jwk.JWK:
-    """Make a new active key in the keys directory; the old one retires but stays published."""
+    """Make a new active key in the keys directory; the old one retires but stays published.
+
+    Run as the database owner role: it records the new key.
+    """
     key = new_key()
     _write_key(key)
+    _publish(key)
+    _set_active(key["kid"])
+    return key
+
+
+def key_publish() -> tuple[jwk.JWK, bool]:
+    """Record the active key's public half, so the JWKS publishes it; the others retire.
+
+    Run as the database owner role, before the processes sign with a new
+    `OMADATA_SIGNING_KEY`. Returns the key and whether it was new to the database.
+    """
+    key = _active_private_key()
+    if key is None:
+        raise KeyConfigError(
+            "No active signing key: set OMADATA_SIGNING_KEY, or make one with "
+            "`manage.py signing_key_rotate`."
+        )
+    if SigningKey.objects.filter(kid=key["kid"]).exists():
+        return key, False
+    _publish(key)
+    return key, True
+
+
+def _publish(key: jwk.JWK) -> None:
     with transaction.atomic():
         SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=timezone.now())
         SigningKey.objects.create(kid=key["kid"], public_jwk=key.export_public(as_dict=True))
         _remember_after_commit(key["kid"])
-    _set_active(key["kid"])
-    return key
 
 
 def published_keys() -> dict[str, jwk.JWK]:

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -164,7 +165,8 @@ class AuditEvent(models.Model):
 
     Events about an organisation or its services name it; account events name
     none, and say in `detail` which user name and address they concern (never
-    a password).
+    a password). `detail` also keeps the actor's user name and the
+    organisation's name as they were when the event was recorded.
     """
 
     class Action(models.TextChoices):
@@ -178,7 +180,9 @@ class AuditEvent(models.Model):
         ACCOUNT_LOCKED_OUT = "account.locked_out", _("account locked out")
 
     id = models.BigAutoField(primary_key=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The database's clock, not the application's: on PostgreSQL a trigger sets it
+    # whatever an insert says (common/evidence.py), so no event is backdated.
+    at = models.DateTimeField(db_default=Now(), db_index=True, editable=False)
     action = models.CharField(max_length=40, choices=Action.choices)
     # PROTECT, all three: an audit event is evidence, never changed or deleted
     # (common/evidence.py). A user who acted is deactivated, not deleted.

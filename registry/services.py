@@ -51,9 +51,15 @@ def _audit(
     service: Service | None = None,
     **detail: Any,
 ) -> None:
+    # Names as they are now, kept with the event: a user or an organisation renamed
+    # later must not change who the evidence says acted, or for whom.
+    snapshot = {"organisation_name": organisation.name}
+    if actor is not None:
+        snapshot["actor_username"] = actor.get_username()
     AuditEvent.objects.create(
-        action=action, actor=actor, organisation=organisation, service=service, detail=detail
-    )
+        action=action, actor=actor, organisation=organisation, service=service,
+        detail={**detail, **snapshot},
+    )  # fmt: skip
 
 
 def organisation_create(

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 import uuid
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ import pytest
 import time_machine
 
 from consent import services
-from consent.models import Receipt
+from consent.models import Consent, Receipt
 from consent.receipts import receipt_verify, transfer_receipt_issue
 from ledger import keys
 from tests.factories import request_consent
@@ -96,3 +97,23 @@ def test_sensitive_data_is_marked_in_the_receipt(wellbeing, wearable, aino, link
     payload = receipt_verify(consent.receipts.get().jws)
     assert payload["sensitive"] is True
     assert payload["spiCat"] == ["wellbeing.heart_rate"]
+
+
+def test_in_production_a_resident_answering_before_the_key_is_published_gets_503(
+    client, aino, linked, consent_request, settings, monkeypatch
+):
+    settings.PRODUCTION = True
+    pem = keys.new_key().export_to_pem(private_key=True, password=None).decode()
+    monkeypatch.setenv("OMADATA_SIGNING_KEY", pem)
+    client.force_login(aino)
+
+    page = client.get(f"/consent/requests/{consent_request.id}").content.decode()
+    notice_sha256 = re.search(r'name="notice_sha256" value="([0-9a-f]{64})"', page)[1]
+
+    response = client.post(
+        f"/consent/requests/{consent_request.id}/answer",
+        {"answer": "approve", "notice_sha256": notice_sha256},
+    )
+
+    assert response.status_code == 503
+    assert not Consent.objects.exists()

@@ -19,7 +19,8 @@ from tests.servers import manage
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-GUARDED_TABLES = 9
+# Two on each of the nine guarded tables, and five more (tests/relay/test_evidence.py).
+TRIGGERS = 2 * 9 + 5
 
 
 def sql_blocks() -> list[str]:
@@ -106,17 +107,45 @@ def _env(names: dict[str, str], role: str, tmp_path) -> dict[str, str]:
 def test_the_application_role_runs_the_operator(migrated, tmp_path):
     env = _env(migrated, "app", tmp_path)
 
-    # Rows inserted with generated ids, a key recorded, then retired by the next.
+    # Rows inserted with generated ids.
     created = manage(
         "provider_create", "--organisation", "Askel Wearables Oy", "--business-id", "2345678-0",
         "--email", "privacy@askel.example", "--username", "askel", env=env,
     )  # fmt: skip
-    first = manage("signing_key_rotate", env=env)
-    second = manage("signing_key_rotate", env=env)
     checked = manage("check", "--database", "default", env=env)
 
-    for result in (created, first, second, checked):
+    for result in (created, checked):
         assert result.returncode == 0, result.stderr
+
+
+def test_the_owner_role_rotates_the_signing_key(migrated, tmp_path):
+    env = _env(migrated, "owner", tmp_path)
+
+    # A key recorded, then retired by the next.
+    first = manage("signing_key_rotate", env=env)
+    second = manage("signing_key_rotate", env=env)
+
+    for result in (first, second):
+        assert result.returncode == 0, result.stderr
+
+
+def test_the_application_role_cannot_rotate_the_signing_key(migrated, tmp_path):
+    result = manage("signing_key_rotate", env=_env(migrated, "app", tmp_path))
+
+    assert result.returncode != 0
+    assert "only the owner may write this table" in result.stderr
+
+
+def test_the_owner_role_publishes_a_signing_key_and_the_application_role_reads_it(
+    migrated, app_connection
+):
+    kid = f"published-{uuid.uuid4().hex}"
+    with psycopg.connect(url(migrated["owner"], migrated["database"]), autocommit=True) as owner:
+        owner.execute(PLANT_A_KEY, (kid,))
+
+    found = app_connection.execute("SELECT kid FROM ledger_signingkey WHERE kid = %s", (kid,))
+
+    assert found.fetchall() == [(kid,)]
 
 
 def test_the_application_role_sees_every_trigger_always_enabled(app_connection):
@@ -124,10 +153,11 @@ def test_the_application_role_sees_every_trigger_always_enabled(app_connection):
 
     rows = app_connection.execute(as_app).fetchall()
 
-    assert len(rows) == 2 * GUARDED_TABLES
+    assert len(rows) == TRIGGERS
     assert {enabled for _table, _trigger, enabled in rows} == {"A"}
 
 
+PLANT_A_KEY = "INSERT INTO ledger_signingkey (kid, public_jwk, created_at) VALUES (%s, '{}', now())"
 DENIED = psycopg.errors.InsufficientPrivilege
 REFUSED = psycopg.errors.IntegrityConstraintViolation
 
@@ -151,11 +181,13 @@ REFUSED = psycopg.errors.IntegrityConstraintViolation
         ("TRUNCATE consent_receipt", DENIED),
         ("UPDATE ledger_loghead SET tree_size = 0", REFUSED),
         ("DELETE FROM ledger_loghead", REFUSED),
+        ("UPDATE ledger_loghead SET tree_size = tree_size + 1", REFUSED),
+        (PLANT_A_KEY.replace("%s", "'planted'"), REFUSED),
     ],
     ids=[
         "create-table", "alter-table", "drop-table", "drop-trigger", "disable-triggers",
         "disable-trigger", "drop-function", "replace-function", "replica-role", "truncate",
-        "roll-back-the-log", "delete-evidence",
+        "roll-back-the-log", "delete-evidence", "claim-leaves-not-stored", "plant-a-key",
     ],
 )  # fmt: skip
 def test_the_application_role_cannot(app_connection, statement, refusal):

@@ -2,8 +2,8 @@
 
 On PostgreSQL, triggers refuse UPDATE and DELETE of receipts, the receipt log,
 checkpoints, audit events and delivery attempts, whoever asks; a signing key may
-only be retired, once, and the log head only grows. Everywhere, Django refuses
-to delete a row that evidence points to.
+only be retired, once, and the log head only grows, by leaves that are stored.
+Everywhere, Django refuses to delete a row that evidence points to.
 """
 
 import pytest
@@ -45,6 +45,14 @@ DELETES = {
     "relay_transferattempt": "DELETE FROM relay_transferattempt",
 }
 GUARDED = [*CHANGES, "ledger_signingkey", "ledger_loghead"]
+# Beyond refusing changes: who may write keys, the log checked at commit, the audit clock.
+MORE_TRIGGERS = [
+    ("ledger_signingkey", "omadata_evidence_owner"),
+    ("ledger_loghead", "omadata_evidence_stored"),
+    ("ledger_logentry", "omadata_evidence_stored"),
+    ("ledger_lognode", "omadata_evidence_stored"),
+    ("registry_auditevent", "omadata_evidence_now"),
+]
 KEY_CHANGE = "UPDATE ledger_signingkey SET {} WHERE kid = %s"
 
 
@@ -63,11 +71,16 @@ def consent_lived(peers, consent):
     return consent
 
 
-def refused(sql: str, *params: str) -> bool:
-    """Whether a trigger refuses `sql`; the test's transaction stays usable either way."""
+def refused(sql: str, *params: str, at_commit: bool = False) -> bool:
+    """Whether a trigger refuses `sql`; the test's transaction stays usable either way.
+
+    `at_commit`: run the checks that wait for the commit too, as it would.
+    """
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, params or None)
+            if at_commit:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     except IntegrityError as error:
         message = str(error)
     else:
@@ -89,7 +102,7 @@ def test_every_guarded_table_has_its_triggers_always_enabled():
         (table, trigger, "A")
         for table in GUARDED
         for trigger in ("omadata_evidence_rows", "omadata_evidence_truncate")
-    }
+    } | {(table, trigger, "A") for table, trigger in MORE_TRIGGERS}
     assert set(found) == expected
 
 
@@ -143,7 +156,8 @@ def test_the_receipt_log_head_only_grows(consent_lived):
     assert refused("UPDATE ledger_loghead SET tree_size = tree_size")
     assert refused("UPDATE ledger_loghead SET tree_size = 0")
     assert refused("DELETE FROM ledger_loghead")
-    assert not refused("UPDATE ledger_loghead SET tree_size = tree_size + 1")
+    # It grows only by leaves that are stored (tests/ledger/test_log_stored.py).
+    assert refused("UPDATE ledger_loghead SET tree_size = tree_size + 1", at_commit=True)
 
 
 def test_a_transfer_with_attempts_cannot_be_deleted(consent_lived):
