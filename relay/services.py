@@ -366,7 +366,8 @@ def _fetch(transfer: Transfer) -> tuple[bytes, str] | _Outcome:
         return _Outcome(f"source_{bearer.error}")
     try:
         response = outbound.request(
-            method="GET", url=source.fetch_url, headers={"Authorization": bearer},
+            method="GET", url=source.fetch_url,
+            headers={"Authorization": bearer, "Accept-Encoding": "identity"},
             max_bytes=settings.OMADATA_TRANSFER_MAX_BYTES,
         )  # fmt: skip
     except outbound.OutboundError as failure:
@@ -374,6 +375,11 @@ def _fetch(transfer: Transfer) -> tuple[bytes, str] | _Outcome:
     error = outbox.http_error(response.status)
     if error:
         return _Outcome(f"source_{error}", response.status)
+    # The operator asked for the body as it is. A compressed one is neither relayed
+    # (the sink would get bytes whose digest and size say nothing of the data) nor
+    # unpacked (a few kilobytes of gzip can unpack to gigabytes).
+    if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
+        return _Outcome("source_bad_content_encoding", response.status)
     # Kept with the transfer and sent on to the sink: it must be one media type of
     # RFC 9110, short enough to keep. An answer without one is octet-stream (8.3).
     declared = response.headers.get("content-type", "")
