@@ -99,7 +99,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, ServiceError):
-        return Response(error_body(exc.code, exc.message), status=_STATUS[type(exc)])
+        body = {**exc.detail, **error_body(exc.code, exc.message)}
+        return Response(body, status=_STATUS[type(exc)])
     if isinstance(exc, DjangoValidationError):
         # The services validate too (URLs, data types, keys): the same 400, codes kept.
         exc = exceptions.ValidationError(get_error_detail(exc))

@@ -5,13 +5,17 @@ are not frozen: Python sets `__traceback__` on an exception as it passes through
 a `with` block, and a frozen dataclass refuses that.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(eq=False)
 class ServiceError(Exception):
     code: str
     message: str
+    # Members an API answer adds beside code and message, such as the id of the
+    # transfer a conflict is with.
+    detail: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.message

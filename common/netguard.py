@@ -18,14 +18,23 @@ no port and no address class to any other host.
 An error names the class of address refused ("a private address"), never the
 address or what DNS answered: those would map the operator's network for
 whoever registers a URL.
+
+A URL a provider gives is first brought to one ASCII form (`normalize_url`): an
+internationalised host becomes its IDNA A-label and other non-ASCII characters
+are percent-encoded as UTF-8, so that what is stored is exactly what goes on
+the wire. `check_service_url` takes only that form: a URL with whitespace, a
+control character or any other non-ASCII character is `invalid_url`, whether a
+provider sends it today or it was stored before this rule.
 """
 
 import ipaddress
 import socket
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
+import idna
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -128,6 +137,73 @@ class UnsafeURL(Exception):
         return self.message
 
 
+# Control characters (C0, DEL, C1), formatting characters (zero-width, bidirectional
+# overrides), surrogates, and line and paragraph separators: none belongs in a URL,
+# and some would hide what the URL says or split the request line it goes into.
+_UNPRINTABLE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def normalize_url(url: str) -> str:
+    """`url` in its ASCII form, or UnsafeURL (`invalid_url`) when it has none.
+
+    Whitespace and unprintable characters are refused wherever they are. A
+    non-ASCII host becomes its IDNA A-label (UTS #46 mapping, IDNA 2008 rules,
+    as browsers read it); non-ASCII characters elsewhere are percent-encoded
+    as UTF-8, and everything already ASCII is left exactly as it was. The
+    result still has to pass `check_service_url` or the caller's own check.
+    """
+    if len(url) > MAX_URL_LENGTH:
+        raise _too_long()
+    if any(c.isspace() or unicodedata.category(c) in _UNPRINTABLE for c in url):
+        raise UnsafeURL(
+            "invalid_url", _("The URL must not contain spaces, tabs, line breaks or control "
+                             "characters.")
+        )  # fmt: skip
+    if url.isascii():
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise UnsafeURL("invalid_url", _("This is not a valid URL.")) from None
+    normalized = urlunsplit(
+        (parts.scheme, _ascii_netloc(parts.netloc), _percent_encode(parts.path),
+         _percent_encode(parts.query), _percent_encode(parts.fragment))
+    )  # fmt: skip
+    if not normalized.isascii():  # the scheme or the port
+        raise UnsafeURL("invalid_url", _("This is not a valid URL."))
+    if len(normalized) > MAX_URL_LENGTH:
+        raise _too_long()
+    return normalized
+
+
+def _ascii_netloc(netloc: str) -> str:
+    userinfo, at, hostport = netloc.rpartition("@")
+    host, colon, port = hostport, "", ""
+    if not hostport.startswith("[") and ":" in hostport:
+        host, colon, port = hostport.rpartition(":")
+    if host.isascii():
+        return netloc
+    try:
+        ascii_host = idna.encode(host, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        raise UnsafeURL(
+            "invalid_url", _("The host name is not a valid internationalised domain name.")
+        ) from None
+    return f"{_percent_encode(userinfo)}{at}{ascii_host}{colon}{port}"
+
+
+def _percent_encode(text: str) -> str:
+    """`text` with each non-ASCII character percent-encoded as UTF-8, the rest as it was."""
+    return "".join(c if c.isascii() else quote(c, safe="") for c in text)
+
+
+def _too_long() -> UnsafeURL:
+    return UnsafeURL(
+        "invalid_url",
+        _("The URL is longer than %(limit)d characters.") % {"limit": MAX_URL_LENGTH},
+    )
+
+
 def resolve_host(host: str, port: int) -> list[IPAddress]:
     """Every address `host` resolves to. Tests replace this: DNS leaves the machine."""
     try:
@@ -193,13 +269,15 @@ def check_service_url(
     Return the addresses the host resolved to, every one of them checked. A
     client must connect to one of these and not look the name up again: a
     second answer could name another address (DNS rebinding). Port 443 is
-    always allowed on public hosts; `allowed_ports` adds others.
+    always allowed on public hosts; `allowed_ports` adds others. `url` must be
+    in `normalize_url`'s ASCII form: anything else is `invalid_url`.
     """
     if len(url) > MAX_URL_LENGTH:
-        raise UnsafeURL(
-            "invalid_url",
-            _("The URL is longer than %(limit)d characters.") % {"limit": MAX_URL_LENGTH},
-        )
+        raise _too_long()
+    if not url.isascii() or any(c.isspace() or not c.isprintable() for c in url):
+        # Not in normalize_url's form: sent as it is, it could not be encoded, or would
+        # split the request line.
+        raise UnsafeURL("invalid_url", _("This is not a valid http(s) URL."))
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -208,7 +286,7 @@ def check_service_url(
     if port == 0:
         raise UnsafeURL("invalid_url", _("This is not a valid URL."))
     host = parts.hostname or ""
-    if parts.scheme not in ("https", "http") or not host or any(c.isspace() for c in url):
+    if parts.scheme not in ("https", "http") or not host:
         raise UnsafeURL("invalid_url", _("This is not a valid http(s) URL."))
     if parts.username is not None or parts.password is not None:
         raise UnsafeURL("credentials_in_url", _("The URL must not carry a user name or password."))

@@ -49,7 +49,8 @@ class OutboundError(Exception):
 
     Codes: `forbidden_address`, `forbidden_port`, `unresolvable_host`,
     `https_required`, `invalid_url`, `credentials_in_url` (the URL check); `timeout`,
-    `connection_failed`, `redirect_refused`, `response_too_large`.
+    `connection_failed`, `redirect_refused`, `response_too_large`; `invalid_request` (a
+    request line, header or host name that cannot be encoded, never sent).
     """
 
     code: str
@@ -92,11 +93,7 @@ def request(
         )
         response: urllib3.BaseHTTPResponse | None = None
         try:
-            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            connection.request(
-                method, target, body=body or None, preload_content=False,
-                headers={"User-Agent": "Omadata", **(headers or {}), "Host": parts.netloc},
-            )  # fmt: skip
+            _send(connection, method=method, parts=parts, headers=headers or {}, body=body)
             connection.timeout = _remaining(deadline)  # getresponse() gives it to the socket
             response = connection.getresponse()
             if 300 <= response.status < 400:
@@ -124,6 +121,39 @@ def request(
         headers={name.lower(): response.headers[name] for name in response.headers},
         body=content,
         elapsed=time.monotonic() - started,
+    )
+
+
+def _send(
+    connection: HTTPConnection,
+    *,
+    method: str,
+    parts: SplitResult,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> None:
+    """Send the request line, headers and body; OutboundError if they cannot be encoded.
+
+    http.client encodes the request line as ASCII and header values as Latin-1,
+    and refuses a line break in either with a ValueError: a URL stored before
+    URLs were normalised, or a header made from such a value, must fail this
+    one request, not the task that sends it.
+    """
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request(
+            method, target, body=body or None, preload_content=False,
+            headers={"User-Agent": "Omadata", **headers, "Host": parts.netloc},
+        )  # fmt: skip
+    except OSError:
+        raise  # a network failure, judged by the caller (an SSLError may be a ValueError too)
+    except ValueError:  # UnicodeEncodeError is one
+        raise _unsendable() from None
+
+
+def _unsendable() -> OutboundError:
+    return OutboundError(
+        "invalid_request", "The request to the service could not be encoded for sending."
     )
 
 
@@ -182,11 +212,16 @@ def _connect(
         try:
             connection.connect()
         except (OSError, urllib3.exceptions.HTTPError) as error:
+            # A certificate for another name lands here: ssl's CertificateError is an
+            # OSError (and a ValueError, which is why this clause comes first).
             connection.close()
             failure = _failure(error, deadline=deadline)
             if failure.code == "timeout":
                 break
             continue
+        except UnicodeError:  # a host name that cannot be encoded for SNI
+            connection.close()
+            raise _unsendable() from None
         return connection
     assert failure is not None  # the URL check never returns an empty list
     raise failure

@@ -65,7 +65,8 @@ class ConsentRequestInput(StrictSerializer):
     purpose_category = serializers.ChoiceField(PurposeCategory.choices)
     valid_until = serializers.DateTimeField()
     frequency = FrequencyInput()
-    return_url = serializers.CharField(max_length=2000)
+    # Not trimmed: the service refuses whitespace in a URL rather than guess at it.
+    return_url = serializers.CharField(max_length=2000, trim_whitespace=False)
     state = serializers.CharField(
         max_length=500, required=False, allow_blank=True,
         help_text="comes back with the answer; bind it to the browser that starts the request",

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.errors import Conflict
-from common.netguard import UnsafeURL, check_service_url
+from common.netguard import UnsafeURL, check_service_url, normalize_url
 from consent.models import (
     Consent,
     ConsentRequest,
@@ -61,8 +61,10 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, parts.hostname or "", parts.port
 
 
-def _check_return_url(sink: Service, url: str) -> None:
+def _check_return_url(sink: Service, url: str) -> str:
+    """The return URL in its normalised form, on an origin the sink has registered."""
     try:
+        url = normalize_url(url)
         check_service_url(
             url,
             allow_loopback=settings.OMADATA_ALLOW_LOOPBACK_URLS,
@@ -76,6 +78,7 @@ def _check_return_url(sink: Service, url: str) -> None:
             "return_url", "foreign_origin",
             _("The return URL must be on an origin the sink has registered."),
         )  # fmt: skip
+    return url
 
 
 # Control, formatting (bidirectional overrides among them), surrogate and line or
@@ -150,7 +153,7 @@ def consent_request_create(*, sink: Service, spec: dict) -> ConsentRequest:
             % {"days": settings.OMADATA_MAX_CONSENT_DAYS},
         )  # fmt: skip
     _check_frequency(spec["frequency"])
-    _check_return_url(sink, spec["return_url"])
+    return_url = _check_return_url(sink, spec["return_url"])
     _check_label(spec.get("subject_label", ""))
     request = ConsentRequest.objects.create(
         sink=sink, source=source,
@@ -159,7 +162,7 @@ def consent_request_create(*, sink: Service, spec: dict) -> ConsentRequest:
         valid_until=valid_until, frequency=spec["frequency"]["kind"],
         frequency_limit=spec["frequency"].get("limit"),
         frequency_period=spec["frequency"].get("period") or "",
-        return_url=spec["return_url"], state=spec.get("state", ""),
+        return_url=return_url, state=spec.get("state", ""),
         subject_reference=spec.get("subject_reference", ""),
         subject_label=spec.get("subject_label", ""),
         expires_at=now + timedelta(seconds=settings.OMADATA_CONSENT_REQUEST_SECONDS),

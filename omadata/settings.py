@@ -428,6 +428,11 @@ OMADATA_TRANSFER_MAX_BYTES = env_int("OMADATA_TRANSFER_MAX_BYTES", 10 * 1024 * 1
 OMADATA_RELAY_BACKOFF_BASE = env_float("OMADATA_RELAY_BACKOFF_BASE", 2.0)
 OMADATA_RELAY_BACKOFF_CAP = env_float("OMADATA_RELAY_BACKOFF_CAP", 600.0)
 OMADATA_RELAY_MAX_ATTEMPTS = env_int("OMADATA_RELAY_MAX_ATTEMPTS", 8, minimum=1)
+# A sink's unfinished transfers (queued, fetching, delivering), across all its
+# consents: one sink cannot fill the relay's queue for every other.
+OMADATA_SINK_MAX_UNFINISHED_TRANSFERS = env_int(
+    "OMADATA_SINK_MAX_UNFINISHED_TRANSFERS", 1000, minimum=1
+)
 if OMADATA_RELAY_BACKOFF_CAP >= CELERY_VISIBILITY_TIMEOUT:
     # The same reason as for notifications: a countdown must end before Redis gives up on it.
     raise EnvError(

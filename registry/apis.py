@@ -33,6 +33,12 @@ def _texts(max_length: int) -> type[StrictSerializer]:
 NameInput, DescriptionInput = _texts(200), _texts(2000)
 
 
+def _url_input(**kwargs: Any) -> serializers.CharField:
+    """A URL field. Whitespace is kept, not trimmed, so that the service refuses it:
+    a URL with a stray tab or line break is a mistake to report, not to guess at."""
+    return serializers.CharField(max_length=2000, trim_whitespace=False, **kwargs)
+
+
 class DataTypeKeys(serializers.ListField):
     child = serializers.CharField(max_length=100)
 
@@ -41,37 +47,31 @@ class DataTypeKeys(serializers.ListField):
 
 
 class SourceInput(StrictSerializer):
-    fetch_url = serializers.CharField(max_length=2000)
-    link_url = serializers.CharField(
-        max_length=2000, help_text="where the operator sends a resident to link their account"
-    )
+    fetch_url = _url_input()
+    link_url = _url_input(help_text="where the operator sends a resident to link their account")
     data_types = DataTypeKeys()
 
 
 class SinkInput(StrictSerializer):
-    delivery_url = serializers.CharField(max_length=2000)
+    delivery_url = _url_input()
     data_types = DataTypeKeys()
 
 
 class TransparencyInput(StrictSerializer):
     automated_decisions = serializers.BooleanField()
     profiling = serializers.BooleanField()
-    algorithm_register_url = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, allow_null=True
-    )
+    algorithm_register_url = _url_input(required=False, allow_blank=True, allow_null=True)
 
 
 class ServiceRegisterInput(StrictSerializer):
     slug = serializers.SlugField(max_length=60)
     name = NameInput()
     description = DescriptionInput()
-    privacy_policy_url = serializers.CharField(max_length=2000)
+    privacy_policy_url = _url_input()
     # The stubs take this for Field.source; DRF's metaclass takes declared fields off the class.
     source = SourceInput(required=False, allow_null=True)  # type: ignore[assignment]
     sink = SinkInput(required=False, allow_null=True)
-    webhook_url = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, allow_null=True
-    )
+    webhook_url = _url_input(required=False, allow_blank=True, allow_null=True)
     jwks = serializers.DictField(required=False, allow_null=True)
     transparency = TransparencyInput(required=False)
 
@@ -87,13 +87,11 @@ class ServiceUpdateInput(StrictSerializer):
     slug = serializers.SlugField(max_length=60, required=False)
     name = NameInput(required=False)
     description = DescriptionInput(required=False)
-    privacy_policy_url = serializers.CharField(max_length=2000, required=False)
+    privacy_policy_url = _url_input(required=False)
     # The stubs take this for Field.source; DRF's metaclass takes declared fields off the class.
     source = SourceInput(required=False, allow_null=True)  # type: ignore[assignment]
     sink = SinkInput(required=False, allow_null=True)
-    webhook_url = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, allow_null=True
-    )
+    webhook_url = _url_input(required=False, allow_blank=True, allow_null=True)
     jwks = serializers.DictField(required=False, allow_null=True)
     transparency = TransparencyInput(required=False)
 

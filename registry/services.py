@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from jwcrypto import jwk
 from oauth2_provider.models import get_application_model
 
-from common.netguard import UnsafeURL, check_service_url
+from common.netguard import UnsafeURL, check_service_url, normalize_url
 from registry.models import AuditEvent, DataType, Organisation, Provider, Service
 from registry.ytunnus import is_valid_business_id
 
@@ -140,8 +140,10 @@ def account_lockout_record(
     )
 
 
-def _check_url(field: str, url: str) -> None:
+def _check_url(field: str, url: str) -> str:
+    """An endpoint the operator sends requests to: its normalised form, once it is checked."""
     try:
+        url = normalize_url(url)
         check_service_url(
             url,
             allow_loopback=settings.OMADATA_ALLOW_LOOPBACK_URLS,
@@ -149,14 +151,23 @@ def _check_url(field: str, url: str) -> None:
         )
     except UnsafeURL as problem:
         raise _invalid(field, problem.code, problem.message) from None
+    return url
 
 
-def _check_link(field: str, url: str) -> None:
-    """A link shown to residents (privacy policy, algorithm register): https only."""
+def _check_link(field: str, url: str) -> str:
+    """A link shown to residents (privacy policy, algorithm register): https only.
+
+    Return its normalised form, which is what receipts and pages show.
+    """
+    try:
+        url = normalize_url(url)
+    except UnsafeURL as problem:
+        raise _invalid(field, problem.code, problem.message) from None
     try:
         _LINK(url)
     except ValidationError:
         raise _invalid(field, "https_required", _("Enter an https:// URL.")) from None
+    return url
 
 
 def _check_jwks(jwks: dict) -> None:
@@ -207,12 +218,11 @@ def _role_fields(role: str, spec: dict | None) -> tuple[dict, list[DataType]]:
     url_fields = _ROLE_URLS[role]
     if spec is None:
         return {f"is_{role}": False, **dict.fromkeys(url_fields, "")}, []
-    for name in url_fields:
-        _check_url(f"{role}.{name}", spec[name])
+    urls = {name: _check_url(f"{role}.{name}", spec[name]) for name in url_fields}
     types = _data_types(f"{role}.data_types", spec["data_types"])
     if not types:
         raise _invalid(f"{role}.data_types", "required", _("Name at least one data type."))
-    return {f"is_{role}": True, **{name: spec[name] for name in url_fields}}, types
+    return {f"is_{role}": True, **urls}, types
 
 
 def _model_fields(spec: dict) -> tuple[dict, dict]:
@@ -225,16 +235,14 @@ def _model_fields(spec: dict) -> tuple[dict, dict]:
         for language, value in spec.get(text, {}).items():
             fields[f"{text}_{language}"] = value
     if "privacy_policy_url" in spec:
-        _check_link("privacy_policy_url", spec["privacy_policy_url"])
-        fields["privacy_policy_url"] = spec["privacy_policy_url"]
+        fields["privacy_policy_url"] = _check_link("privacy_policy_url", spec["privacy_policy_url"])
     for role, m2m_name in (("source", "offered_types"), ("sink", "accepted_types")):
         if role in spec:
             role_fields, m2m[m2m_name] = _role_fields(role, spec[role])
             fields.update(role_fields)
-    if spec.get("webhook_url"):
-        _check_url("webhook_url", spec["webhook_url"])
     if "webhook_url" in spec:
-        fields["webhook_url"] = spec["webhook_url"] or ""
+        webhook_url = spec["webhook_url"]
+        fields["webhook_url"] = _check_url("webhook_url", webhook_url) if webhook_url else ""
     if spec.get("jwks") is not None:
         _check_jwks(spec["jwks"])
     if "jwks" in spec:
@@ -247,7 +255,7 @@ def _model_fields(spec: dict) -> tuple[dict, dict]:
 def _transparency_fields(spec: dict) -> dict:
     register_url = spec.get("algorithm_register_url") or ""
     if register_url:
-        _check_link("transparency.algorithm_register_url", register_url)
+        register_url = _check_link("transparency.algorithm_register_url", register_url)
     elif spec["automated_decisions"] or spec["profiling"]:
         raise _invalid(
             "transparency.algorithm_register_url", "required",

@@ -56,6 +56,16 @@ class TransferOutput(serializers.Serializer):
     attempts = TransferAttemptOutput(source="attempt_rows", many=True)
 
 
+class TransferConflictOutput(ErrorOutput):
+    transfer = serializers.UUIDField(
+        required=False,
+        help_text="with `transfer_in_progress`: the consent's unfinished transfer",
+    )
+
+    class Meta:
+        ref_name = "TransferConflict"
+
+
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
     description="Repeat a request safely: the same key with the same body returns the same "
@@ -88,11 +98,13 @@ class TransferCollectionApi(APIView):
         operation_id="transfers_create",
         parameters=[IDEMPOTENCY_KEY],
         request=TransferInput,
-        responses={202: TransferOutput, 200: TransferOutput, **ERRORS},
+        responses={202: TransferOutput, 200: TransferOutput, **ERRORS, 409: TransferConflictOutput},
         description="Ask the operator to relay the consent's data from its source to your sink. "
         "The data types are the consent's, or the part of them named in `data_types`. "
         "Answers 202 with the transfer; follow it at "
-        "`/api/v1/transfers/{id}` or by the `transfer.*` notifications.",
+        "`/api/v1/transfers/{id}` or by the `transfer.*` notifications. One transfer at a "
+        "time under a consent: while one is unfinished, another is 409 "
+        "`transfer_in_progress` naming it in `transfer`.",
     )
     def post(self, request: Request) -> Response:
         provider = caller_provider(request)

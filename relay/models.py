@@ -56,6 +56,13 @@ class Transfer(models.Model):
                 condition=~models.Q(idempotency_key=""),
                 name="transfer_idempotency_key",
             ),
+            # One transfer at a time under a consent: whatever races past the check in
+            # relay.services, the second unfinished row cannot be written.
+            models.UniqueConstraint(
+                fields=["consent"],
+                condition=models.Q(status__in=["queued", "fetching", "delivering"]),
+                name="transfer_one_unfinished_per_consent",
+            ),
         ]
         indexes = [
             # The sweeper looks for unfinished transfers whose time has come.
@@ -78,6 +85,11 @@ FINAL_STATUSES = (
     Transfer.Status.DELIVERED,
     Transfer.Status.FAILED,
     Transfer.Status.CANCELLED,
+)
+UNFINISHED_STATUSES = (
+    Transfer.Status.QUEUED,
+    Transfer.Status.FETCHING,
+    Transfer.Status.DELIVERING,
 )
 
 

@@ -25,7 +25,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,7 +36,7 @@ from consent.models import Consent, Frequency, Period, ServiceLink
 from consent.receipts import transfer_receipt_issue
 from ledger import jws
 from registry.models import Organisation, Service
-from relay.models import FINAL_STATUSES, Transfer, TransferAttempt
+from relay.models import FINAL_STATUSES, UNFINISHED_STATUSES, Transfer, TransferAttempt
 from relay.tokens import transfer_token
 from webhooks.services import notify
 
@@ -104,18 +104,25 @@ def transfer_request(
     """Record a sink's request for a transfer under `consent`; return it and whether it is new.
 
     The caller has checked that `organisation` owns the consent's sink. A repeat
-    with the same `idempotency_key` and the same body returns the first transfer;
-    the same key with another body is Unprocessable; a concurrent duplicate is a
-    Conflict. The relay task is enqueued after commit; a broker that cannot take
-    it is logged and left to the sweeper. `data_types` narrows the transfer to a
-    part of the consent's data types (default: all of them); asking for any other
-    is Forbidden, and the source is never asked.
+    with the same `idempotency_key` and the same body returns the first transfer,
+    even while it is unfinished; the same key with another body is Unprocessable;
+    the same key sent at the same moment under another consent is a Conflict.
+    While the consent has an unfinished transfer, or the sink has
+    OMADATA_SINK_MAX_UNFINISHED_TRANSFERS, a new one is a Conflict
+    (`transfer_in_progress`, `sink_transfer_limit`). The relay task is enqueued
+    after commit; a broker that cannot take it is logged and left to the
+    sweeper. `data_types` narrows the transfer to a part of the consent's data
+    types (default: all of them); asking for any other is Forbidden, and the
+    source is never asked.
     """
     allowed = _consent_keys(consent)
     wanted = sorted(set(data_types)) if data_types is not None else allowed
     if not set(wanted) <= set(allowed):
         raise Forbidden("outside_consent", _("The consent does not cover all of these data types."))
     digest = request_hash(consent_id=consent.pk, data_types=wanted)
+    # Locked before the key is looked up: a repeat that raced its original here
+    # waits for it, and then finds it rather than the rule of one unfinished transfer.
+    consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if idempotency_key:
         earlier = Transfer.objects.filter(
             requested_by=organisation, idempotency_key=idempotency_key
@@ -157,6 +164,7 @@ def _transfer_create(
     if ends.exclude(status=Service.Status.APPROVED).exists():
         raise Conflict("service_unavailable", _("A service in this consent is not in use."))
     _check_frequency(consent, now)
+    _check_unfinished(consent)
     try:
         with transaction.atomic():
             transfer = Transfer.objects.create(
@@ -165,12 +173,40 @@ def _transfer_create(
                 data_types=data_types if data_types is not None else _consent_keys(consent),
             )  # fmt: skip
     except IntegrityError:
+        _check_unfinished(consent)  # the constraint behind the check, should it ever be passed
         raise Conflict(
             "idempotency_key_in_use",
             _("A request with this Idempotency-Key is being handled; try again."),
         ) from None
     transaction.on_commit(lambda: _enqueue(transfer.id))
     return transfer
+
+
+def _check_unfinished(consent: Consent) -> None:
+    """Refuse a transfer while the consent has one unfinished, or its sink too many.
+
+    One at a time under a consent: asked for all at once, a recurring consent's
+    transfers would run side by side and fetch the same data many times over.
+    The consent row is locked, and the constraint transfer_one_unfinished_per_consent
+    holds the rule in the database as well. The sink's cap is counted under the
+    consent's lock only: requests under different consents at the same moment can
+    pass it by as many as arrive together.
+    """
+    unfinished = Transfer.objects.filter(status__in=UNFINISHED_STATUSES)
+    running = unfinished.filter(consent=consent).values_list("pk", flat=True).first()
+    if running is not None:
+        raise Conflict(
+            "transfer_in_progress",
+            _("A transfer under this consent is not finished yet; ask again once it is."),
+            {"transfer": str(running)},
+        )
+    cap = settings.OMADATA_SINK_MAX_UNFINISHED_TRANSFERS
+    if unfinished.filter(consent__sink_id=consent.sink_id).count() >= cap:
+        raise Conflict(
+            "sink_transfer_limit",
+            _("Your sink has %(cap)d unfinished transfers; ask again once some are finished.")
+            % {"cap": cap},
+        )
 
 
 def _task() -> Any:  # a Celery task: Celery ships no types
@@ -218,9 +254,13 @@ def transfer_schedule_due(*, now: datetime | None = None) -> int:
         .order_by("-created_at")
         .values("created_at")[:1]
     )
+    running = Transfer.objects.filter(consent=OuterRef("pk"), status__in=UNFINISHED_STATUSES)
+    # A consent whose last transfer is still under way is owed nothing yet: its
+    # next one waits for it to finish (one unfinished transfer per consent).
     candidates = Consent.objects.filter(
-        status=Consent.Status.ACTIVE, frequency=Frequency.RECURRING, valid_until__gt=now
-    ).annotate(last_used=Subquery(last_used))
+        ~Exists(running),
+        status=Consent.Status.ACTIVE, frequency=Frequency.RECURRING, valid_until__gt=now,
+    ).annotate(last_used=Subquery(last_used))  # fmt: skip
     # A read without the lock skips the many consents not yet due in one query;
     # the ones left are decided again, each under its lock.
     due = [
@@ -244,8 +284,9 @@ def _transfer_schedule(*, consent: Consent, now: datetime) -> Transfer | None:
                 scheduled=True,
             )  # fmt: skip
     except Conflict as refusal:
-        # Stopped since the read, a service no longer approved, or the limit used up
-        # by the sink's own requests: nothing is owed now; the next run looks again.
+        # Stopped since the read, a service no longer approved, the limit used up by
+        # the sink's own requests, a transfer the sink asked for meanwhile still under
+        # way, or the sink's cap reached: nothing is owed now; the next run looks again.
         logger.info("no scheduled transfer for consent %s: %s", consent.pk, refusal.code)
         return None
 
@@ -366,7 +407,8 @@ def _fetch(transfer: Transfer) -> tuple[bytes, str] | _Outcome:
         return _Outcome(f"source_{bearer.error}")
     try:
         response = outbound.request(
-            method="GET", url=source.fetch_url, headers={"Authorization": bearer},
+            method="GET", url=source.fetch_url,
+            headers={"Authorization": bearer, "Accept-Encoding": "identity"},
             max_bytes=settings.OMADATA_TRANSFER_MAX_BYTES,
         )  # fmt: skip
     except outbound.OutboundError as failure:
@@ -374,6 +416,11 @@ def _fetch(transfer: Transfer) -> tuple[bytes, str] | _Outcome:
     error = outbox.http_error(response.status)
     if error:
         return _Outcome(f"source_{error}", response.status)
+    # The operator asked for the body as it is. A compressed one is neither relayed
+    # (the sink would get bytes whose digest and size say nothing of the data) nor
+    # unpacked (a few kilobytes of gzip can unpack to gigabytes).
+    if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
+        return _Outcome("source_bad_content_encoding", response.status)
     # Kept with the transfer and sent on to the sink: it must be one media type of
     # RFC 9110, short enough to keep. An answer without one is octet-stream (8.3).
     declared = response.headers.get("content-type", "")

@@ -47,6 +47,7 @@ FAKE_DNS = {
     "teredo.example.fi": ["2001:0:4136:e378:8000:63bf:3fff:fdd2"],
     "nat64.example.fi": ["64:ff9b::a00:1"],
     "localhost": ["127.0.0.1", "::1"],
+    "xn--exmple-cua.fi": ["93.184.215.17"],  # exämple.fi: names are looked up as A-labels
 }
 
 

@@ -15,6 +15,7 @@ from common.netguard import (
     address_problem,
     check_service_url,
     literal_address,
+    normalize_url,
 )
 
 
@@ -610,3 +611,91 @@ def test_port_zero_is_not_a_valid_url():
         check_service_url("https://wearable.example.fi:0/data", allow_loopback=False)
 
     assert raised.value.code == "invalid_url"
+
+
+# -- the one ASCII form ------------------------------------------------------------
+
+
+def normalization_refusal(url: str) -> str | None:
+    try:
+        normalize_url(url)
+    except UnsafeURL as problem:
+        return problem.code
+    return None
+
+
+@pytest.mark.parametrize(
+    ("url", "normalized"),
+    [
+        ("https://exämple.fi/x", "https://xn--exmple-cua.fi/x"),
+        ("https://EXÄMPLE.fi:8443/x", "https://xn--exmple-cua.fi:8443/x"),
+        ("https://straße.de/", "https://xn--strae-oqa.de/"),  # IDNA 2008: ß is not ss
+        ("https://wearable.example.fi。/x", "https://wearable.example.fi./x"),
+    ],
+)
+def test_internationalised_host_becomes_its_a_label(url, normalized):
+    assert normalize_url(url) == normalized
+
+
+@pytest.mark.parametrize(
+    ("url", "normalized"),
+    [
+        ("https://wearable.example.fi/dätä", "https://wearable.example.fi/d%C3%A4t%C3%A4"),
+        ("https://wearable.example.fi/d?q=€", "https://wearable.example.fi/d?q=%E2%82%AC"),
+        ("https://exämple.fi/ä?ö#å", "https://xn--exmple-cua.fi/%C3%A4?%C3%B6#%C3%A5"),
+    ],
+)
+def test_non_ascii_path_and_query_are_percent_encoded(url, normalized):
+    assert normalize_url(url) == normalized
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://WEARABLE.example.fi/a%20b?c=%C3%A4&d",
+        "http://127.0.0.1:8001/data",
+        "https://[2606:2800:21f:cb07::1]/hooks",
+    ],
+)
+def test_ascii_url_is_left_exactly_as_it_was(url):
+    assert normalize_url(url) == url
+
+
+@pytest.mark.parametrize(
+    "char", ["\t", "\r", "\n", " ", "\x00", "\x1b", "\x7f", "\x85", "\xa0", "\u200b",
+             "\u202e", "\u2028", "\u3000", "\ufeff"],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    "template", ["https://wearable.example.fi/d{}ata", "https://wear{}able.example.fi/",
+                 "{}https://wearable.example.fi/", "https://wearable.example.fi/{}"],
+)  # fmt: skip
+def test_whitespace_and_control_characters_are_refused(template, char):
+    assert normalization_refusal(template.format(char)) == "invalid_url"
+
+
+@pytest.mark.parametrize(
+    "url", ["https://💩.fi/", "https://exa_mplé.fi/", f"https://{'ä' * 70}.fi/", "https://ä..fi/"]
+)
+def test_host_that_is_no_internationalised_domain_name_is_refused(url):
+    assert normalization_refusal(url) == "invalid_url"
+
+
+def test_port_in_other_digits_is_refused():
+    fullwidth_443 = "\uff14\uff14\uff13"
+
+    assert normalization_refusal(f"https://exämple.fi:{fullwidth_443}/") == "invalid_url"
+
+
+def test_url_that_encoding_makes_too_long_is_refused():
+    url = "https://wearable.example.fi/" + "ä" * (MAX_URL_LENGTH // 3)
+
+    assert normalization_refusal(url) == "invalid_url"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://wearable.example.fi/dätä", "https://exämple.fi/x", "https://wearable.example.fi/\x7f",
+     "https://wearable.example.fi/\x85"],
+)  # fmt: skip
+def test_check_takes_only_the_normalised_form(url):
+    assert refusal(url) == "invalid_url"

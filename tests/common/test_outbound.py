@@ -181,3 +181,26 @@ def test_https_refuses_a_certificate_for_another_name(tls_receiver):
 
     assert error.code == "connection_failed"
     assert tls_receiver.requests == []
+
+
+# -- what cannot be encoded ------------------------------------------------------
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+@pytest.mark.parametrize("path", ["/dätä", "/€", "/d\x7fata", "/d\x85ata", "/d\tata"])
+def test_stored_url_not_in_ascii_form_is_refused_without_connecting(accept_counter, path):
+    # Stored before URLs were normalised: the request fails, the caller's task does not.
+    error = failure_of(f"http://127.0.0.1:{accept_counter.port}{path}")
+
+    assert error.code == "invalid_url"
+    assert accept_counter.accepted == 0
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+@pytest.mark.parametrize("value", ["€uro", "line\r\nX-Injected: yes"])
+def test_header_that_cannot_be_encoded_is_an_outbound_error_and_is_never_sent(receiver, value):
+    with pytest.raises(outbound.OutboundError) as caught:
+        outbound.request(method="POST", url=receiver.url, headers={"X-Label": value}, body=b"{}")
+
+    assert caught.value.code == "invalid_request"
+    assert receiver.requests == []

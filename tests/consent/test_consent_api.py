@@ -105,6 +105,37 @@ def test_bad_requests_are_refused_with_the_field_at_fault(
     assert not ConsentRequest.objects.exists()
 
 
+def test_return_url_is_stored_with_non_ascii_percent_encoded(sink_provider, wellbeing, wearable):
+    changes = {"return_url": "https://sink.example.fi/takaisin-ä?kieli=ö"}
+
+    response = api_as(sink_provider, ALL).post(
+        "/api/v1/consent-requests", body(wearable, wellbeing, **changes), format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    expected = "https://sink.example.fi/takaisin-%C3%A4?kieli=%C3%B6"
+    assert ConsentRequest.objects.get().return_url == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://sink.example.fi/back\t", " https://sink.example.fi/back", "https://sink.example.fi/b\nack",
+     "https://sink.example.fi/b\x7fack", "https://sink.example.fi/b\u2028ack"],
+)  # fmt: skip
+def test_return_url_with_whitespace_or_a_control_character_is_a_400(
+    sink_provider, wellbeing, wearable, url
+):
+    response = api_as(sink_provider, ALL).post(
+        "/api/v1/consent-requests", body(wearable, wellbeing, return_url=url), format="json"
+    )
+
+    assert response.status_code == 400
+    assert [(f["field"], f["code"]) for f in response.json()["fields"]] == [
+        ("return_url", "invalid_url")
+    ]
+    assert not ConsentRequest.objects.exists()
+
+
 @pytest.mark.parametrize(
     "frequency",
     [

@@ -1,6 +1,7 @@
 """The relay, in the test process, against real source and sink servers on 127.0.0.1."""
 
 import base64
+import gzip
 import hashlib
 import json
 import time
@@ -405,3 +406,61 @@ def test_a_well_formed_content_type_is_relayed_as_it_came(peers, consent, conten
 
     assert (transfer.status, transfer.content_type) == ("delivered", content_type)
     assert sink.requests[0].headers["content-type"] == content_type
+
+
+def test_source_is_asked_for_the_body_uncompressed(peers, consent):
+    source, _sink = peers
+    source.answers = [Answer(body=b"{}")]
+
+    relay_until_final(request_transfer(consent))
+
+    assert source.requests[0].headers["accept-encoding"] == "identity"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "GZIP", "deflate, gzip", "br"])
+def test_compressed_source_answer_fails_and_is_never_relayed(peers, consent, encoding):
+    source, sink = peers
+    # A small gzip that would unpack to a megabyte: the relay must not unpack it, nor pass it on.
+    bomb = gzip.compress(b"\0" * 1024 * 1024)
+    source.answers = [Answer(body=bomb, headers={"Content-Encoding": encoding})]
+
+    transfer = relay_until_final(request_transfer(consent))
+
+    assert (transfer.status, transfer.attempts, transfer.error_code) == (
+        "failed", 1, "source_bad_content_encoding"
+    )  # fmt: skip
+    assert sink.requests == []
+    assert transfer.byte_count is None
+
+
+def test_identity_content_encoding_is_relayed(peers, consent):
+    source, sink = peers
+    source.answers = [Answer(body=b"{}", headers={"Content-Encoding": "Identity"})]
+
+    transfer = relay_until_final(request_transfer(consent))
+
+    assert transfer.status == "delivered"
+    assert sink.requests[0].body == b"{}"
+
+
+@pytest.mark.parametrize("path", ["/dätä", "/d\x7fata", "/d\tata"])
+def test_fetch_url_stored_before_normalisation_fails_the_transfer(peers, consent, path):
+    source, sink = peers
+    # Written past the service layer, as a URL stored before URLs were normalised was.
+    type(consent.source).objects.filter(pk=consent.source_id).update(fetch_url=source.url + path)
+
+    transfer = relay_until_final(request_transfer(consent))
+
+    assert (transfer.status, transfer.error_code) == ("failed", "source_invalid_url")
+    assert (source.requests, sink.requests) == ([], [])
+
+
+def test_delivery_url_stored_before_normalisation_fails_the_transfer(peers, consent):
+    source, sink = peers
+    source.answers = [Answer(body=b"{}")]
+    type(consent.sink).objects.filter(pk=consent.sink_id).update(delivery_url=sink.url + "/€")
+
+    transfer = relay_until_final(request_transfer(consent))
+
+    assert (transfer.status, transfer.error_code) == ("failed", "sink_invalid_url")
+    assert sink.requests == []

@@ -12,6 +12,7 @@ from omadata.celery import app
 from relay import services
 from relay.models import Transfer
 from relay.tasks import transfer_schedule
+from tests.factories import grant_consent, request_consent
 from tests.relay.helpers import relay_until_final
 from tests.servers import Answer
 
@@ -19,6 +20,13 @@ from tests.servers import Answer
 def schedule_at(moment) -> int:
     with time_machine.travel(moment, tick=False):
         return services.transfer_schedule_due()
+
+
+def schedule_and_deliver_at(moment) -> int:
+    """Run the schedule at `moment`; what it made is delivered before the next run."""
+    created = schedule_at(moment)
+    Transfer.objects.update(status=Transfer.Status.DELIVERED)
+    return created
 
 
 def test_due_consent_gets_exactly_one_scheduled_transfer(consent):
@@ -57,7 +65,7 @@ def test_limit_of_two_a_day_spaces_transfers_twelve_hours_apart(consent):
     start = timezone.now()
     hours = [0, 11, 12, 23, 24, 35, 36]
 
-    created = [schedule_at(start + timedelta(hours=h, seconds=1)) for h in hours]
+    created = [schedule_and_deliver_at(start + timedelta(hours=h, seconds=1)) for h in hours]
 
     assert created == [1, 0, 1, 0, 1, 0, 1]
 
@@ -65,8 +73,35 @@ def test_limit_of_two_a_day_spaces_transfers_twelve_hours_apart(consent):
 def test_next_scheduled_transfer_waits_a_full_period(consent):
     start = timezone.now()
 
-    assert [schedule_at(start), schedule_at(start + timedelta(hours=23, minutes=59))] == [1, 0]
+    assert [
+        schedule_and_deliver_at(start),
+        schedule_and_deliver_at(start + timedelta(hours=23, minutes=59)),
+    ] == [1, 0]
     assert schedule_at(start + timedelta(days=1)) == 1
+
+
+def test_unfinished_transfer_holds_back_the_next_scheduled_one(consent):
+    # Two a day: twelve hours on, the limit and the spacing would allow the next one.
+    type(consent).objects.filter(pk=consent.pk).update(frequency_limit=2)
+    start = timezone.now()
+    schedule_at(start)  # still queued, twelve hours on: its source keeps failing, say
+
+    assert schedule_at(start + timedelta(hours=12, seconds=1)) == 0
+    assert Transfer.objects.count() == 1
+
+
+def test_sink_at_its_cap_makes_the_schedule_skip_not_fail(
+    consent, wellbeing, wearable, aino, settings
+):
+    settings.OMADATA_SINK_MAX_UNFINISHED_TRANSFERS = 1
+    other = grant_consent(
+        request_consent(sink=wellbeing, source=wearable, purpose_category="service_provision"),
+        aino,
+    )
+    services.transfer_request(consent=other, organisation=wellbeing.organisation)
+
+    assert services.transfer_schedule_due() == 0  # `consent` is due, but the sink is full
+    assert list(Transfer.objects.values_list("consent", flat=True)) == [other.pk]
 
 
 def test_sinks_own_transfer_takes_the_scheduled_ones_place(consent):

@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from consent import services as consent_services
 from registry import services as registry_services
@@ -83,6 +84,83 @@ def test_frequency_limit_is_a_409(sink_api, consent):
     response = sink_api.post(URL, {"consent": str(consent.id)}, format="json")
 
     assert (response.status_code, response.json()["code"]) == (409, "frequency_limit")
+
+
+def test_second_transfer_while_one_is_unfinished_is_409_naming_it(sink_api, consent):
+    # Two a day: only the rule of one unfinished transfer per consent stands in the way.
+    type(consent).objects.filter(pk=consent.pk).update(frequency_limit=2)
+    first = sink_api.post(URL, {"consent": str(consent.id)}, format="json").json()
+
+    response = sink_api.post(URL, {"consent": str(consent.id)}, format="json")
+
+    assert response.status_code == 409
+    assert (response.json()["code"], response.json()["transfer"]) == (
+        "transfer_in_progress", first["id"]
+    )  # fmt: skip
+    assert Transfer.objects.count() == 1
+
+
+@pytest.mark.parametrize("status", ["fetching", "delivering"])
+def test_transfer_under_way_holds_back_the_next(sink_api, consent, status):
+    type(consent).objects.filter(pk=consent.pk).update(frequency_limit=2)
+    sink_api.post(URL, {"consent": str(consent.id)}, format="json")
+    Transfer.objects.update(status=status)
+
+    response = sink_api.post(URL, {"consent": str(consent.id)}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (409, "transfer_in_progress")
+
+
+@pytest.mark.parametrize("status", ["delivered", "failed", "cancelled"])
+def test_next_transfer_is_taken_once_the_last_has_finished(sink_api, consent, status):
+    type(consent).objects.filter(pk=consent.pk).update(frequency_limit=2)
+    sink_api.post(URL, {"consent": str(consent.id)}, format="json")
+    Transfer.objects.update(status=status)
+
+    response = sink_api.post(URL, {"consent": str(consent.id)}, format="json")
+
+    assert response.status_code == 202, response.content
+
+
+def test_repeat_of_an_unfinished_transfers_key_returns_it(sink_api, consent):
+    type(consent).objects.filter(pk=consent.pk).update(frequency_limit=2)
+    first = sink_api.post(
+        URL, {"consent": str(consent.id)}, format="json", HTTP_IDEMPOTENCY_KEY="k-3"
+    )
+
+    again = sink_api.post(
+        URL, {"consent": str(consent.id)}, format="json", HTTP_IDEMPOTENCY_KEY="k-3"
+    )
+
+    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+
+
+def test_sink_at_its_cap_of_unfinished_transfers_gets_409(
+    sink_api, consent, wellbeing, wearable, aino, settings
+):
+    settings.OMADATA_SINK_MAX_UNFINISHED_TRANSFERS = 1
+    request = request_consent(sink=wellbeing, source=wearable, purpose_category="service_provision")
+    other = grant_consent(request, aino)
+    assert sink_api.post(URL, {"consent": str(other.id)}, format="json").status_code == 202
+
+    response = sink_api.post(URL, {"consent": str(consent.id)}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (409, "sink_transfer_limit")
+    assert set(response.json()) == {"code", "message", "fields", "request_id"}
+    assert Transfer.objects.count() == 1
+
+
+def test_database_refuses_a_second_unfinished_transfer_under_a_consent(consent):
+    # The rule holds in the database too, whatever path a row is written by.
+    fields = {
+        "consent": consent, "requested_by": consent.sink.organisation,
+        "next_attempt_at": consent.created_at,
+    }  # fmt: skip
+    Transfer.objects.create(**fields, status="delivering")
+    Transfer.objects.create(**fields, status="delivered")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Transfer.objects.create(**fields, status="queued")
 
 
 def test_one_off_consent_allows_one_delivery_ever(sink_api, consent):
