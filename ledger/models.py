@@ -84,6 +84,10 @@ class LogNode(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["level", "index"], name="log_node_position"),
         ]
+        indexes = [
+            # An auditor holding a receipt asks for its inclusion proof by leaf hash.
+            models.Index(fields=["hash"], condition=models.Q(level=0), name="log_node_leaf_hash"),
+        ]
 
     def __str__(self) -> str:
         return f"node {self.level}/{self.index}"

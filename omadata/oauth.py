@@ -5,6 +5,9 @@ token is `{"active": false}`, the answer for an unknown one, so that no client
 learns whether another client's token is live, what it may do or whose it is.
 It takes POST only: a token in a query string ends up in access logs.
 
+Scopes depend on whose client asks: an auditor's client may hold `audit:read`
+and nothing else, a provider's client every scope but that one.
+
 Revocation (RFC 7009) needs nothing of ours: django-oauth-toolkit's view takes
 POST only and revokes only the calling client's tokens (tests/omadata/
 test_oauth_endpoints.py holds it to that).
@@ -14,9 +17,29 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from oauth2_provider.scopes import SettingsScopes
 from oauth2_provider.views import IntrospectTokenView
 from oauthlib.common import Request as OAuthLibRequest
+
+from ledger.access import is_auditor
+
+
+class AudienceScopes(SettingsScopes):
+    """The scopes a client may hold, and gets by default, by the role of its owner."""
+
+    def get_available_scopes(
+        self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any
+    ) -> list[str]:
+        if is_auditor(getattr(application, "user", None)):
+            return list(settings.OMADATA_AUDITOR_SCOPES)
+        return list(settings.OMADATA_PROVIDER_SCOPES)
+
+    def get_default_scopes(
+        self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any
+    ) -> list[str]:
+        return self.get_available_scopes(application, request, *args, **kwargs)
 
 
 class OwnTokenIntrospectView(IntrospectTokenView):

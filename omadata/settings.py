@@ -279,7 +279,7 @@ OMADATA_PROXY_COUNT = env_int("OMADATA_PROXY_COUNT", 0)
 
 # OAuth2 scopes a service provider's client may ask for. Later capabilities
 # add theirs here; the token endpoint refuses any other.
-OMADATA_SCOPES = {
+OMADATA_PROVIDER_SCOPES = {
     "services:read": "Read your organisation's services",
     "services:write": "Register and change your organisation's services",
     "consents:request": "Ask residents for consent on behalf of your sinks",
@@ -288,9 +288,15 @@ OMADATA_SCOPES = {
     "transfers:write": "Ask for transfers of data to your sinks under residents' consents",
     "transfers:read": "Read the transfers to your sinks, with their attempts and outcomes",
 }
+# An auditor's client holds this one alone (omadata/oauth.py AudienceScopes).
+OMADATA_AUDITOR_SCOPES = {
+    "audit:read": "Read the receipt log and sign checkpoints on demand (auditors only)",
+}
+OMADATA_SCOPES = OMADATA_PROVIDER_SCOPES | OMADATA_AUDITOR_SCOPES
 OAUTH2_PROVIDER = {
     "SCOPES": dict(OMADATA_SCOPES),
-    "DEFAULT_SCOPES": list(OMADATA_SCOPES),
+    "DEFAULT_SCOPES": list(OMADATA_PROVIDER_SCOPES),
+    "SCOPES_BACKEND_CLASS": "omadata.oauth.AudienceScopes",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OMADATA_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
     # Follow the OAuth 2.0 Security BCP (RFC 9700) everywhere: tokens stored
     # hashed, never in query strings, no implicit or password grants.

@@ -46,7 +46,9 @@ def discovery(request: HttpRequest) -> JsonResponse:
             "api_docs": base + reverse("api-docs"),
             "service_registry": base + reverse("service-list"),
             "consent_requests": base + reverse("consent-request-list"),
-            "log_checkpoints": base + reverse("audit-checkpoint"),
+            "log_checkpoints": base + reverse("audit-checkpoints"),
+            "log_checkpoint_latest": base + reverse("audit-checkpoint"),
+            "log_keys": base + reverse("audit-keys"),
             "ui_locales_supported": [code for code, _name in settings.LANGUAGES],
         }
     )

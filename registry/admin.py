@@ -1,12 +1,15 @@
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from common.admin import ReadOnlyAdmin
+from common.errors import ServiceError
 from common.http import AuthenticatedHttpRequest
 from registry import services
 from registry.models import AuditEvent, DataType, Organisation, Provider, Service
@@ -103,3 +106,33 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["action"]
     # detail__username: the account a lockout concerns
     search_fields = ["organisation__name", "service__slug", "detail__username"]
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AccountAdmin(UserAdmin):
+    """Django's user admin, with the auditor role granted and revoked as audited actions."""
+
+    actions = ["grant_auditor", "revoke_auditor"]
+
+    @admin.action(description=_("Grant the auditor role"), permissions=["change"])
+    def grant_auditor(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
+        self._each(request, queryset, services.auditor_grant, _("%(count)d now auditors."))
+
+    @admin.action(description=_("Revoke the auditor role"), permissions=["change"])
+    def revoke_auditor(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
+        self._each(request, queryset, services.auditor_revoke, _("%(count)d no longer auditors."))
+
+    def _each(
+        self, request: AuthenticatedHttpRequest, queryset: QuerySet, change: Any, done: Any
+    ) -> None:
+        count = 0
+        for user in queryset:
+            try:
+                count += change(user=user, actor=request.user)
+            except ServiceError as error:
+                self.message_user(request, error.message, messages.ERROR)
+        self.message_user(request, done % {"count": count}, messages.SUCCESS)

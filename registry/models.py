@@ -178,6 +178,8 @@ class AuditEvent(models.Model):
         CREDENTIAL_CREATED = "credential.created", _("API credential created")
         CREDENTIAL_REVOKED = "credential.revoked", _("API credential revoked")
         ACCOUNT_LOCKED_OUT = "account.locked_out", _("account locked out")
+        AUDITOR_GRANTED = "auditor.granted", _("auditor role granted")
+        AUDITOR_REVOKED = "auditor.revoked", _("auditor role revoked")
 
     id = models.BigAutoField(primary_key=True)
     # The database's clock, not the application's: on PostgreSQL a trigger sets it

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
@@ -15,8 +16,11 @@ from django.utils.translation import ngettext
 from jwcrypto import jwk
 from oauth2_provider.models import get_application_model
 
+from common.errors import Conflict
 from common.netguard import UnsafeURL, check_service_url, normalize_url
+from ledger.access import AUDITORS_GROUP, is_auditor
 from registry.models import AuditEvent, DataType, Organisation, Provider, Service
+from registry.selectors import provider_of_user
 from registry.ytunnus import is_valid_business_id
 
 if TYPE_CHECKING:
@@ -60,6 +64,13 @@ def _audit(
         action=action, actor=actor, organisation=organisation, service=service,
         detail={**detail, **snapshot},
     )  # fmt: skip
+
+
+def _account_audit(*, action: str, actor: "User | None", **detail: Any) -> None:
+    """An audit event about an account, naming no organisation; the actor's name kept."""
+    if actor is not None:
+        detail["actor_username"] = actor.get_username()
+    AuditEvent.objects.create(action=action, actor=actor, detail=detail)
 
 
 def organisation_create(
@@ -124,6 +135,71 @@ def credential_revoke(*, provider: Provider, application: Any) -> None:
             name=application.name,
         )  # fmt: skip
         application.delete()
+
+
+def auditor_grant(*, user: "User", actor: "User | None") -> bool:
+    """Give `user` the auditor role; False if they hold it already (nothing recorded).
+
+    A provider's user cannot audit: an auditor's API clients hold `audit:read`
+    alone, so the provider's own clients would lose their scopes.
+    """
+    if provider_of_user(user) is not None:
+        raise Conflict(
+            "provider_cannot_audit",
+            _("%(username)s signs in for a service provider, and cannot also be an auditor.")
+            % {"username": user.username},
+        )
+    if is_auditor(user):
+        return False
+    with transaction.atomic():
+        group, _created = Group.objects.get_or_create(name=AUDITORS_GROUP)
+        user.groups.add(group)
+        _account_audit(
+            action=AuditEvent.Action.AUDITOR_GRANTED, actor=actor, username=user.username
+        )
+    return True
+
+
+def auditor_revoke(*, user: "User", actor: "User | None") -> bool:
+    """Take the auditor role from `user`, and delete their API clients with their tokens.
+
+    False if they did not hold it (nothing recorded).
+    """
+    if not user.groups.filter(name=AUDITORS_GROUP).exists():
+        return False
+    with transaction.atomic():
+        user.groups.remove(*user.groups.filter(name=AUDITORS_GROUP))
+        clients = list(Application.objects.filter(user=user).values_list("client_id", flat=True))
+        Application.objects.filter(user=user).delete()
+        _account_audit(
+            action=AuditEvent.Action.AUDITOR_REVOKED, actor=actor, username=user.username,
+            client_ids=clients,
+        )  # fmt: skip
+    return True
+
+
+def auditor_credential_create(
+    *, auditor: "User", name: str, actor: "User | None"
+) -> tuple[Any, str]:
+    """Client credentials for an auditor's tools (scope `audit:read` only); the secret once."""
+    if not is_auditor(auditor):
+        raise Conflict(
+            "not_an_auditor", _("%(username)s is not an auditor.") % {"username": auditor.username}
+        )
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        application = Application.objects.create(
+            name=name[:255],
+            user=auditor,
+            client_type=Application.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+            client_secret=secret,
+        )
+        _account_audit(
+            action=AuditEvent.Action.CREDENTIAL_CREATED, actor=actor, username=auditor.username,
+            client_id=application.client_id, name=name,
+        )  # fmt: skip
+    return application, secret
 
 
 def account_lockout_record(

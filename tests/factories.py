@@ -174,6 +174,34 @@ def access_token(provider, scope: str) -> str:
     return response.json()["access_token"]
 
 
+# Every scope a provider's client may hold.
+ALL_PROVIDER_SCOPES = (
+    "services:read services:write consents:request consents:read links:write "
+    "transfers:write transfers:read"
+)
+
+
+def make_auditor(username: str = "auditor"):
+    """A user with the auditor role, granted as staff grant it."""
+    user = make_user(username)
+    registry_services.auditor_grant(user=user, actor=None)
+    return user
+
+
+def auditor_token(auditor, scope: str = "audit:read") -> str:
+    """An access token of a new API client of `auditor`, got from /o/token/."""
+    application, secret = registry_services.auditor_credential_create(
+        auditor=auditor, name="audit tool", actor=None
+    )
+    response = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": scope},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id, secret),
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"]
+
+
 def api_as(provider, scope: str = "services:read services:write") -> APIClient:
     """An API client holding a token for `provider` with the given scopes."""
     api = APIClient()

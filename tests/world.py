@@ -76,6 +76,7 @@ class World:
     link: ServiceLink  # Aino's link to the wearable
     receipt: Receipt  # the receipt of Aino's consent
     transfer: Transfer  # asked for by the sink under Aino's consent
+    checkpoint: Checkpoint  # the log's, signed after all of the above
     credential: Any  # a spare API credential of the sink's organisation
     admin_objects: dict[type[Model], Model] = field(default_factory=dict)
 
@@ -85,10 +86,8 @@ def build_world() -> World:
     factories.make_data_types()
     staff = factories.make_user("staff", is_staff=True, is_superuser=True)
     aino, eero = factories.make_user("aino"), factories.make_user("eero")
-    auditor = factories.make_user("auditor")
-    # As demo_seed makes it: auditors are a group, which has no rights of its own today.
-    auditors = Group.objects.create(name="auditors")
-    auditors.user_set.add(auditor)
+    auditor = factories.make_auditor()
+    auditors = Group.objects.get(name="auditors")
     espoo = factories.make_provider(
         name="Espoon kaupunki", business_id="0101263-6", username="espoo"
     )
@@ -122,7 +121,7 @@ def build_world() -> World:
     transfer, _created = relay_services.transfer_request(
         consent=consent, organisation=espoo.organisation
     )
-    checkpoints.checkpoint_sign()
+    checkpoint = checkpoints.checkpoint_sign()
     credential, _secret = registry_services.credential_create(provider=espoo, name="spare")
 
     personas = {
@@ -135,12 +134,14 @@ def build_world() -> World:
         "other_api": Persona("other_api", token=factories.access_token(vantaa, ALL_SCOPES)),
         "other_browser": Persona("other_browser", user=vantaa.user),
         "auditor": Persona("auditor", user=auditor),
+        "auditor_api": Persona("auditor_api", token=factories.auditor_token(auditor)),
         "staff": Persona("staff", user=staff),
     }
     world = World(
         personas=personas, wearable=wearable, wellbeing=wellbeing, pending=pending, care=care,
         open_request=open_request, request=request, consent=consent, link=link,
-        receipt=consent.receipts.get(), transfer=transfer, credential=credential,
+        receipt=consent.receipts.get(), transfer=transfer, checkpoint=checkpoint,
+        credential=credential,
     )  # fmt: skip
     world.admin_objects = _admin_objects(world, aino=aino, auditors=auditors, askel=askel)
     return world

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from common.env import Rate
 from registry import services as registry_services
-from tests.factories import api_as, basic_auth
+from tests.factories import api_as, auditor_token, basic_auth, make_auditor
 from tests.servers import free_port
 
 ATTACKER = "203.0.113.7"
@@ -136,21 +136,35 @@ def test_another_address_keeps_its_own_anonymous_limit(client, db, settings):
     assert client.get("/api/v1/services", REMOTE_ADDR=ELSEWHERE).status_code == 200
 
 
-def test_anonymous_checkpoint_signing_has_a_tight_limit(client, db, settings):
+@pytest.fixture
+def auditor_api(db) -> APIClient:
+    api = APIClient()
+    token = auditor_token(make_auditor())
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return api
+
+
+def test_checkpoint_signing_has_a_tight_limit(auditor_api, settings):
     limit = settings.OMADATA_RATE_CHECKPOINT_SIGN
 
-    answers = [client.post("/api/v1/audit/checkpoints", REMOTE_ADDR=ATTACKER) for _ in range(200)]
+    answers = [
+        auditor_api.post("/api/v1/audit/checkpoints", REMOTE_ADDR=ATTACKER) for _ in range(200)
+    ]
 
     assert limit.requests <= 10
     assert statuses(answers) == {200: limit.requests, 429: 200 - limit.requests}
     assert_rate_limited(answers[-1], within=limit.seconds)
 
 
-def test_reading_the_latest_checkpoint_is_not_signing(client, db, settings):
+def test_reading_the_latest_checkpoint_is_not_signing(client, auditor_api, settings):
     settings.OMADATA_RATE_CHECKPOINT_SIGN = Rate(1, 3600)
-    signings = [client.post("/api/v1/audit/checkpoints", REMOTE_ADDR=ATTACKER) for _ in range(2)]
+    signings = [
+        auditor_api.post("/api/v1/audit/checkpoints", REMOTE_ADDR=ATTACKER) for _ in range(2)
+    ]
 
-    answers = [client.get("/api/v1/audit/checkpoints", REMOTE_ADDR=ATTACKER) for _ in range(5)]
+    answers = [
+        client.get("/api/v1/audit/checkpoints/latest", REMOTE_ADDR=ATTACKER) for _ in range(5)
+    ]
 
     assert [s.status_code for s in signings] == [200, 429]
     assert statuses(answers) == {200: 5}

@@ -277,12 +277,13 @@ def test_a_link_token_cannot_be_confirmed_for_someone_elses_service(sink_provide
 
 def test_inclusion_and_consistency_proofs_verify(client, consent):
     from ledger import merkle
-    from ledger.checkpoints import b64
+    from ledger.apis import CheckpointOutput
+    from ledger.checkpoints import b64, checkpoint_sign
 
     services.consent_pause(consent=consent)
-    first = client.post("/api/v1/audit/checkpoints").json()
+    first = CheckpointOutput(checkpoint_sign()).data
     services.consent_resume(consent=consent)
-    second = client.post("/api/v1/audit/checkpoints").json()
+    second = CheckpointOutput(checkpoint_sign()).data
     receipt = consent.receipts.order_by("entry__index").first()
 
     inclusion = client.get(f"/api/v1/audit/receipts/{receipt.pk}/inclusion").json()

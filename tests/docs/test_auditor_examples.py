@@ -17,8 +17,8 @@ def test_auditor_examples_check_a_receipt_against_signed_checkpoints(demo_world,
     services.consent_pause(consent=consent)
     services.consent_resume(consent=consent)
     granted = Receipt.objects.get(consent=consent, event=Receipt.Event.GRANTED)
-    folder = tmp_path / "auditor"
-    folder.mkdir()
+    # The run's folder holds var/demo.json, where the examples read the auditor's client.
+    folder = tmp_path
     (folder / "receipt.jws").write_text(granted.jws + "\n")
     found = examples(DOCS / "auditors.md")
 

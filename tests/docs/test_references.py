@@ -1,7 +1,6 @@
 """What the README and docs/ name exists: variables, files, links, commands, URL paths."""
 
 import re
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,6 +10,7 @@ from django.urls import Resolver404, resolve
 
 from demo.server import ROUTES
 from tests.docs.examples import DOCS
+from tests.paths import fill_placeholders
 
 ROOT = DOCS.parent
 PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
@@ -120,7 +120,7 @@ def url_paths(text: str) -> set[str]:
 
 
 def resolves(path: str) -> bool:
-    concrete = re.sub(r"\{[^}]*\}", str(uuid.uuid4()), path)
+    concrete = fill_placeholders(path)
     if any(route == concrete for _method, route in ROUTES):
         return True
     try:

@@ -45,12 +45,13 @@ PERSONAS = (
     "source_api",  # the source's provider's API client, with every scope
     "other_api",  # another organisation's provider's API client, with every scope
     "other_browser",  # that organisation's provider, logged in
-    "auditor",  # in the `auditors` group: no rights of its own today
+    "auditor",  # holds the auditor role, logged in
+    "auditor_api",  # that auditor's API client, with `audit:read` (the only scope it may hold)
     "staff",  # is_staff and is_superuser
 )
 TOKENS = ("sink_api", "source_api", "other_api")
 # A token does not log in to the pages, and a session does not authenticate to the API.
-NO_SESSION = ("anonymous", *TOKENS)
+NO_SESSION = ("anonymous", *TOKENS, "auditor_api")
 NO_TOKEN = ("anonymous", "aino", "eero", "sink_browser", "other_browser", "auditor", "staff")
 NOT_AINO = ("eero", "sink_browser", "other_browser", "auditor", "staff")
 SESSIONS = ("aino", *NOT_AINO)
@@ -69,6 +70,7 @@ PARAMETERS: dict[str, Callable[[World], Any]] = {
     "link_id": lambda w: w.link.pk,
     "transfer_id": lambda w: w.transfer.pk,
     "receipt_id": lambda w: w.receipt.pk,
+    "tree_size": lambda w: w.checkpoint.tree_size,
     "service_id": lambda w: w.pending.pk,
     "credential_id": lambda w: w.credential.pk,
     "id": lambda w: w.personas["aino"].user.pk,  # the admin's password change of a user
@@ -129,49 +131,97 @@ TABLE: dict[str, dict] = {
     "api/v1/services": {
         NO_TOKEN: {"GET HEAD": 200, "POST": 401, "*": 405},
         TOKENS: {"GET HEAD": 200, "POST": 400, "*": 405},
+        "auditor_api": {"GET HEAD": 200, "POST": 403, "*": 405},
     },
     "api/v1/services/<uuid:service_id> [approved]": {
         NO_TOKEN: {"GET HEAD": 200, "PATCH": 401, "*": 405},
+        "auditor_api": {"GET HEAD": 200, "PATCH": 403, "*": 405},
         ("sink_api", "other_api"): {"GET HEAD": 200, "PATCH": 404, "*": 405},
         "source_api": {"GET HEAD PATCH": 200, "*": 405},
     },
     "api/v1/services/<uuid:service_id> [pending]": {
         NO_TOKEN: {"GET HEAD": 404, "PATCH": 401, "*": 405},
+        "auditor_api": {"GET HEAD": 404, "PATCH": 403, "*": 405},
         ("sink_api", "other_api"): {"GET HEAD PATCH": 404, "*": 405},
         "source_api": {"GET HEAD PATCH": 200, "*": 405},
     },
-    "api/v1/organisation": {NO_TOKEN: {"GET HEAD": 401, "*": 405}, TOKENS: GET},
-    "api/v1/organisation/services": {NO_TOKEN: {"GET HEAD": 401, "*": 405}, TOKENS: GET},
+    "api/v1/organisation": {
+        NO_TOKEN: {"GET HEAD": 401, "*": 405},
+        TOKENS: GET,
+        "auditor_api": {"GET HEAD": 403, "*": 405},
+    },
+    "api/v1/organisation/services": {
+        NO_TOKEN: {"GET HEAD": 401, "*": 405},
+        TOKENS: GET,
+        "auditor_api": {"GET HEAD": 403, "*": 405},
+    },
     "api/v1/data-types": {PERSONAS: {"GET HEAD OPTIONS": 200, "*": 405}},
     # -- the consent API: a request is its sink's; a consent its source's and its sink's
     "api/v1/consent-requests": {
         NO_TOKEN: {"POST": 401, "*": 405},
         TOKENS: {"POST": 400, "*": 405},
+        "auditor_api": {"POST": 403, "*": 405},
     },
     "api/v1/consent-requests/<uuid:request_id>": {
         NO_TOKEN: {"GET HEAD": 401, "*": 405},
+        "auditor_api": {"GET HEAD": 403, "*": 405},
         "sink_api": GET,
         ("source_api", "other_api"): {"GET HEAD": 404, "*": 405},
     },
-    "api/v1/consents": {NO_TOKEN: {"GET HEAD": 401, "*": 405}, TOKENS: GET},
+    "api/v1/consents": {
+        NO_TOKEN: {"GET HEAD": 401, "*": 405},
+        TOKENS: GET,
+        "auditor_api": {"GET HEAD": 403, "*": 405},
+    },
     "api/v1/consents/<uuid:consent_id>": {
         NO_TOKEN: {"GET HEAD": 401, "*": 405},
+        "auditor_api": {"GET HEAD": 403, "*": 405},
         ("sink_api", "source_api"): GET,
         "other_api": {"GET HEAD": 404, "*": 405},
     },
-    "api/v1/links": {NO_TOKEN: {"POST": 401, "*": 405}, TOKENS: {"POST": 400, "*": 405}},
+    "api/v1/links": {
+        NO_TOKEN: {"POST": 401, "*": 405},
+        TOKENS: {"POST": 400, "*": 405},
+        "auditor_api": {"POST": 403, "*": 405},
+    },
     # -- the transfer API: a transfer is its sink's
-    "api/v1/transfers": {NO_TOKEN: {"POST": 401, "*": 405}, TOKENS: {"POST": 400, "*": 405}},
+    "api/v1/transfers": {
+        NO_TOKEN: {"POST": 401, "*": 405},
+        TOKENS: {"POST": 400, "*": 405},
+        "auditor_api": {"POST": 403, "*": 405},
+    },
     "api/v1/transfers/<uuid:transfer_id>": {
         NO_TOKEN: {"GET HEAD": 401, "*": 405},
+        "auditor_api": {"GET HEAD": 403, "*": 405},
         "sink_api": GET,
         ("source_api", "other_api"): {"GET HEAD": 404, "*": 405},
     },
-    # -- the audit API: public, auditors or not
-    "api/v1/audit/checkpoints": {PERSONAS: {"GET HEAD POST OPTIONS": 200, "*": 405}},
+    # -- the audit API: proofs, checkpoints and keys public; receipts and signing on
+    # demand for auditors' clients alone
+    "api/v1/audit/checkpoints": {
+        NO_TOKEN: {"GET HEAD OPTIONS": 200, "POST": 401, "*": 405},
+        TOKENS: {"GET HEAD OPTIONS": 200, "POST": 403, "*": 405},
+        "auditor_api": {"GET HEAD POST OPTIONS": 200, "*": 405},
+    },
+    "api/v1/audit/checkpoints/latest": {PERSONAS: {"GET HEAD OPTIONS": 200, "*": 405}},
+    "api/v1/audit/checkpoints/<int:tree_size>": {PERSONAS: {"GET HEAD OPTIONS": 200, "*": 405}},
+    "api/v1/audit/keys": {PERSONAS: {"GET HEAD OPTIONS": 200, "*": 405}},
+    # No `start` and `end`: a 400 that shows the request got through.
+    "api/v1/audit/receipts": {
+        NO_TOKEN: {"GET HEAD": 401, "*": 405},
+        TOKENS: {"GET HEAD": 403, "*": 405},
+        "auditor_api": {"GET HEAD": 400, "*": 405},
+    },
+    "api/v1/audit/receipts/<uuid:receipt_id>": {
+        NO_TOKEN: {"GET HEAD": 401, "*": 405},
+        TOKENS: {"GET HEAD": 403, "*": 405},
+        "auditor_api": GET,
+    },
     "api/v1/audit/receipts/<uuid:receipt_id>/inclusion": {
         PERSONAS: {"GET HEAD OPTIONS": 200, "*": 405}
     },
+    # No `leaf_hash`: a 400 that shows the request got through.
+    "api/v1/audit/inclusion": {PERSONAS: {"GET HEAD": 400, "OPTIONS": 200, "*": 405}},
     # No `first` and `second`: a 400 that shows the request got through.
     "api/v1/audit/consistency": {PERSONAS: {"GET HEAD": 400, "OPTIONS": 200, "*": 405}},
     # -- the resident's pages. Any logged-in user is a resident to them, providers and

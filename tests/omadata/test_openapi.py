@@ -1,10 +1,9 @@
-import re
-import uuid
-
 import pytest
 import yaml
 from django.core.management import call_command
 from django.urls import resolve
+
+from tests.paths import fill_placeholders
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +83,7 @@ def test_every_security_requirement_names_a_defined_scheme_and_scope(schema):
 def test_documented_scopes_are_the_scopes_each_view_enforces(schema):
     for path, method, operation in _operations(schema):
         # Every path parameter of this API is a UUID.
-        view = resolve(re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)).func.view_class
+        view = resolve(fill_placeholders(path)).func.view_class
         enforced = getattr(view, "required_scopes", {}).get(method.upper())
         documented = [s for r in operation.get("security", []) for s in r.get("oauth2", [])]
         expected = [] if enforced is None else [enforced] if isinstance(enforced, str) else enforced

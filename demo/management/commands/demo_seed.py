@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from oauth2_provider.models import get_application_model
 
 from ledger import keys
 from registry import services
 from registry.models import DataType, Organisation, Provider, Service
 from registry.selectors import credential_list
+
+Application = get_application_model()
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -120,9 +122,9 @@ class Command(BaseCommand):
                 "services": {},
             }
             staff = UserModel.objects.get(username="staff")
-            Group.objects.get_or_create(name="auditors")[0].user_set.add(
-                UserModel.objects.get(username="auditor")
-            )
+            auditor = UserModel.objects.get(username="auditor")
+            services.auditor_grant(user=auditor, actor=staff)
+            result["auditor"] |= self._auditor_credential(saved.get("auditor"), auditor, staff)
             for demo in demo_services(demo_base):
                 slug = demo["spec"]["slug"]
                 result["services"][slug] = self._service(saved, demo, staff)
@@ -160,6 +162,19 @@ class Command(BaseCommand):
             service = services.service_update(service=service, actor=staff, spec=spec)
         services.service_approve(service=service, actor=staff)
         return self._credential(saved.get("services", {}).get(spec["slug"]), provider)
+
+    def _auditor_credential(self, saved: dict | None, auditor: "User", staff: "User") -> dict:
+        """The auditor's API client (scope audit:read), kept from the last run if it works."""
+        if saved and saved.get("client_id"):
+            existing = Application.objects.filter(
+                user=auditor, client_id=saved["client_id"]
+            ).first()
+            if existing and check_password(saved["client_secret"], existing.client_secret):
+                return {"client_id": saved["client_id"], "client_secret": saved["client_secret"]}
+        application, secret = services.auditor_credential_create(
+            auditor=auditor, name="demo auditor", actor=staff
+        )
+        return {"client_id": application.client_id, "client_secret": secret}
 
     def _credential(self, saved: dict | None, provider: Provider) -> dict:
         if saved:
