@@ -10,10 +10,12 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from rest_framework.test import APIClient
 
 from common.errors import Unavailable
 from ledger import jws, keys
 from ledger.models import SigningKey
+from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -102,10 +104,12 @@ def test_in_production_no_key_at_all_signs_nothing(settings):
     assert not (keys.keys_dir() / "active").exists()  # nor did it make one by itself
 
 
-def test_in_production_a_checkpoint_asked_for_without_a_published_key_is_503(
-    production_key, client
-):
-    response = client.post("/api/v1/audit/checkpoints")
+def test_in_production_a_checkpoint_asked_for_without_a_published_key_is_503(production_key):
+    auditor_api = APIClient()
+    token = factories.auditor_token(factories.make_auditor())
+    auditor_api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    response = auditor_api.post("/api/v1/audit/checkpoints")
 
     assert response.status_code == 503
     assert response.json()["code"] == "signing_key_unpublished"
