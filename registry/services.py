@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 from jwcrypto import jwk
 from oauth2_provider.models import get_application_model
 
+from common.errors import Conflict
 from common.netguard import UnsafeURL, check_service_url
 from registry.models import AuditEvent, DataType, Organisation, Provider, Service
 from registry.ytunnus import is_valid_business_id
@@ -91,10 +92,22 @@ def provider_create(
 def credential_create(*, provider: Provider, name: str) -> tuple[Any, str]:
     """Create an OAuth2 client-credentials application; return it and its secret.
 
-    The secret is stored hashed: this is the only moment it can be shown.
+    The secret is stored hashed: this is the only moment it can be shown. An
+    organisation holds at most OMADATA_MAX_CREDENTIALS: each client has its own
+    rate limits, and without a cap more clients would mean more requests.
     """
     secret = secrets.token_urlsafe(32)
     with transaction.atomic():
+        # Locked, so that two creations at once cannot both take the last place.
+        Organisation.objects.select_for_update().filter(pk=provider.organisation_id).first()
+        held = Application.objects.filter(user__provider__organisation=provider.organisation_id)
+        most = settings.OMADATA_MAX_CREDENTIALS
+        if held.count() >= most:
+            message = _(
+                "Your organisation already holds %(count)d credentials, the most it may: "
+                "revoke one before creating another."
+            ) % {"count": most}
+            raise Conflict("credential_limit", message)
         application = Application.objects.create(
             name=name[:255],
             user=provider.user,
@@ -131,6 +144,17 @@ def account_lockout_record(
     return AuditEvent.objects.create(
         action=AuditEvent.Action.ACCOUNT_LOCKED_OUT,
         detail={"username": username, "address": address, "path": path, "failures": failures},
+    )
+
+
+def address_lockout_record(*, address: str, path: str, failures: int) -> AuditEvent:
+    """Record that logins from `address` are locked out, whatever the user name.
+
+    The user names that were tried are not kept: they may be anyone's.
+    """
+    return AuditEvent.objects.create(
+        action=AuditEvent.Action.ACCOUNT_LOCKED_OUT,
+        detail={"address": address, "path": path, "failures": failures},
     )
 
 
