@@ -22,10 +22,12 @@ from rest_framework.fields import get_error_detail
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from common.correlation import request_id_current
 from common.errors import Conflict, Forbidden, ServiceError, Unavailable, Unprocessable
+from common.throttles import Bucket, WindowThrottle, buckets_take
 
 # DRF's own codes for these exceptions are renamed to the ones we document.
 _CODES = {
@@ -133,6 +135,33 @@ def _bearer_sent(context: dict[str, Any]) -> bool:
     request = context.get("request")
     header = request.META.get("HTTP_AUTHORIZATION", "") if request else ""
     return header.lower().startswith("bearer ")
+
+
+class ApiView(APIView):
+    """Every API endpoint's view: its rate limits are checked before its permissions.
+
+    DRF checks permissions first, so a call that fails them (no token, an
+    invalid or expired one, a missing scope) was refused without being counted,
+    and a flood of them met no limit. The limits are checked together: a call
+    goes through only if all have room, and counts in none if one refuses.
+    """
+
+    def check_permissions(self, request: Request) -> None:
+        self._check_limits(request)
+        super().check_permissions(request)
+
+    def check_throttles(self, request: Request) -> None:
+        """Nothing more to check: `check_permissions` checked the limits already."""
+
+    def _check_limits(self, request: Request) -> None:
+        buckets: list[Bucket] = []
+        for throttle in self.get_throttles():
+            if not isinstance(throttle, WindowThrottle):
+                raise TypeError(f"{type(throttle).__name__} does not count in buckets")
+            buckets.extend(throttle.buckets(request))
+        taken = buckets_take(buckets)
+        if isinstance(taken, float):
+            self.throttled(request, taken)
 
 
 class InsufficientScope(exceptions.PermissionDenied):

@@ -29,15 +29,36 @@ def client_address(request: HttpRequest) -> str | None:
     outermost proxy saw. Entries further left are whatever the client wrote,
     and are never trusted. A malformed trusted entry (a misconfigured proxy)
     falls back to the peer's address.
+
+    An entry may carry a port (`203.0.113.7:4711`, `[2001:db8::7]:4711`), which
+    is dropped. An IPv6 client counts as its /64 network, given as the network's
+    first address: one host commonly holds a whole /64, and would otherwise
+    have 2^64 addresses to spread its requests over.
     """
-    peer = request.META.get("REMOTE_ADDR") or None
+    peer = _address(request.META.get("REMOTE_ADDR") or "")
     proxies = settings.OMADATA_PROXY_COUNT
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if proxies == 0 or not forwarded:
         return peer
-    hops = [hop.strip() for hop in forwarded.split(",")]
-    candidate = hops[-min(proxies, len(hops))]
+    hops = forwarded.split(",")
+    return _address(hops[-min(proxies, len(hops))]) or peer
+
+
+def _address(entry: str) -> str | None:
+    """`entry` as the address it counts as; None if it is not an address."""
+    host = entry.strip()
+    if host.startswith("["):  # [v6] or [v6]:port
+        host, bracket, _port = host[1:].partition("]")
+        if not bracket:
+            return None
+    elif host.count(":") == 1:  # v4:port; a bare v6 address has two colons at least
+        host = host.partition(":")[0]
     try:
-        return str(ipaddress.ip_address(candidate))
+        address = ipaddress.ip_address(host)
     except ValueError:
-        return peer
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False).network_address)
+    return str(address)

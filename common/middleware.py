@@ -116,12 +116,19 @@ class NulCharacterMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _basic_credentials(request) is None:
+            message = _("The Basic credentials hold a character outside base64's alphabet.")
+            return _refused(request, message)
         if _carries_nul(request):
-            if request.path.startswith(API_PREFIXES):
-                message = _("The request holds a NUL character, which the operator does not take.")
-                return error_response(400, "invalid_character", message)
-            raise SuspiciousOperation("NUL character in request parameters")
+            message = _("The request holds a NUL character, which the operator does not take.")
+            return _refused(request, message)
         return self.get_response(request)
+
+
+def _refused(request: HttpRequest, message: str) -> HttpResponse:
+    if request.path.startswith(API_PREFIXES):
+        return error_response(400, "invalid_character", message)
+    raise SuspiciousOperation(message)
 
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -135,17 +142,25 @@ def _carries_nul(request: HttpRequest) -> bool:
         for key, values in params.lists():
             if "\x00" in key or any("\x00" in value for value in values):
                 return True
-    return "\x00" in _basic_credentials(request)
+    return "\x00" in (_basic_credentials(request) or "")
 
 
-def _basic_credentials(request: HttpRequest) -> str:
-    """The decoded `client_id:secret` of a Basic Authorization header; "" if none."""
+def _basic_credentials(request: HttpRequest) -> str | None:
+    """The decoded `client_id:secret` of a Basic Authorization header; "" if none.
+
+    Decoded as leniently as django-oauth-toolkit decodes it (characters outside
+    base64's alphabet skipped), so that what it reads is what was checked here.
+    None for text it cannot even try to decode (characters beyond ASCII), on
+    which it failed with a 500.
+    """
     scheme, _space, encoded = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "basic":
         return ""
+    if not encoded.isascii():
+        return None
     try:
-        return base64.b64decode(encoded.strip(), validate=True).decode("latin-1")
-    except (binascii.Error, ValueError):
+        return base64.b64decode(encoded).decode("latin-1")
+    except binascii.Error:
         return ""  # not Basic credentials at all: DOT refuses them itself
 
 

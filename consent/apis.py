@@ -11,9 +11,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from common.api import ErrorOutput, RequiresScope, StrictSerializer
+from common.api import ApiView, ErrorOutput, RequiresScope, StrictSerializer
 from common.pagination import BoundedLimitOffsetPagination, PageInput, page_of
 from consent import selectors, services
 from consent.models import Consent, ConsentRequest, Frequency, Period, PurposeCategory
@@ -159,7 +158,7 @@ class ConsentDetailOutput(ConsentOutput):
         return ReceiptOutput(selectors.receipts_of(consent), many=True).data  # type: ignore[return-value]
 
 
-class ConsentRequestCollectionApi(APIView):
+class ConsentRequestCollectionApi(ApiView):
     required_scopes = {"POST": "consents:request"}
     permission_classes = [RequiresScope]
 
@@ -193,7 +192,7 @@ class ConsentRequestCollectionApi(APIView):
         return Response(ConsentRequestOutput(created).data, status=status.HTTP_201_CREATED)
 
 
-class ConsentRequestDetailApi(APIView):
+class ConsentRequestDetailApi(ApiView):
     required_scopes = {"GET": "consents:request"}
     permission_classes = [RequiresScope]
 
@@ -213,7 +212,7 @@ class ConsentFilterInput(serializers.Serializer):
     status = serializers.ChoiceField(Consent.Status.choices, required=False)
 
 
-class ConsentCollectionApi(APIView):
+class ConsentCollectionApi(ApiView):
     required_scopes = {"GET": "consents:read"}
     permission_classes = [RequiresScope]
 
@@ -239,7 +238,7 @@ class ConsentCollectionApi(APIView):
         )
 
 
-class ConsentDetailApi(APIView):
+class ConsentDetailApi(ApiView):
     required_scopes = {"GET": "consents:read"}
     permission_classes = [RequiresScope]
 
@@ -288,7 +287,7 @@ class LinkOutput(serializers.Serializer):
         return f"{settings.BASE_URL}{reverse('link-return')}?{query}"
 
 
-class LinkConfirmApi(APIView):
+class LinkConfirmApi(ApiView):
     required_scopes = {"POST": "links:write"}
     permission_classes = [RequiresScope]
 

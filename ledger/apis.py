@@ -19,9 +19,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
-from rest_framework.views import APIView
 
-from common.api import ErrorOutput, RequiresScope, StrictSerializer
+from common.api import ApiView, ErrorOutput, RequiresScope, StrictSerializer
 from common.errors import Conflict
 from common.throttles import AddressThrottle
 from ledger import checkpoints
@@ -47,7 +46,7 @@ class CheckpointOutput(serializers.Serializer):
         return checkpoints.b64(bytes.fromhex(checkpoint.root))
 
 
-class PublicAuditApi(APIView):
+class PublicAuditApi(ApiView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
@@ -74,7 +73,7 @@ class AuditorScope(RequiresScope):
         return True
 
 
-class AuditorApi(APIView):
+class AuditorApi(ApiView):
     permission_classes = [AuditorScope]
 
 

@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "common.middleware.UnavailableMiddleware",
+    "omadata.lockout.LoginAddressLimitMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -154,9 +155,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Logins (/accounts/login/ and /admin/login/) lock after too many failures, for
 # one user name from one address only: an attacker cannot lock a resident out
-# from everywhere, nor everyone out from one address. django-axes counts the
-# failures in the database, which every process shares, with row locks, so
-# parallel guesses count exactly. A lockout writes an audit event (omadata/lockout.py).
+# from everywhere. django-axes counts the failures in the database, which every
+# process shares, with row locks, so parallel guesses count exactly. Many more
+# failures from one address, whatever the user names, lock that address
+# (OMADATA_RATE_LOGIN_ADDRESS below). A lockout writes an audit event (omadata/lockout.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -173,6 +175,7 @@ AXES_VERBOSE = False  # no banner in every process's log; failures and lockouts 
 # Staff see each lockout as an audit event; axes' own tables are its working counts.
 AXES_ENABLE_ADMIN = False
 AXES_CLIENT_IP_CALLABLE = "common.http.client_address"
+AXES_USERNAME_CALLABLE = "omadata.lockout.login_username"
 AXES_LOCKOUT_CALLABLE = "omadata.lockout.lockout_response"
 
 LOGIN_URL = "login"
@@ -260,6 +263,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
         "common.throttles.ApiClientThrottle",
+        "registry.throttles.ApiOrganisationThrottle",
         "common.throttles.AnonymousThrottle",
     ],
 }
@@ -269,10 +273,17 @@ OMADATA_PAGE_MAX_LIMIT = env_int("OMADATA_PAGE_MAX_LIMIT", 100, minimum=1)
 # Rate limits (common/throttles.py), each `N/PERIOD` (`600/m`, `100/10s`) or `off`.
 # docs/operating.md says why these defaults are fair to real services.
 OMADATA_RATE_API_CLIENT = env_rate("OMADATA_RATE_API_CLIENT", "600/m")
+OMADATA_RATE_API_ORGANISATION = env_rate("OMADATA_RATE_API_ORGANISATION", "1200/m")
 OMADATA_RATE_ANONYMOUS = env_rate("OMADATA_RATE_ANONYMOUS", "300/m")
 OMADATA_RATE_CHECKPOINT_SIGN = env_rate("OMADATA_RATE_CHECKPOINT_SIGN", "10/h")
-OMADATA_RATE_TOKEN_CLIENT = env_rate("OMADATA_RATE_TOKEN_CLIENT", "30/m")
+# Failed requests only, per client_id and address, and per client_id from anywhere.
+OMADATA_RATE_TOKEN_CLIENT_ADDRESS = env_rate("OMADATA_RATE_TOKEN_CLIENT_ADDRESS", "30/m")
+OMADATA_RATE_TOKEN_CLIENT = env_rate("OMADATA_RATE_TOKEN_CLIENT", "300/m")
 OMADATA_RATE_TOKEN_ADDRESS = env_rate("OMADATA_RATE_TOKEN_ADDRESS", "120/m")
+# Failed logins per address, whatever user names they try (omadata/lockout.py).
+OMADATA_RATE_LOGIN_ADDRESS = env_rate("OMADATA_RATE_LOGIN_ADDRESS", "100/15m")
+# How many OAuth2 clients (credentials) one organisation may hold.
+OMADATA_MAX_CREDENTIALS = env_int("OMADATA_MAX_CREDENTIALS", 20, minimum=1)
 # Whose address a request counts against (common/http.py): the peer's, or behind
 # proxies that append to X-Forwarded-For, the one the outermost saw. Logins too.
 OMADATA_PROXY_COUNT = env_int("OMADATA_PROXY_COUNT", 0)

@@ -5,7 +5,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from oauth2_provider import views as oauth2_views
 
-from common.throttles import TokenAddressThrottle, TokenClientThrottle, rate_limited
+from common.throttles import (
+    TokenAddressThrottle,
+    TokenClientAddressThrottle,
+    TokenClientThrottle,
+    rate_limited,
+)
 from consent import urls as consent_urls
 from ledger import urls as ledger_urls
 from omadata import views
@@ -13,9 +18,9 @@ from omadata.oauth import OwnTokenIntrospectView
 from registry import urls as registry_urls
 from relay import urls as relay_urls
 
-# Each client_id, and each address, may ask the OAuth2 endpoints only so often:
-# guessing a secret, or flooding, meets 429 before the secret is even checked.
-limited = rate_limited(TokenClientThrottle, TokenAddressThrottle)
+# Each client_id, and each address, may fail at the OAuth2 endpoints only so
+# often: guessing a secret, or flooding, meets 429 before the secret is even checked.
+limited = rate_limited(TokenClientAddressThrottle, TokenClientThrottle, TokenAddressThrottle)
 oauth2_patterns = (
     [
         path("token/", limited(oauth2_views.TokenView.as_view()), name="token"),

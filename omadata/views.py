@@ -9,9 +9,8 @@ from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from common.api import error_response
+from common.api import ApiView, error_response
 from omadata.health import broker_status, database_status
 from registry.selectors import service_list_public
 
@@ -87,7 +86,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
 
 
-class _JsonErrors(APIView):
+class _JsonErrors(ApiView):
     """Errors as the API's JSON, whatever the view renders when it succeeds (HTML, YAML)."""
 
     def handle_exception(self, exc: Exception) -> Response:

@@ -120,11 +120,18 @@ class AccountAdmin(UserAdmin):
 
     @admin.action(description=_("Grant the auditor role"), permissions=["change"])
     def grant_auditor(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
-        self._each(request, queryset, services.auditor_grant, _("%(count)d now auditors."))
+        self._each(
+            request, queryset, services.auditor_grant, _("Users given the auditor role: %(count)d.")
+        )
 
     @admin.action(description=_("Revoke the auditor role"), permissions=["change"])
     def revoke_auditor(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:
-        self._each(request, queryset, services.auditor_revoke, _("%(count)d no longer auditors."))
+        self._each(
+            request,
+            queryset,
+            services.auditor_revoke,
+            _("Users whose auditor role was revoked: %(count)d."),
+        )
 
     def _each(
         self, request: AuthenticatedHttpRequest, queryset: QuerySet, change: Any, done: Any

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api import ErrorOutput, RequiresScope, StrictSerializer
+from common.api import ApiView, ErrorOutput, RequiresScope, StrictSerializer
 from common.pagination import BoundedLimitOffsetPagination, PageInput, page_of
 from registry import selectors, services
 from registry.access import caller_provider
@@ -180,7 +180,7 @@ def _reads(view: APIView) -> bool:
     return getattr(view.request, "method", None) in ("GET", "HEAD")
 
 
-class ServiceCollectionApi(APIView):
+class ServiceCollectionApi(ApiView):
     """GET: the public registry of approved services. POST: register a service."""
 
     required_scopes = {"POST": "services:write"}
@@ -224,7 +224,7 @@ class ServiceCollectionApi(APIView):
         return Response(ServiceOwnOutput(service).data, status=status.HTTP_201_CREATED)
 
 
-class ServiceDetailApi(APIView):
+class ServiceDetailApi(ApiView):
     """GET: one service (the owner's full view, or else the public view). PATCH: change it."""
 
     required_scopes = {"GET": "services:read", "PATCH": "services:write"}
@@ -274,7 +274,7 @@ class ServiceDetailApi(APIView):
         return Response(ServiceOwnOutput(service).data)
 
 
-class OwnServiceListApi(APIView):
+class OwnServiceListApi(ApiView):
     """The calling organisation's services, whatever their status."""
 
     required_scopes = {"GET": "services:read"}
@@ -294,7 +294,7 @@ class OrganisationOwnOutput(OrganisationOutput):
     contact_email = serializers.EmailField()
 
 
-class OrganisationApi(APIView):
+class OrganisationApi(ApiView):
     """The organisation the calling credentials belong to."""
 
     required_scopes = {"GET": "services:read"}
@@ -324,7 +324,7 @@ class DataTypeOutput(serializers.Serializer):
         return {lang: getattr(data_type, f"description_{lang}") for lang in ("fi", "sv", "en")}
 
 
-class DataTypeListApi(APIView):
+class DataTypeListApi(ApiView):
     """The data types services may offer or accept."""
 
     permission_classes = [AllowAny]

@@ -108,10 +108,22 @@ def provider_create(
 def credential_create(*, provider: Provider, name: str) -> tuple[Any, str]:
     """Create an OAuth2 client-credentials application; return it and its secret.
 
-    The secret is stored hashed: this is the only moment it can be shown.
+    The secret is stored hashed: this is the only moment it can be shown. An
+    organisation holds at most OMADATA_MAX_CREDENTIALS: each client has its own
+    rate limits, and without a cap more clients would mean more requests.
     """
     secret = secrets.token_urlsafe(32)
     with transaction.atomic():
+        # Locked, so that two creations at once cannot both take the last place.
+        Organisation.objects.select_for_update().filter(pk=provider.organisation_id).first()
+        held = Application.objects.filter(user__provider__organisation=provider.organisation_id)
+        most = settings.OMADATA_MAX_CREDENTIALS
+        if held.count() >= most:
+            message = _(
+                "Your organisation already holds %(count)d credentials, the most it may: "
+                "revoke one before creating another."
+            ) % {"count": most}
+            raise Conflict("credential_limit", message)
         application = Application.objects.create(
             name=name[:255],
             user=provider.user,
@@ -188,6 +200,13 @@ def auditor_credential_create(
         )
     secret = secrets.token_urlsafe(32)
     with transaction.atomic():
+        type(auditor).objects.select_for_update().filter(pk=auditor.pk).first()
+        if Application.objects.filter(user=auditor).count() >= settings.OMADATA_MAX_CREDENTIALS:
+            raise Conflict(
+                "credential_limit",
+                _("%(username)s already holds %(count)d credentials, the most one may.")
+                % {"username": auditor.username, "count": settings.OMADATA_MAX_CREDENTIALS},
+            )
         application = Application.objects.create(
             name=name[:255],
             user=auditor,
@@ -213,6 +232,17 @@ def account_lockout_record(
     return AuditEvent.objects.create(
         action=AuditEvent.Action.ACCOUNT_LOCKED_OUT,
         detail={"username": username, "address": address, "path": path, "failures": failures},
+    )
+
+
+def address_lockout_record(*, address: str, path: str, failures: int) -> AuditEvent:
+    """Record that logins from `address` are locked out, whatever the user name.
+
+    The user names that were tried are not kept: they may be anyone's.
+    """
+    return AuditEvent.objects.create(
+        action=AuditEvent.Action.ACCOUNT_LOCKED_OUT,
+        detail={"address": address, "path": path, "failures": failures},
     )
 
 

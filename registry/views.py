@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from common.errors import Conflict
 from registry import selectors, services
 from registry.models import Provider
 
@@ -50,7 +51,11 @@ def provider_home(request: HttpRequest, provider: Provider) -> HttpResponse:
 @provider_required
 def credential_create(request: HttpRequest, provider: Provider) -> HttpResponse:
     name = request.POST.get("name", "").strip()[:100] or _("API credential")
-    application, secret = services.credential_create(provider=provider, name=name)
+    try:
+        application, secret = services.credential_create(provider=provider, name=name)
+    except Conflict as refused:
+        messages.error(request, refused.message)
+        return redirect("provider-home")
     # Shown once, on this response only: the secret is stored hashed.
     return render(
         request,

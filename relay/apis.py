@@ -7,9 +7,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from common.api import ErrorOutput, RequiresScope, StrictSerializer
+from common.api import ApiView, ErrorOutput, RequiresScope, StrictSerializer
 from registry.access import caller_provider
 from relay import selectors, services
 from relay.models import Transfer, TransferAttempt
@@ -90,7 +89,7 @@ def _idempotency_key(request: Request) -> str:
     return key
 
 
-class TransferCollectionApi(APIView):
+class TransferCollectionApi(ApiView):
     required_scopes = {"POST": "transfers:write"}
     permission_classes = [RequiresScope]
 
@@ -129,7 +128,7 @@ class TransferCollectionApi(APIView):
         )
 
 
-class TransferDetailApi(APIView):
+class TransferDetailApi(ApiView):
     required_scopes = {"GET": ("transfers:read", "transfers:write")}
     permission_classes = [RequiresScope]
 

@@ -1,15 +1,21 @@
 """Rate limits: a client past its limit gets 429 rate_limited with Retry-After; no one else does."""
 
+import base64
+import threading
 import uuid
 from datetime import timedelta
 
 import pytest
 import time_machine
-from django.test import Client
+from django.test import Client, RequestFactory
+from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
+from rest_framework.views import APIView
 
+from common.api import ApiView
 from common.env import Rate
+from common.throttles import AnonymousThrottle
 from registry import services as registry_services
 from tests.factories import api_as, auditor_token, basic_auth, make_auditor
 from tests.servers import free_port
@@ -110,6 +116,70 @@ def test_a_limit_that_is_off_counts_nothing(sink_provider, settings):
 
     assert statuses(unlimited) == {200: 100}
     assert [a.status_code for a in limited] == [200] * 5 + [429]
+
+
+def test_clients_of_one_organisation_share_its_limit(sink_provider, source_provider, settings):
+    settings.OMADATA_RATE_API_CLIENT = Rate(100, 60)
+    settings.OMADATA_RATE_API_ORGANISATION = Rate(6, 60)
+    clients = [api_as(sink_provider, "services:read") for _ in range(3)]
+
+    answers = [api.get("/api/v1/organisation") for api in clients for _ in range(4)]
+
+    assert statuses(answers) == {200: 6, 429: 6}
+    assert_rate_limited(answers[-1], within=60)
+    assert api_as(source_provider, "services:read").get("/api/v1/organisation").status_code == 200
+
+
+def test_calls_one_limit_refuses_use_up_no_other(sink_provider, settings):
+    settings.OMADATA_RATE_API_CLIENT = Rate(5, 60)
+    settings.OMADATA_RATE_API_ORGANISATION = Rate(8, 60)
+    busy, other = api_as(sink_provider, "services:read"), api_as(sink_provider, "services:read")
+    for _ in range(20):
+        busy.get("/api/v1/organisation")  # 5 go through; the client's limit refuses 15
+
+    answers = [other.get("/api/v1/organisation") for _ in range(5)]
+
+    assert [a.status_code for a in answers] == [200] * 3 + [429] * 2
+
+
+@pytest.mark.parametrize(
+    "authorization", ["Bearer not-a-token", "Bearer ", "Basic eDp5", None], ids=str
+)
+def test_calls_without_a_valid_token_meet_429_per_address(db, settings, authorization):
+    settings.OMADATA_RATE_ANONYMOUS = Rate(20, 60)
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    client = Client(REMOTE_ADDR=ATTACKER, **headers)
+
+    answers = [client.get("/api/v1/organisation") for _ in range(30)]
+
+    assert statuses(answers) == {401: 20, 429: 10}
+    assert_rate_limited(answers[-1], within=60)
+
+
+@pytest.mark.redis
+def test_counting_is_exact_when_requests_arrive_together(redis, settings):
+    """Many threads at once, as many web processes would be, against one Redis."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis.url}
+    }
+    settings.OMADATA_RATE_ANONYMOUS = Rate(50, 60)
+    threads, rounds = 16, 10
+    start = threading.Barrier(threads)
+    allowed = []
+
+    def send() -> None:
+        request = RequestFactory().get("/api/v1/services", REMOTE_ADDR=ATTACKER)
+        for _ in range(rounds):
+            start.wait()
+            allowed.append(AnonymousThrottle().allow_request(request, None))
+
+    workers = [threading.Thread(target=send) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert allowed.count(True) == 50
 
 
 # -- anonymous calls, per address ---------------------------------------------------
@@ -224,9 +294,121 @@ def test_one_address_naming_many_clients_is_limited(credential, settings):
     assert ask_token(*credential, address=ELSEWHERE).status_code == 200
 
 
+def test_wrong_secrets_from_one_address_leave_the_client_its_token_elsewhere(credential):
+    client_id, secret = credential
+    for n in range(100):
+        ask_token(client_id, f"guess-{n}")
+
+    assert ask_token(client_id, secret).status_code == 429
+    assert ask_token(client_id, secret, address=ELSEWHERE).status_code == 200
+
+
+def test_wrong_secrets_from_many_addresses_meet_the_clients_ceiling(credential, settings):
+    settings.OMADATA_RATE_TOKEN_CLIENT = Rate(20, 60)
+    client_id, secret = credential
+    for n in range(30):
+        ask_token(client_id, f"guess-{n}", address=f"192.0.2.{n}")
+
+    assert_rate_limited(ask_token(client_id, secret, address=ELSEWHERE), within=60)
+
+
+def test_a_clients_own_tokens_do_not_use_up_its_limits(credential, settings):
+    settings.OMADATA_RATE_TOKEN_CLIENT_ADDRESS = Rate(3, 60)
+    settings.OMADATA_RATE_TOKEN_CLIENT = Rate(3, 60)
+    client_id, secret = credential
+
+    answers = [ask_token(client_id, secret) for _ in range(10)]
+
+    assert statuses(answers) == {200: 10}
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _with_junk(encoded: str) -> str:
+    """Base64 with characters outside its alphabet, which a lenient decoder skips."""
+    return "!".join(encoded)
+
+
+# Each sends a wrong secret for the victim's client_id in a form that
+# django-oauth-toolkit checks, while the header names some other client or none.
+GUESSES = {
+    "basic-lenient-base64": lambda victim: (
+        {"HTTP_AUTHORIZATION": "Basic " + _with_junk(_b64(f"{victim}:guess"))}, {}
+    ),
+    "basic-form-encoded-id": lambda victim: (
+        {"HTTP_AUTHORIZATION": "Basic " + _b64(f"%{ord(victim[0]):02X}{victim[1:]}:guess")},
+        {},
+    ),
+    "unknown-basic-then-body": lambda victim: (
+        {"HTTP_AUTHORIZATION": basic_auth(str(uuid.uuid4()), "guess")},
+        {"client_id": victim, "client_secret": "guess"},
+    ),
+    "undecodable-basic-then-body": lambda victim: (
+        {"HTTP_AUTHORIZATION": "Basic %%%"}, {"client_id": victim, "client_secret": "guess"}
+    ),
+    "lowercase-scheme-then-body": lambda victim: (
+        {"HTTP_AUTHORIZATION": "basic " + _b64(f"{uuid.uuid4()}:guess")},
+        {"client_id": victim, "client_secret": "guess"},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("form", GUESSES)
+def test_guesses_in_every_form_count_against_the_client(credential, settings, form):
+    settings.OMADATA_RATE_TOKEN_CLIENT_ADDRESS = Rate(5, 60)
+    client_id, secret = credential
+    headers, body = GUESSES[form](client_id)
+    guesses = [
+        Client().post(
+            "/o/token/",
+            {"grant_type": "client_credentials", **body},
+            REMOTE_ADDR=ATTACKER,
+            **headers,
+        )
+        for _ in range(5)
+    ]
+
+    assert [g.status_code for g in guesses] == [401] * 5
+    assert_rate_limited(ask_token(client_id, secret), within=60)
+
+
+def test_a_client_id_in_the_query_string_counts_at_introspection(credential, settings):
+    """Introspection reads the client's credentials from the query string as well as the body."""
+    settings.OMADATA_RATE_TOKEN_CLIENT_ADDRESS = Rate(5, 60)
+    client_id, secret = credential
+    guesses = [
+        Client().post(
+            f"/o/introspect/?client_id={client_id}",
+            {"token": "x", "client_secret": "guess"},
+            REMOTE_ADDR=ATTACKER,
+        )
+        for _ in range(5)
+    ]
+
+    answer = Client().post(
+        f"/o/introspect/?client_id={client_id}", {"token": "x", "client_secret": secret},
+        REMOTE_ADDR=ATTACKER,
+    )  # fmt: skip
+
+    assert [g.status_code for g in guesses] == [403] * 5
+    assert_rate_limited(answer, within=60)
+
+
+def test_guesses_refused_for_their_address_do_not_use_up_the_clients_limit(credential, settings):
+    settings.OMADATA_RATE_TOKEN_ADDRESS = Rate(5, 60)
+    settings.OMADATA_RATE_TOKEN_CLIENT = Rate(10, 60)
+    client_id, secret = credential
+    for n in range(100):
+        ask_token(client_id, f"guess-{n}")
+
+    assert ask_token(client_id, secret, address=ELSEWHERE).status_code == 200
+
+
 @pytest.mark.parametrize("path", ["/o/revoke_token/", "/o/introspect/"])
 def test_revocation_and_introspection_are_limited_too(credential, settings, path):
-    settings.OMADATA_RATE_TOKEN_CLIENT = Rate(5, 60)
+    settings.OMADATA_RATE_TOKEN_CLIENT_ADDRESS = Rate(5, 60)
     client_id, _secret = credential
     wrong = basic_auth(client_id, "guess")
     answers = [
@@ -262,3 +444,20 @@ def test_the_api_answers_when_the_cache_does_not(sink_provider, settings, caplog
 
     assert api.get("/api/v1/organisation").status_code == 200
     assert "rate limit api_client not checked: the cache failed" in caplog.text
+
+
+def _views(patterns):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _views(pattern.url_patterns)
+        else:
+            yield getattr(pattern.callback, "cls", None)
+
+
+def test_every_api_view_checks_its_limits_before_its_permissions():
+    api_views = {view for view in _views(get_resolver().url_patterns) if view is not None}
+
+    assert api_views
+    assert [view for view in api_views if issubclass(view, APIView)] == [
+        view for view in api_views if issubclass(view, ApiView)
+    ]

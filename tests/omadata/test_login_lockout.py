@@ -4,8 +4,10 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.test import Client
 from django.utils import timezone
 
+from common.env import Rate
 from registry.models import AuditEvent
 from tests.factories import PASSWORD, make_user
 
@@ -154,3 +156,73 @@ def test_the_address_behind_a_proxy_is_the_one_it_saw(client, aino, settings):
 
     event = AuditEvent.objects.get(action=AuditEvent.Action.ACCOUNT_LOCKED_OUT)
     assert event.detail["address"] == ATTACKER
+
+
+# -- many user names from one address ------------------------------------------------
+
+
+@pytest.mark.parametrize("page", LOGIN_PAGES)
+def test_one_address_trying_many_user_names_is_locked_out(client, accounts, settings, page):
+    settings.OMADATA_RATE_LOGIN_ADDRESS = Rate(5, 900)
+    victim, _other = accounts[page]
+    for n in range(5):
+        log_in(client, page, f"someone-{n}", "wrong")
+
+    response = client.post(
+        page, {"username": victim, "password": PASSWORD},
+        REMOTE_ADDR=ATTACKER, HTTP_ACCEPT_LANGUAGE="en",
+    )  # fmt: skip
+
+    assert response.status_code == 429
+    assert "Too many logins from your network have failed" in response.content.decode()
+    assert 0 < int(response["Retry-After"]) <= 900
+    assert logged_in(log_in(Client(), page, victim, PASSWORD, address=ELSEWHERE))
+
+
+def test_the_failure_that_reaches_the_address_limit_gets_the_lockout_page(client, db, settings):
+    settings.OMADATA_RATE_LOGIN_ADDRESS = Rate(3, 900)
+
+    answers = [log_in(client, "/accounts/login/", f"someone-{n}", "wrong") for n in range(3)]
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+
+
+def test_an_address_lockout_writes_one_audit_event_without_user_names(client, db, settings):
+    settings.OMADATA_RATE_LOGIN_ADDRESS = Rate(3, 900)
+    for n in range(10):
+        log_in(client, "/accounts/login/", f"someone-{n}", "wrong")
+
+    events = AuditEvent.objects.filter(action=AuditEvent.Action.ACCOUNT_LOCKED_OUT)
+    assert [event.detail for event in events] == [
+        {"address": ATTACKER, "path": "/accounts/login/", "failures": 3}
+    ]
+
+
+def test_logins_that_succeed_do_not_count_against_the_address(aino, eero, settings):
+    settings.OMADATA_RATE_LOGIN_ADDRESS = Rate(3, 900)
+
+    answers = [log_in(Client(), "/accounts/login/", "aino", PASSWORD) for _ in range(5)]
+    answers.append(log_in(Client(), "/accounts/login/", "eero", "wrong"))
+
+    assert [a.status_code for a in answers] == [302] * 5 + [200]
+
+
+def test_an_ipv6_address_counts_with_its_64_network(client, db, settings):
+    settings.OMADATA_RATE_LOGIN_ADDRESS = Rate(3, 900)
+    for n in range(3):
+        log_in(client, "/accounts/login/", f"someone-{n}", "wrong", address=f"2001:db8::{n + 1}")
+
+    response = log_in(client, "/accounts/login/", "aino", PASSWORD, address="2001:db8::ff")
+
+    assert response.status_code == 429
+
+
+# -- odd input -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", LOGIN_PAGES)
+def test_a_user_name_over_255_characters_is_an_ordinary_failed_login(client, db, page):
+    response = log_in(client, page, "a" * 300, "wrong")
+
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
