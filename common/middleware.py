@@ -108,18 +108,32 @@ class NulCharacterMiddleware:
     and the pages') and Basic credentials are checked here; JSON bodies by the
     API's parser (common/jsonlimits.py). An API path answers
     `400 invalid_character`, a page Django's 400.
+
+    A cookie holding a NUL is dropped instead, as if the browser had not sent
+    it: a session id with one failed the session lookup. A cookie comes back
+    with every request, and one not under `__Host-` may have been set by a
+    neighbouring host: refusing the requests would shut that browser out of
+    the site until its cookies were cleared.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        _drop_cookies_with_nul(request)
         if _carries_nul(request):
             if request.path.startswith(API_PREFIXES):
                 message = _("The request holds a NUL character, which the operator does not take.")
                 return error_response(400, "invalid_character", message)
             raise SuspiciousOperation("NUL character in request parameters")
         return self.get_response(request)
+
+
+def _drop_cookies_with_nul(request: HttpRequest) -> None:
+    # Django's cookie parser decodes an octal escape in a quoted value ("\\000").
+    cookies = request.COOKIES
+    for name in [name for name, value in cookies.items() if "\x00" in name + value]:
+        del cookies[name]
 
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
