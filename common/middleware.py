@@ -56,6 +56,11 @@ class PrivateNoStoreMiddleware:
     at the screen. Such an answer gets `Cache-Control: no-store` (Django's never-cache
     set) unless its view chose its own Cache-Control, as the public JWKS does. The
     login page is never cached either (Django's LoginView sees to it).
+
+    Every answer of the OAuth2 endpoints is private too, whoever asks: a token
+    answer holds a secret, and an error there must not be served from a cache in
+    place of the next client's token. So are the API docs page and its script,
+    where a provider pastes a token to try the API.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -68,8 +73,11 @@ class PrivateNoStoreMiddleware:
         return response
 
 
+_PRIVATE_PREFIXES = ("/o/", "/api/docs/")
+
+
 def _private(request: HttpRequest) -> bool:
-    if "HTTP_AUTHORIZATION" in request.META:
+    if "HTTP_AUTHORIZATION" in request.META or request.path.startswith(_PRIVATE_PREFIXES):
         return True
     user = getattr(request, "user", None)
     return user is not None and user.is_authenticated

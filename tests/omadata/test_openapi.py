@@ -118,3 +118,11 @@ def test_errors_of_the_docs_and_the_schema_are_the_apis_json(client, method, url
 @pytest.mark.parametrize("url", ["/health", "/.well-known/jwks.json"])
 def test_head_is_answered_like_get(client, url):
     assert client.head(url).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/api/docs/", "/api/docs/?script"])
+def test_no_cache_keeps_the_docs_page_or_its_script(client, url):
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert "no-store" in response.get("Cache-Control", "")
