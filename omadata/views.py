@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
@@ -6,8 +8,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import (
+    SCHEMA_KWARGS,
+    SpectacularAPIView,
+    SpectacularSwaggerSplitView,
+)
+from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -95,7 +104,40 @@ class _JsonErrors(APIView):
 
 
 class SchemaView(_JsonErrors, SpectacularAPIView):
-    """The OpenAPI document."""
+    """The OpenAPI document, of the one version of the API, in a language of the site.
+
+    drf-spectacular would write any `?version=` into the document's version and
+    its file name (a line feed there was a 500), and activate any `?lang=`,
+    such as a language of Django's own catalogues that the site does not offer.
+    """
+
+    @extend_schema(**SCHEMA_KWARGS)  # as drf-spectacular's own get: out of the document
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        query = SchemaQueryInput(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return super().get(request, *args, **kwargs)  # type: ignore[no-untyped-call]  # untyped
+
+    def _get_version_parameter(self, request: Request) -> None:
+        # The API has one version, the document's own (SPECTACULAR_SETTINGS["VERSION"]).
+        return None
+
+
+class SchemaQueryInput(serializers.Serializer):
+    version = serializers.CharField(required=False)
+    lang = serializers.CharField(required=False)
+
+    def validate_version(self, value: str) -> str:
+        return _one_of(value, [str(settings.SPECTACULAR_SETTINGS["VERSION"])])
+
+    def validate_lang(self, value: str) -> str:
+        return _one_of(value, [code for code, _name in settings.LANGUAGES])
+
+
+def _one_of(value: str, choices: list[str]) -> str:
+    if value not in choices:
+        message = _("Choose one of: %(choices)s.") % {"choices": ", ".join(choices)}
+        raise serializers.ValidationError(message, code="invalid_choice")
+    return value
 
 
 class ApiDocsView(_JsonErrors, SpectacularSwaggerSplitView):
