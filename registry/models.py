@@ -164,7 +164,8 @@ class AuditEvent(models.Model):
 
     Events about an organisation or its services name it; account events name
     none, and say in `detail` which user name and address they concern (never
-    a password).
+    a password); data type events name none either, and say which key, and which
+    fields changed.
     """
 
     class Action(models.TextChoices):
@@ -176,6 +177,9 @@ class AuditEvent(models.Model):
         CREDENTIAL_CREATED = "credential.created", _("API credential created")
         CREDENTIAL_REVOKED = "credential.revoked", _("API credential revoked")
         ACCOUNT_LOCKED_OUT = "account.locked_out", _("account locked out")
+        DATA_TYPE_CREATED = "data_type.created", _("data type created")
+        DATA_TYPE_CHANGED = "data_type.changed", _("data type changed")
+        DATA_TYPE_DELETED = "data_type.deleted", _("data type deleted")
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -224,7 +224,7 @@ def test_production_cookies_are_host_only_secure_and_site_wide(settings, aino):
 
 
 def _production_settings(settings, prefix: str) -> None:
-    """Take on the test's `settings` those whose name starts with `prefix`, as production has them."""
+    """Set on `settings` those whose name starts with `prefix`, as production has them."""
     script = (
         "import json; from django.conf import settings as s; print(json.dumps({name: getattr(s, "
         f"name) for name in dir(s) if name.startswith({prefix!r})}}))"
