@@ -53,6 +53,7 @@ else:
     BASE_URL = env_str("OMADATA_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
+CSRF_FAILURE_VIEW = "omadata.views.csrf_failure"
 
 # Service endpoint URLs must be https on public addresses. Development and the
 # test suite run their services on loopback over http; this switch allows that

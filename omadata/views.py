@@ -88,6 +88,18 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return render(request, "404.html", status=404)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without this browser's CSRF token (CSRF_FAILURE_VIEW): 403, saying why.
+
+    Django's own page is in English, for developers, and names no request id.
+    Django's `reason` is for the log, which has it already.
+    """
+    if _wants_json(request):
+        message = _("The request was refused: it carried no valid CSRF token.")
+        return error_response(403, "csrf_failed", message)
+    return render(request, "403_csrf.html", status=403)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         return error_response(500, "server_error", _("Something went wrong on our side."))
