@@ -27,6 +27,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from common.correlation import request_id_current
 from common.errors import Conflict, Forbidden, ServiceError, Unavailable, Unprocessable
+from common.text import validate_line, validate_paragraphs
 from common.throttles import Bucket, WindowThrottle, buckets_take
 
 # DRF's own codes for these exceptions are renamed to the ones we document.
@@ -231,6 +232,18 @@ class StrictSerializer(serializers.Serializer):
                     }
                 )
         return super().to_internal_value(data)
+
+
+class ReadableText(serializers.CharField):
+    """A text that people read (a name, a purpose): only characters that show as they are.
+
+    One line, or with `paragraphs=True` line feeds too (common/text.py says why);
+    anything else unprintable is refused with the code `unprintable_character`.
+    """
+
+    def __init__(self, *, paragraphs: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators.append(validate_paragraphs if paragraphs else validate_line)
 
 
 class FieldErrorOutput(serializers.Serializer):

@@ -58,6 +58,11 @@ class PrivateNoStoreMiddleware:
     at the screen. Such an answer gets `Cache-Control: no-store` (Django's never-cache
     set) unless its view chose its own Cache-Control, as the public JWKS does. The
     login page is never cached either (Django's LoginView sees to it).
+
+    Every answer of the OAuth2 endpoints is private too, whoever asks: a token
+    answer holds a secret, and an error there must not be served from a cache in
+    place of the next client's token. So are the API docs page and its script,
+    where a provider pastes a token to try the API.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -70,8 +75,11 @@ class PrivateNoStoreMiddleware:
         return response
 
 
+_PRIVATE_PREFIXES = ("/o/", "/api/docs/")
+
+
 def _private(request: HttpRequest) -> bool:
-    if "HTTP_AUTHORIZATION" in request.META:
+    if "HTTP_AUTHORIZATION" in request.META or request.path.startswith(_PRIVATE_PREFIXES):
         return True
     user = getattr(request, "user", None)
     return user is not None and user.is_authenticated
@@ -110,12 +118,19 @@ class NulCharacterMiddleware:
     and the pages') and Basic credentials are checked here; JSON bodies by the
     API's parser (common/jsonlimits.py). An API path answers
     `400 invalid_character`, a page Django's 400.
+
+    A cookie holding a NUL is dropped instead, as if the browser had not sent
+    it: a session id with one failed the session lookup. A cookie comes back
+    with every request, and one not under `__Host-` may have been set by a
+    neighbouring host: refusing the requests would shut that browser out of
+    the site until its cookies were cleared.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        _drop_cookies_with_nul(request)
         if _basic_credentials(request) is None:
             message = _("The Basic credentials hold a character outside base64's alphabet.")
             return _refused(request, message)
@@ -129,6 +144,13 @@ def _refused(request: HttpRequest, message: str) -> HttpResponse:
     if request.path.startswith(API_PREFIXES):
         return error_response(400, "invalid_character", message)
     raise SuspiciousOperation(message)
+
+
+def _drop_cookies_with_nul(request: HttpRequest) -> None:
+    # Django's cookie parser decodes an octal escape in a quoted value ("\\000").
+    cookies = request.COOKIES
+    for name in [name for name, value in cookies.items() if "\x00" in name + value]:
+        del cookies[name]
 
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")

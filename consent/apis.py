@@ -12,7 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.api import ApiView, ErrorOutput, RequiresScope, StrictSerializer
+from common.api import ApiView, ErrorOutput, ReadableText, RequiresScope, StrictSerializer
 from common.pagination import BoundedLimitOffsetPagination, PageInput, page_of
 from consent import selectors, services
 from consent.models import Consent, ConsentRequest, Frequency, Period, PurposeCategory
@@ -23,9 +23,9 @@ ERRORS = {code: ErrorOutput for code in (400, 401, 403, 404, 409, 413, 415)}
 
 
 class PurposeInput(StrictSerializer):
-    fi = serializers.CharField(max_length=1000)
-    sv = serializers.CharField(max_length=1000)
-    en = serializers.CharField(max_length=1000)
+    fi = ReadableText(max_length=1000, paragraphs=True)
+    sv = ReadableText(max_length=1000, paragraphs=True)
+    en = ReadableText(max_length=1000, paragraphs=True)
 
 
 @extend_schema_serializer(deprecate_fields=["frequency"])
@@ -74,7 +74,7 @@ class ConsentRequestInput(StrictSerializer):
         max_length=200, required=False, allow_blank=True,
         help_text="your own id for the account at your sink that asks",
     )  # fmt: skip
-    subject_label = serializers.CharField(
+    subject_label = ReadableText(
         max_length=100, required=False, allow_blank=True,
         help_text="that account's name as its holder knows it (a user name, an email "
         "address), shown to the resident on the consent screen; one line of plain text",

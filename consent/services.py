@@ -2,7 +2,6 @@
 writes the new state, its signed receipt and its outbox notifications together."""
 
 import secrets
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from common.errors import Conflict
 from common.netguard import UnsafeURL, check_service_url, normalize_url
+from common.text import unprintable_character
 from consent.models import (
     Consent,
     ConsentRequest,
@@ -81,13 +81,9 @@ def _check_return_url(sink: Service, url: str) -> str:
     return url
 
 
-# Control, formatting (bidirectional overrides among them), surrogate and line or
-# paragraph separator characters: a label is one line of text that says what it seems to.
-_UNSHOWABLE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
-
-
 def _check_label(label: str) -> None:
-    if any(unicodedata.category(char) in _UNSHOWABLE for char in label):
+    # A label is one line of text that says what it seems to (common/text.py).
+    if unprintable_character(label) is not None:
         raise _invalid(
             "subject_label", "unprintable_character",
             _("The label is one line of plain text: no control or formatting characters."),

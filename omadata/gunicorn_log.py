@@ -3,7 +3,9 @@
 The Procfile names this class with `--logger-class`, and drops `%(t)s` from the
 access log format: the line already starts with the time. The formatter escapes
 control characters, so a client's Basic-auth user name (`%(u)s`, decoded from
-base64, so it may hold a newline) cannot forge a line.
+base64, so it may hold a newline) cannot forge a line; the format quotes it, as
+it quotes the request line and the user agent, and gunicorn escapes a quote
+inside as `\\"`, so that it cannot forge the fields after it either.
 """
 
 from typing import Any

@@ -53,6 +53,7 @@ else:
     BASE_URL = env_str("OMADATA_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
+CSRF_FAILURE_VIEW = "omadata.views.csrf_failure"
 
 # Service endpoint URLs must be https on public addresses. Development and the
 # test suite run their services on loopback over http; this switch allows that
@@ -217,6 +218,12 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# No script of the site reads the language; a link from elsewhere keeps it (Lax).
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Staff's messages (the admin's "2 services approved") ride in the session, which
+# is signed in and server-side, not in a cookie of their own beside it.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -224,15 +231,16 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
-    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     # The __Host- prefix makes browsers refuse these cookies unless they are Secure,
     # for the whole site (path /) and for this host alone (no Domain): no other host
     # under the city's domain, nor plain http, can set or overwrite them.
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
-    SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = "/"
-    SESSION_COOKIE_DOMAIN = CSRF_COOKIE_DOMAIN = None
+    LANGUAGE_COOKIE_NAME = "__Host-language"
+    SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = LANGUAGE_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN = CSRF_COOKIE_DOMAIN = LANGUAGE_COOKIE_DOMAIN = None
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
@@ -6,8 +8,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import (
+    SCHEMA_KWARGS,
+    SpectacularAPIView,
+    SpectacularSwaggerSplitView,
+)
+from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.api import ApiView, error_response
@@ -80,6 +89,18 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return render(request, "404.html", status=404)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without this browser's CSRF token (CSRF_FAILURE_VIEW): 403, saying why.
+
+    Django's own page is in English, for developers, and names no request id.
+    Django's `reason` is for the log, which has it already.
+    """
+    if _wants_json(request):
+        message = _("The request was refused: it carried no valid CSRF token.")
+        return error_response(403, "csrf_failed", message)
+    return render(request, "403_csrf.html", status=403)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         return error_response(500, "server_error", _("Something went wrong on our side."))
@@ -96,7 +117,40 @@ class _JsonErrors(ApiView):
 
 
 class SchemaView(_JsonErrors, SpectacularAPIView):
-    """The OpenAPI document."""
+    """The OpenAPI document, of the one version of the API, in a language of the site.
+
+    drf-spectacular would write any `?version=` into the document's version and
+    its file name (a line feed there was a 500), and activate any `?lang=`,
+    such as a language of Django's own catalogues that the site does not offer.
+    """
+
+    @extend_schema(**SCHEMA_KWARGS)  # as drf-spectacular's own get: out of the document
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        query = SchemaQueryInput(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return super().get(request, *args, **kwargs)  # type: ignore[no-untyped-call]  # untyped
+
+    def _get_version_parameter(self, request: Request) -> None:
+        # The API has one version, the document's own (SPECTACULAR_SETTINGS["VERSION"]).
+        return None
+
+
+class SchemaQueryInput(serializers.Serializer):
+    version = serializers.CharField(required=False)
+    lang = serializers.CharField(required=False)
+
+    def validate_version(self, value: str) -> str:
+        return _one_of(value, [str(settings.SPECTACULAR_SETTINGS["VERSION"])])
+
+    def validate_lang(self, value: str) -> str:
+        return _one_of(value, [code for code, _name in settings.LANGUAGES])
+
+
+def _one_of(value: str, choices: list[str]) -> str:
+    if value not in choices:
+        message = _("Choose one of: %(choices)s.") % {"choices": ", ".join(choices)}
+        raise serializers.ValidationError(message, code="invalid_choice")
+    return value
 
 
 class ApiDocsView(_JsonErrors, SpectacularSwaggerSplitView):

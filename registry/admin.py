@@ -1,5 +1,6 @@
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -8,11 +9,14 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from common.admin import ReadOnlyAdmin
+from common.admin import BoundedJSONField, ReadOnlyAdmin
 from common.errors import ServiceError
 from common.http import AuthenticatedHttpRequest
-from registry import services
+from registry import selectors, services
 from registry.models import AuditEvent, DataType, Organisation, Provider, Service
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @admin.register(Organisation)
@@ -33,11 +37,62 @@ class ProviderAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
 
 
+# A JSON Schema for one kind of data is a few kilobytes; this leaves room for a large one.
+MAX_SCHEMA_BYTES = 64 * 1024
+
+
+class DataTypeForm(forms.ModelForm):
+    schema = BoundedJSONField(max_bytes=MAX_SCHEMA_BYTES, required=False, label=_("JSON Schema"))
+
+    class Meta:
+        model = DataType
+        fields = [
+            "key", "title_fi", "title_sv", "title_en", "description_fi", "description_sv",
+            "description_en", "sensitive", "schema",
+        ]  # fmt: skip
+
+
 @admin.register(DataType)
 class DataTypeAdmin(admin.ModelAdmin):
+    """Staff define the data types. A key is set once, and a type in use stays.
+
+    Services, consents and signed receipts name a type by its key. Every change
+    leaves an audit event (registry.services).
+    """
+
+    form = DataTypeForm
     list_display = ["key", "title_en", "sensitive"]
     list_filter = ["sensitive"]
     search_fields = ["key", "title_fi", "title_sv", "title_en"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: DataType | None = None) -> list[str]:
+        return ["key"] if obj is not None else []
+
+    def save_model(
+        self, request: HttpRequest, obj: DataType, form: forms.ModelForm, change: bool
+    ) -> None:
+        services.data_type_save(data_type=obj, actor=_staff(request), changed=form.changed_data)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, Any, Any]:
+        # What uses a type is listed as "protected": Django's delete page and bulk
+        # action then say so and offer no deletion. The many-to-many rows
+        # themselves would go silently, taking the type out of consents' terms.
+        deleted, counts, permissions, protected = super().get_deleted_objects(objs, request)
+        for data_type in objs:
+            protected = [*protected, *selectors.data_type_users(data_type=data_type)]
+        return deleted, counts, permissions, protected
+
+    def delete_model(self, request: HttpRequest, obj: DataType) -> None:
+        services.data_type_delete(data_type=obj, actor=_staff(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[DataType]) -> None:
+        for data_type in queryset:
+            services.data_type_delete(data_type=data_type, actor=_staff(request))
+
+
+def _staff(request: HttpRequest) -> "User":
+    # The admin's views let only signed-in staff this far.
+    return cast(AuthenticatedHttpRequest, request).user
 
 
 @admin.register(Service)
@@ -108,11 +163,11 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["organisation__name", "service__slug", "detail__username"]
 
 
-User = get_user_model()
-admin.site.unregister(User)
+UserModel = get_user_model()
+admin.site.unregister(UserModel)
 
 
-@admin.register(User)
+@admin.register(UserModel)
 class AccountAdmin(UserAdmin):
     """Django's user admin, with the auditor role granted and revoked as audited actions."""
 

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api import ApiView, ErrorOutput, RequiresScope, StrictSerializer
+from common.api import ApiView, ErrorOutput, ReadableText, RequiresScope, StrictSerializer
 from common.pagination import BoundedLimitOffsetPagination, PageInput, page_of
 from registry import selectors, services
 from registry.access import caller_provider
@@ -20,17 +20,17 @@ from registry.models import DataType, Service
 ERRORS = {code: ErrorOutput for code in (400, 401, 403, 404, 413, 415)}
 
 
-def _texts(max_length: int) -> type[StrictSerializer]:
+def _texts(max_length: int, *, paragraphs: bool) -> type[StrictSerializer]:
     class LocalizedTextInput(StrictSerializer):
-        fi = serializers.CharField(max_length=max_length)
-        sv = serializers.CharField(max_length=max_length)
-        en = serializers.CharField(max_length=max_length)
+        fi = ReadableText(max_length=max_length, paragraphs=paragraphs)
+        sv = ReadableText(max_length=max_length, paragraphs=paragraphs)
+        en = ReadableText(max_length=max_length, paragraphs=paragraphs)
 
     LocalizedTextInput.__name__ = f"LocalizedText{max_length}Input"
     return LocalizedTextInput
 
 
-NameInput, DescriptionInput = _texts(200), _texts(2000)
+NameInput, DescriptionInput = _texts(200, paragraphs=False), _texts(2000, paragraphs=True)
 
 
 def _url_input(**kwargs: Any) -> serializers.CharField:

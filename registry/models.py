@@ -165,7 +165,8 @@ class AuditEvent(models.Model):
 
     Events about an organisation or its services name it; account events name
     none, and say in `detail` which user name and address they concern (never
-    a password). `detail` also keeps the actor's user name and the
+    a password); data type events name none either, and say which key, and which
+    fields changed. `detail` also keeps the actor's user name and the
     organisation's name as they were when the event was recorded.
     """
 
@@ -180,6 +181,9 @@ class AuditEvent(models.Model):
         ACCOUNT_LOCKED_OUT = "account.locked_out", _("account locked out")
         AUDITOR_GRANTED = "auditor.granted", _("auditor role granted")
         AUDITOR_REVOKED = "auditor.revoked", _("auditor role revoked")
+        DATA_TYPE_CREATED = "data_type.created", _("data type created")
+        DATA_TYPE_CHANGED = "data_type.changed", _("data type changed")
+        DATA_TYPE_DELETED = "data_type.deleted", _("data type deleted")
 
     id = models.BigAutoField(primary_key=True)
     # The database's clock, not the application's: on PostgreSQL a trigger sets it

@@ -3,8 +3,9 @@
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import ManyToManyRel, Model, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 from oauth2_provider.models import get_application_model
 
 from registry.models import DataType, Organisation, Provider, Service
@@ -84,3 +85,26 @@ def credential_access(*, organisation: Organisation, credential_id: int) -> Any:
         return credential_list(organisation=organisation).get(pk=credential_id)
     except Application.DoesNotExist:
         raise Http404 from None
+
+
+def data_type_users(*, data_type: DataType, limit: int = 10) -> list[str]:
+    """What refers to `data_type`, named for staff: up to `limit` of each kind, and a count.
+
+    Services offer and accept it; consent requests and consents (in an app above
+    this one) name it in their terms. Every many-to-many relation to DataType is
+    such a use, whichever app declares it, so the registry need not know them.
+    """
+    found: list[str] = []
+    for relation in DataType._meta.get_fields(include_hidden=True):
+        if not isinstance(relation, ManyToManyRel):
+            continue
+        model: type[Model] = relation.related_model  # type: ignore[assignment]  # never "self"
+        users = model._default_manager.filter(**{relation.field.name: data_type}).distinct()
+        count = users.count()
+        name = str(model._meta.verbose_name)
+        found += [f"{name}: {user}" for user in users[:limit]]
+        if count > limit:
+            found.append(
+                _("%(name)s: … and %(count)d more") % {"name": name, "count": count - limit}
+            )
+    return found

@@ -19,6 +19,7 @@ from oauth2_provider.models import get_application_model
 from common.errors import Conflict
 from common.netguard import UnsafeURL, check_service_url, normalize_url
 from ledger.access import AUDITORS_GROUP, is_auditor
+from registry import selectors
 from registry.models import AuditEvent, DataType, Organisation, Provider, Service
 from registry.selectors import provider_of_user
 from registry.ytunnus import is_valid_business_id
@@ -470,3 +471,40 @@ def service_suspend(*, service: Service, actor: "User", reason: str = "") -> Ser
         service=service, actor=actor, status=Service.Status.SUSPENDED,
         action=AuditEvent.Action.SERVICE_SUSPENDED, reason=reason,
     )  # fmt: skip
+
+
+def data_type_save(*, data_type: DataType, actor: "User", changed: list[str]) -> DataType:
+    """Create or change a data type (staff do, in the admin), with its audit event.
+
+    Its key is set once: services, consents and signed receipts name the type by it.
+    """
+    creating = data_type._state.adding
+    if not creating:
+        key = DataType.objects.filter(pk=data_type.pk).values_list("key", flat=True).get()
+        if key != data_type.key:
+            raise _invalid("key", "key_fixed", _("A data type's key cannot be changed."))
+    action = (
+        AuditEvent.Action.DATA_TYPE_CREATED if creating else AuditEvent.Action.DATA_TYPE_CHANGED
+    )
+    detail: dict[str, Any] = {"key": data_type.key}
+    if not creating:
+        detail["fields"] = sorted(changed)
+    with transaction.atomic():
+        data_type.save()
+        AuditEvent.objects.create(action=action, actor=actor, detail=detail)
+    return data_type
+
+
+def data_type_delete(*, data_type: DataType, actor: "User") -> None:
+    """Delete a data type that nothing uses, with its audit event.
+
+    The admin shows what uses a data type in use (registry.selectors.data_type_users)
+    and offers no deletion; this refuses it too, should anything else ask.
+    """
+    if selectors.data_type_users(data_type=data_type, limit=1):
+        raise Conflict("data_type_in_use", _("Services or consents use this data type."))
+    with transaction.atomic():
+        AuditEvent.objects.create(
+            action=AuditEvent.Action.DATA_TYPE_DELETED, actor=actor, detail={"key": data_type.key}
+        )
+        data_type.delete()

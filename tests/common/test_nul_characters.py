@@ -99,3 +99,43 @@ def test_text_without_nul_is_untouched(source_provider):
     response = client.post("/provider/credentials", {"name": "line one\nline two"})
 
     assert response.status_code == 200
+
+
+# A session key long enough that Django looks it up: on PostgreSQL that query failed.
+NUL_COOKIES = [
+    "sessionid=abcdefghijk\x00lmnopqrstuvwxyz012345",
+    'sessionid="abcdefghijk\\000lmnopqrstuvwxyz012345"',  # an octal escape Django decodes
+    "sessionid=abcdefghijk%00lmnopqrstuvwxyz012345",
+    "csrftoken=abc\x00def; django_language=fi\x00",
+]
+
+
+@pytest.mark.parametrize("cookie", NUL_COOKIES)
+@pytest.mark.parametrize("path", ["/", "/accounts/login/", "/my/consents", "/api/docs/"])
+def test_a_nul_in_a_cookie_is_no_500_on_a_page(path, cookie):
+    response = Client().get(path, HTTP_COOKIE=cookie)
+
+    assert response.status_code in (200, 302)
+
+
+@pytest.mark.parametrize("cookie", NUL_COOKIES)
+def test_a_nul_in_a_cookie_is_no_500_at_the_api(source_provider, cookie):
+    api = api_as(source_provider)
+
+    listed = api.get("/api/v1/organisation/services", HTTP_COOKIE=cookie)
+    token = Client().post("/o/token/", {"grant_type": "client_credentials"}, HTTP_COOKIE=cookie)
+
+    assert listed.status_code == 200
+    assert token.status_code == 401
+
+
+def test_a_nul_in_a_cookie_leaves_the_others_in_use(aino):
+    client = Client()
+    client.force_login(aino)
+    session = client.cookies["sessionid"].value
+
+    response = client.get(
+        "/my/consents", HTTP_COOKIE=f"sessionid={session}; django_language=sv\x00"
+    )
+
+    assert response.status_code == 200

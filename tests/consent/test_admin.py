@@ -30,3 +30,19 @@ def test_staff_open_every_changelist_and_its_first_row(client, staff, evidence, 
     first = model.objects.first()
     if first is not None:
         assert client.get(reverse(f"{name}_change", args=[first.pk])).status_code == 200
+
+
+def test_a_data_type_named_only_by_a_consent_cannot_be_deleted(client, staff, consent):
+    steps = consent.data_types.get(key="wellbeing.steps")
+    consent.source.offered_types.remove(steps)
+    consent.sink.accepted_types.remove(steps)
+    client.force_login(staff)
+
+    answer = client.post(
+        f"/admin/registry/datatype/{steps.pk}/delete/", {"post": "yes"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert answer.status_code == 200
+    assert "<li>consent: " in answer.content.decode()
+    assert "<li>consent request: " in answer.content.decode()
+    assert type(steps).objects.filter(pk=steps.pk).exists()

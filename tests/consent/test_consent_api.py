@@ -193,6 +193,35 @@ def test_a_label_that_is_not_one_short_line_of_plain_text_is_refused(
     assert not ConsentRequest.objects.exists()
 
 
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+@pytest.mark.parametrize("char", ["\u202e", "\u200b", "\x1b", "\u2028"])
+def test_a_purpose_with_an_unprintable_character_is_refused(
+    sink_provider, wellbeing, wearable, language, char
+):
+    purpose = {"fi": "Liikunta.", "sv": "Motion.", "en": "Exercise.", language: f"Liik{char}unta."}
+
+    response = api_as(sink_provider, ALL).post(
+        "/api/v1/consent-requests", body(wearable, wellbeing, purpose=purpose), format="json"
+    )
+
+    assert response.status_code == 400
+    assert [(f["field"], f["code"]) for f in response.json()["fields"]] == [
+        (f"purpose.{language}", "unprintable_character")
+    ]
+    assert not ConsentRequest.objects.exists()
+
+
+def test_a_purpose_may_have_paragraphs(sink_provider, wellbeing, wearable):
+    purpose = {"fi": "Liikunta.\n\nEi muuta.", "sv": "Motion.", "en": "Exercise.\nNothing else."}
+
+    response = api_as(sink_provider, ALL).post(
+        "/api/v1/consent-requests", body(wearable, wellbeing, purpose=purpose), format="json"
+    )
+
+    assert response.status_code == 201
+    assert response.json()["purpose"] == purpose
+
+
 def test_only_the_sink_reads_the_account_a_consent_was_asked_for(
     sink_provider, source_provider, consent
 ):

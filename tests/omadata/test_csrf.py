@@ -6,15 +6,20 @@ session. Sent with its own token, the same request does what it says, so the
 refusal is the token check's and nothing else's.
 """
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
 from django.test import Client
+from django.utils import translation
+from django.utils.translation import gettext
 
+from common.correlation import request_id_reset, request_id_set
 from consent import services as consent_services
 from consent.models import ConsentRequest, ServiceLink
+from omadata.views import csrf_failure
 from registry.models import Service
 from tests.factories import PASSWORD
 from tests.world import World
@@ -192,3 +197,40 @@ def test_form_with_its_csrf_token_does_what_it_says(name, world):
 
     assert response.status_code in (200, 302)
     assert form.changed(world, client) != before
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+def test_a_refused_form_gets_a_page_in_the_residents_language_with_the_request_id(world, language):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(
+        "/accounts/login/",
+        {"username": "aino", "password": PASSWORD},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    with translation.override(language):
+        heading = gettext("The form could not be sent")
+    assert language == "en" or heading != "The form could not be sent"  # translated
+    assert f"<h1>{heading}</h1>" in page
+    assert f'<html lang="{language}">' in page
+    assert f"<code>{response['X-Request-ID']}</code>" in page
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_refused_api_request_gets_the_apis_json_with_the_request_id(rf):
+    token = request_id_set("0123456789abcdef0123456789abcdef")
+    try:
+        response = csrf_failure(rf.post("/api/v1/services"), reason="CSRF cookie not set.")
+    finally:
+        request_id_reset(token)
+
+    assert response.status_code == 403
+    assert json.loads(response.content) == {
+        "code": "csrf_failed",
+        "message": "The request was refused: it carried no valid CSRF token.",
+        "fields": [],
+        "request_id": "0123456789abcdef0123456789abcdef",
+    }

@@ -53,7 +53,7 @@ def test_gunicorn_logs_errors_and_requests_in_the_same_form(tmp_path):
         assert LOG_LINE.fullmatch(line), "\n".join(lines)
     request_id = answer.headers["X-Request-ID"]
     [access] = [line for line in lines if PROBE in line]
-    assert f' INFO gunicorn.access {request_id} 127.0.0.1 - "GET {PROBE} HTTP/1.1" 200 ' in access
+    assert f' INFO gunicorn.access {request_id} 127.0.0.1 "-" "GET {PROBE} HTTP/1.1" 200 ' in access
 
 
 def test_gunicorn_access_log_escapes_control_characters_from_the_client(tmp_path):
@@ -68,9 +68,23 @@ def test_gunicorn_access_log_escapes_control_characters_from_the_client(tmp_path
         assert LOG_LINE.fullmatch(line), "\n".join(lines)
         assert not line.startswith(FORGED_LINE)
     [access] = [line for line in lines if PROBE in line]
-    assert f" gunicorn.access {_answer.headers['X-Request-ID']} 127.0.0.1 {HOSTILE_ESCAPED} " in (
+    assert f' gunicorn.access {_answer.headers["X-Request-ID"]} 127.0.0.1 "{HOSTILE_ESCAPED}" ' in (
         access
     )
+
+
+def test_gunicorn_access_log_quotes_the_user_name_so_that_it_cannot_forge_fields(tmp_path):
+    forged = 'me" "GET /admin/ HTTP/1.1" 200 0 "'
+    credentials = base64.b64encode(f"{forged}:secret".encode()).decode()
+
+    lines, answer = _serve_from_procfile(tmp_path, {"Authorization": f"Basic {credentials}"})
+
+    [access] = [line for line in lines if PROBE in line]
+    escaped = forged.replace('"', '\\"')  # gunicorn's own escape, in every field
+    assert (
+        f' gunicorn.access {answer.headers["X-Request-ID"]} 127.0.0.1 "{escaped}" '
+        f'"GET {PROBE} HTTP/1.1" 200 '
+    ) in access
 
 
 def test_a_message_with_control_characters_is_one_escaped_line(log_output):

@@ -2,6 +2,7 @@
 
 import pytest
 
+from common.env import Rate
 from registry import services
 from tests.factories import basic_auth
 
@@ -115,3 +116,34 @@ def test_rfc7009_2_1_revocation_by_get_is_refused(client, source_provider):
 
     assert answer.status_code == 405
     assert works(client, token)
+
+
+def _no_store(response) -> bool:
+    return "no-store" in response.get("Cache-Control", "")
+
+
+@pytest.mark.parametrize("endpoint", ["/o/token/", "/o/introspect/", "/o/revoke_token/"])
+def test_no_cache_keeps_an_oauth2_answer(client, source_provider, endpoint):
+    auth, token = credential(client, source_provider)
+
+    answers = [
+        client.post(endpoint, {"grant_type": "client_credentials", "token": token},
+                    HTTP_AUTHORIZATION=auth),
+        client.post(endpoint, {"grant_type": "client_credentials", "token": token}),
+        client.get(endpoint),
+    ]  # fmt: skip
+
+    assert [a.status_code >= 500 for a in answers] == [False] * 3
+    assert all(_no_store(answer) for answer in answers), [
+        (answer.status_code, answer.get("Cache-Control")) for answer in answers
+    ]
+
+
+def test_no_cache_keeps_a_rate_limited_token_answer(client, settings):
+    settings.OMADATA_RATE_TOKEN_ADDRESS = Rate(1, 60)
+    client.post("/o/token/", {"grant_type": "client_credentials"})
+
+    answer = client.post("/o/token/", {"grant_type": "client_credentials"})
+
+    assert answer.status_code == 429
+    assert _no_store(answer)

@@ -117,3 +117,39 @@ def test_errors_of_the_docs_and_the_schema_are_the_apis_json(client, method, url
 @pytest.mark.parametrize("url", ["/health", "/.well-known/jwks.json"])
 def test_head_is_answered_like_get(client, url):
     assert client.head(url).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/api/docs/", "/api/docs/?script"])
+def test_no_cache_keeps_the_docs_page_or_its_script(client, url):
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert "no-store" in response.get("Cache-Control", "")
+
+
+@pytest.mark.parametrize("query", ["", "?version=1", "?lang=sv", "?lang=en&version=1"])
+def test_the_schema_is_the_current_version_in_a_language_of_the_site(client, query):
+    response = client.get(f"/api/schema/{query}", {"format": "json"})
+
+    assert response.status_code == 200
+    assert response.json()["info"]["version"] == "1"
+    assert response["Content-Disposition"] == 'inline; filename="Omadata operator API.json"'
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("version=2", "version"),
+        ("version=a%0Ab", "version"),
+        ("version=%E2%80%AE", "version"),
+        ("lang=zh-hans", "lang"),
+        ("lang=..%2Fsv", "lang"),
+        ("lang=" + "s" * 300, "lang"),
+    ],
+)
+def test_the_schema_refuses_another_version_or_language_with_400(client, query, field):
+    response = client.get(f"/api/schema/?{query}")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_failed"
+    assert [error["field"] for error in response.json()["fields"]] == [field]

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from common import env
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, register_service, source_spec
 from tests.servers import manage
 
 PRODUCTION = {
@@ -221,6 +221,62 @@ def test_production_cookies_are_host_only_secure_and_site_wide(settings, aino):
         assert cookie["secure"] is True
         assert cookie["path"] == "/"
         assert cookie["domain"] == ""
+
+
+def _production_settings(settings, prefix: str) -> None:
+    """Set on `settings` those whose name starts with `prefix`, as production has them."""
+    script = (
+        "import json; from django.conf import settings as s; print(json.dumps({name: getattr(s, "
+        f"name) for name in dir(s) if name.startswith({prefix!r})}}))"
+    )
+    result = manage("shell", "-c", script, env=PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    for name, value in json.loads(result.stdout.splitlines()[-1]).items():
+        setattr(settings, name, value)
+
+
+def test_production_language_cookie_is_host_only_secure_http_only_and_same_site(settings):
+    _production_settings(settings, "LANGUAGE_COOKIE_")
+
+    answer = Client().post("/i18n/setlang/", {"language": "sv", "next": "/"}, secure=True)
+
+    assert answer.status_code == 302
+    assert list(answer.cookies) == ["__Host-language"]
+    cookie = answer.cookies["__Host-language"]
+    assert cookie.value == "sv"
+    assert cookie["secure"] is True
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert cookie["path"] == "/"
+    assert cookie["domain"] == ""
+
+
+def test_production_language_cookie_chooses_the_language(settings, db):
+    _production_settings(settings, "LANGUAGE_COOKIE_")
+    client = Client()
+    client.post("/i18n/setlang/", {"language": "sv", "next": "/"}, secure=True)
+
+    page = client.get("/", secure=True)
+
+    assert page["Content-Language"] == "sv"
+
+
+def test_a_message_to_staff_travels_in_the_session_not_in_a_cookie(
+    staff, source_provider, data_types
+):
+    service = register_service(source_provider, source_spec())
+    client = Client()
+    client.force_login(staff)
+
+    answer = client.post(
+        "/admin/registry/service/",
+        {"action": "approve", "_selected_action": str(service.pk), "index": "0"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert answer.status_code == 302
+    assert "messages" not in answer.cookies
+    assert "1 service approved." in client.get(answer["Location"]).content.decode()
 
 
 def test_deploy_check_fails_without_the_csp_middleware(tmp_path):

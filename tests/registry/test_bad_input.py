@@ -621,3 +621,56 @@ def test_update_with_malformed_json_leaves_service_unchanged(api, own_service):
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_json"
     assert stored(own_service) == before
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("name.fi", "Askel\u202e-kello"),
+        ("name.sv", "Askel\u200b-klocka"),
+        ("name.en", "Askel\nwatch"),
+        ("description.fi", "Kello\u2066."),
+        ("description.en", "A watch.\r\nReally."),
+    ],
+)
+def test_a_service_text_with_an_unprintable_character_is_refused(
+    source_provider, data_types, field, text
+):
+    part, language = field.split(".")
+    spec = source_spec()
+    spec[part] = {**spec[part], language: text}
+
+    response = api_as(source_provider).post(SERVICES, spec, format="json")
+
+    assert response.status_code == 400
+    assert [(f["field"], f["code"]) for f in response.json()["fields"]] == [
+        (field, "unprintable_character")
+    ]
+    assert not Service.objects.exists()
+
+
+def test_a_service_name_with_an_unprintable_character_is_refused_on_update(
+    source_provider, data_types
+):
+    service = register_service(source_provider, source_spec())
+    name = {"fi": "Askel", "sv": "Askel", "en": "Askel\u202e"}
+
+    response = api_as(source_provider).patch(
+        f"{SERVICES}/{service.pk}", {"name": name}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"][0]["code"] == "unprintable_character"
+    service.refresh_from_db()
+    assert service.name_en == "Askel watch"
+
+
+def test_a_service_description_may_have_paragraphs(source_provider, data_types):
+    description = {"fi": "Kello.\n\nLaskee.", "sv": "Klocka.", "en": "A watch.\nIt counts."}
+
+    response = api_as(source_provider).post(
+        SERVICES, source_spec(description=description), format="json"
+    )
+
+    assert response.status_code == 201
+    assert response.json()["description"] == description
