@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from consent import services
-from consent.models import Receipt
+from consent.models import Consent, Receipt
 from consent.receipts import transfer_receipt_issue
 from ledger import checkpoints, keys
 from ledger.bundles import audit_bundle
@@ -96,6 +96,16 @@ def bundle_file(folder: Path, *, start: int = 0, end: int | None = None) -> Path
     return path
 
 
+def issue_receipts(count: int) -> None:
+    """Log `count` more receipts: deliveries under the first consent."""
+    consent = Consent.objects.first()
+    for _ in range(count):
+        with transaction.atomic():
+            transfer_receipt_issue(
+                consent=consent, transfer_id=str(uuid.uuid4()), byte_count=1, sha256="0" * 64
+            )
+
+
 @contextmanager
 def evidence_unguarded():
     """Let the test change evidence, as someone with the database's owner role could.
@@ -146,10 +156,11 @@ def log(source_provider, sink_provider, data_types, staff, aino, eero) -> Log:
     retired_kid = keys.active_key()["kid"]
     keys.key_rotate()
     services.consent_resume(consent=consent)
-    transfer_receipt_issue(
-        consent=consent, transfer_id=str(uuid.uuid4()), byte_count=5,
-        sha256=hashlib.sha256(b"12345").hexdigest(),
-    )  # fmt: skip
+    with transaction.atomic():  # as the relay issues it, with the transfer's change
+        transfer_receipt_issue(
+            consent=consent, transfer_id=str(uuid.uuid4()), byte_count=5,
+            sha256=hashlib.sha256(b"12345").hexdigest(),
+        )  # fmt: skip
     refused = request_consent(sink=wellbeing, source=wearable)
     services.consent_refuse(request=refused, resident=aino, language="en", notice_text="n")
     second = checkpoints.checkpoint_sign().tree_size
