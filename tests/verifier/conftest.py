@@ -117,6 +117,8 @@ def evidence_unguarded():
         yield
         return
     with connection.cursor() as cursor:
+        # ALTER TABLE waits for no deferred foreign key check: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
             "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
             "WHERE tgrelid::regclass::text = ANY(%s) AND NOT tgisinternal AND tgenabled = 'A'",
@@ -129,8 +131,10 @@ def evidence_unguarded():
         yield
     finally:
         with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for table, name in triggers:
                 cursor.execute(f'ALTER TABLE {table} ENABLE ALWAYS TRIGGER "{name}"')
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 @dataclass
