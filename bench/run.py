@@ -113,6 +113,7 @@ def main() -> None:
     from bench.merkle import bench_log_proofs
     from bench.receipts import bench_receipts
     from bench.relay import bench_relay
+    from bench.verifier import bench_verifier
 
     with django_in_temporary_directory():
         bench_registry_list()
@@ -122,6 +123,8 @@ def main() -> None:
         bench_log_proofs()
         print()
         bench_relay()
+    print()
+    bench_verifier()
 
 
 if __name__ == "__main__":

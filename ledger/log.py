@@ -105,6 +105,15 @@ def log_consistency_proof(*, old_size: int, new_size: int) -> list[bytes]:
     return merkle.consistency_proof(DbNodeStore(), old_size=old_size, new_size=new_size)
 
 
+def log_range_proof(*, start: int, end: int, size: int) -> list[bytes]:
+    """The proof that the leaves [start, end) are in the log at `size` leaves (merkle.range_proof).
+
+    Requires 0 <= start < end <= size <= now; raises TreeRangeError otherwise.
+    """
+    _check_size(size)
+    return merkle.range_proof(DbNodeStore(), start=start, end=end, size=size)
+
+
 def _check_size(size: int) -> None:
     current = log_size()
     if not 0 <= size <= current:

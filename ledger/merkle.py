@@ -153,6 +153,30 @@ def consistency_proof(store: NodeStore, *, old_size: int, new_size: int) -> list
     return _range_hashes(store, ranges[::-1])
 
 
+def range_proof(store: NodeStore, *, start: int, end: int, size: int) -> list[bytes]:
+    """The proof that leaves [start, end) are in the tree of `size` leaves, in one read.
+
+    The roots of the subtrees that the RFC's recursion reaches outside the range
+    without entering it, deepest first and left to right at equal depth: a
+    verifier hashes the range's own subtrees from its leaves and joins them with
+    these. For one leaf, this is its inclusion proof. Requires 0 <= start < end <= size.
+    """
+    _check_size(size)
+    if not 0 <= start < end <= size:
+        raise TreeRangeError(f"leaves {start} to {end - 1} are not in a tree of {size} leaves")
+    found: list[tuple[int, Range]] = []
+    pending = [(0, size, 0)]
+    while pending:
+        lo, hi, depth = pending.pop()
+        if hi <= start or lo >= end:
+            found.append((depth, (lo, hi)))
+        elif not (start <= lo and hi <= end):
+            k = _split(hi - lo)
+            pending += [(lo, lo + k, depth + 1), (lo + k, hi, depth + 1)]
+    found.sort(key=lambda subtree: (-subtree[0], subtree[1]))
+    return _range_hashes(store, [r for _depth, r in found])
+
+
 def _range_hashes(store: NodeStore, ranges: Sequence[Range]) -> list[bytes]:
     """MTH of each range, from one `get_many` of the perfect subtrees that tile them.
 

@@ -194,6 +194,20 @@ def test_every_generated_consistency_proof_verifies(tree):
         )
 
 
+def test_a_range_proof_of_one_leaf_is_its_inclusion_proof(tree):
+    store, _leaves, _roots = tree
+    for index, size in INCLUSIONS:
+        assert merkle.range_proof(store, start=index, end=index + 1, size=size) == (
+            merkle.inclusion_proof(store, index=index, size=size)
+        )
+
+
+def test_a_range_proof_of_the_whole_tree_is_empty(tree):
+    store, _leaves, _roots = tree
+
+    assert merkle.range_proof(store, start=0, end=MAX, size=MAX) == []
+
+
 def _removed(proof: list[bytes], n: int) -> list[bytes]:
     return proof[:n] + proof[n + 1 :]
 
@@ -368,6 +382,9 @@ def test_equal_sizes_need_equal_roots_and_no_proof(tree):
         (merkle.consistency_proof, {"old_size": 4, "new_size": 3}),
         (merkle.consistency_proof, {"old_size": 0, "new_size": 3}),
         (merkle.consistency_proof, {"old_size": -1, "new_size": 3}),
+        (merkle.range_proof, {"start": 2, "end": 2, "size": 3}),
+        (merkle.range_proof, {"start": 2, "end": 4, "size": 3}),
+        (merkle.range_proof, {"start": -1, "end": 2, "size": 3}),
     ],
 )
 def test_impossible_arguments_are_refused(tree, operation, arguments):
@@ -437,6 +454,17 @@ def test_consistency_proof_reads_o_log_n_nodes_in_one_call(big_tree):
             merkle.consistency_proof(big_tree, old_size=old, new_size=size)
             assert len(big_tree.calls) == 1
             assert len(big_tree.calls[0]) <= _bound(size), (old, size)
+
+
+def test_range_proof_reads_o_log_n_nodes_in_one_call(big_tree):
+    rng = random.Random(3)
+    for size in _sizes():
+        start = rng.randrange(size)
+        for end in {start + 1, (start + size + 1) // 2, size}:
+            big_tree.calls.clear()
+            merkle.range_proof(big_tree, start=start, end=end, size=size)
+            assert len(big_tree.calls) <= 1
+            assert sum(len(c) for c in big_tree.calls) <= 2 * _bound(size), (start, end, size)
 
 
 def test_root_reads_one_node_per_set_bit_of_the_size_in_one_call(big_tree):

@@ -1,0 +1,5 @@
+import sys
+
+from omadata_verifier.cli import main
+
+sys.exit(main())
