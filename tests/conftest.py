@@ -15,7 +15,7 @@ from omadata.celery import app
 from tests import factories, groups
 from tests.servers import AcceptCounter, WebhookReceiver
 
-pytest_plugins = ["tests.workers"]
+pytest_plugins = ["tests.workers", "tests.tampering"]
 
 GROUPS = ("postgres", "redis", "browser", "shell")
 _not_run: dict[str, list[str]] = {}

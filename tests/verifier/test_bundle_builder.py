@@ -11,7 +11,7 @@ from omadata_verifier import bundle as verifier
 from ledger import checkpoints
 from ledger.bundles import BundleRangeError, audit_bundle
 from ledger.log import log_size
-from tests.verifier.conftest import issue_receipts
+from tests.tampering import issue_receipts
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from consent.models import Receipt
 from ledger import checkpoints
 from ledger.models import Checkpoint, LogEntry, LogHead, LogNode, SigningKey
-from tests.verifier.conftest import evidence_unguarded, issue_receipts
+from tests.tampering import evidence_unguarded, issue_receipts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,32 +5,19 @@ import base64
 import hashlib
 import json
 import subprocess
-import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 
 from consent.models import Receipt
 from consent.receipts import RECEIPT_TYP, receipt_verify
 from ledger import jws
-from ledger.checkpoints import CHECKPOINT_TYP
 from ledger.log import log_root
 from ledger.models import Checkpoint, LogEntry, SigningKey
-from tests.verifier.conftest import bundle_file, evidence_unguarded
+from tests.tampering import evidence_unguarded, signed_checkpoint
+from tests.verifier.conftest import bundle_file
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_checkpoint(*, size: int, root: bytes) -> str:
-    """A checkpoint signed with the operator's key, as an operator covering its tracks would."""
-    payload = {
-        "operator": settings.BASE_URL,
-        "tree_size": size,
-        "root": base64.b64encode(root).decode(),
-        "timestamp": int(time.time()),
-    }
-    return jws.sign(payload, typ=CHECKPOINT_TYP)
 
 
 def test_the_verifier_is_installed_without_django(verify_command):

@@ -1,0 +1,155 @@
+"""The log's own check: intact, it finds nothing; changed behind the code, it names the record."""
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+
+from consent.models import Receipt
+from ledger.integrity import Problem, log_check, root_at
+from ledger.log import DbNodeStore, log_root
+from ledger.merkle import root
+from ledger.models import Checkpoint, LogEntry, LogHead, LogNode, SigningKey
+from tests.tampering import evidence_unguarded, signed_checkpoint
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_intact_log_has_no_problems(log):
+    size, problems = log_check()
+
+    assert size == len(log.receipts)
+    assert problems == []
+
+
+def test_roots_from_subtrees_are_the_logs_at_every_size(log):
+    from ledger.integrity import _leaves, _levels
+
+    levels = _levels(_leaves(len(log.receipts), []))
+
+    for size in range(len(log.receipts) + 1):
+        assert root_at(levels, size) == root(DbNodeStore(), size=size)
+
+
+def test_a_changed_receipt_is_named(log):
+    target = log.at(3)
+    with evidence_unguarded():
+        LogEntry.objects.filter(pk=target.pk).update(data=target.jws + "x")
+
+    _size, problems = log_check()
+
+    assert Problem("leaf 3", "its text does not match its digest") in problems
+    assert Problem("node 0/3", "does not match the leaves below it") in problems
+
+
+def test_a_changed_receipt_with_its_digest_is_named_by_its_node(log):
+    target = log.at(3)
+    forged = target.jws + "x"
+    with evidence_unguarded():
+        LogEntry.objects.filter(pk=target.pk).update(
+            data=forged, sha256=hashlib.sha256(forged.encode()).hexdigest()
+        )
+
+    _size, problems = log_check()
+
+    assert problems[0] == Problem("node 0/3", "does not match the leaves below it")
+
+
+def test_a_deleted_receipt_is_named(log):
+    target = log.at(4)
+    with evidence_unguarded():
+        Receipt.objects.filter(pk=target.pk).delete()
+        LogEntry.objects.filter(pk=target.pk).delete()
+
+    _size, problems = log_check()
+
+    assert not LogEntry.objects.filter(index=4).exists()
+
+    assert Problem("leaf 4", "is missing") in problems
+
+
+def test_two_reordered_receipts_are_both_named(log):
+    a, b = log.at(2), log.at(5)
+    with evidence_unguarded():
+        LogEntry.objects.filter(pk=a.pk).update(index=-1)
+        LogEntry.objects.filter(pk=b.pk).update(index=2)
+        LogEntry.objects.filter(pk=a.pk).update(index=5)
+
+    _size, problems = log_check()
+
+    assert Problem("node 0/2", "does not match the leaves below it") in problems
+    assert Problem("node 0/5", "does not match the leaves below it") in problems
+
+
+def test_a_checkpoint_replaced_by_a_smaller_one_is_named(log):
+    _first, second, third = log.checkpoint_sizes
+    smaller = signed_checkpoint(size=second, root=log_root(size=second))
+    with evidence_unguarded():
+        Checkpoint.objects.filter(tree_size=third).update(jws=smaller)
+
+    _size, problems = log_check()
+
+    assert (
+        Problem(f"checkpoint {third}", "its stored size or root differs from what it signs")
+        in problems
+    )
+
+
+def test_a_checkpoint_replaced_by_a_forked_one_is_named(log):
+    _first, second, _third = log.checkpoint_sizes
+    forked_root = hashlib.sha256(b"another history").digest()
+    forked = signed_checkpoint(size=second, root=forked_root)
+    with evidence_unguarded():
+        Checkpoint.objects.filter(tree_size=second).update(jws=forked, root=forked_root.hex())
+
+    _size, problems = log_check()
+
+    assert problems == [Problem(f"checkpoint {second}", "its root is not the log's at its size")]
+
+
+def test_a_log_rolled_back_below_its_checkpoint_is_named(log):
+    *_earlier, third = log.checkpoint_sizes
+    with evidence_unguarded():
+        Receipt.objects.filter(entry__index__gte=third - 1).delete()
+        LogEntry.objects.filter(index__gte=third - 1).delete()
+        LogNode.objects.all().delete()
+        LogHead.objects.update(tree_size=third - 1)
+
+    _size, problems = log_check()
+
+    assert Problem(f"checkpoint {third}", "claims more leaves than the log holds") in problems
+
+
+def test_a_retired_key_dropped_from_the_key_history_is_named(log):
+    first, *_later = log.checkpoint_sizes
+    with evidence_unguarded():
+        SigningKey.objects.filter(kid=log.retired_kid).delete()
+
+    _size, problems = log_check()
+
+    assert [p.record for p in problems] == [f"checkpoint {first}"]
+    assert "its signature does not verify" in problems[0].reason
+
+
+def test_a_checkpoint_signed_outside_its_keys_period_is_named(log):
+    first, *_later = log.checkpoint_sizes
+    key = SigningKey.objects.get(kid=log.retired_kid)
+    with evidence_unguarded():
+        SigningKey.objects.filter(kid=key.kid).update(
+            retired_at=key.created_at - timedelta(hours=1)
+        )
+
+    _size, problems = log_check()
+
+    assert problems == [
+        Problem(f"checkpoint {first}", f"signed by key {key.kid} when it was not in use")
+    ]
+
+
+def test_the_check_reads_the_log_in_batches(log, django_assert_max_num_queries, monkeypatch):
+    monkeypatch.setattr("ledger.integrity.BATCH", 2)
+
+    with django_assert_max_num_queries(len(log.receipts) // 2 + 8):
+        _size, problems = log_check()
+
+    assert problems == []
