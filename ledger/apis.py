@@ -13,6 +13,7 @@ from uuid import UUID
 
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
@@ -25,12 +26,15 @@ from common.errors import Conflict
 from common.throttles import AddressThrottle
 from ledger import checkpoints
 from ledger.access import AUDIT_SCOPE, is_auditor
+from ledger.bundles import BundleRangeError, audit_bundle
 from ledger.log import log_consistency_proof, log_inclusion_proof, log_size
 from ledger.merkle import leaf_hash
 from ledger.models import Checkpoint, LogEntry, LogNode, SigningKey
 
 # The most receipts or checkpoints one answer holds: a range is walked in pages.
 RANGE_MAX = 1000
+# The most receipts one bundle holds: about 25 MB, made in the web process's memory.
+BUNDLE_MAX = 10_000
 
 
 class CheckpointOutput(serializers.Serializer):
@@ -259,6 +263,52 @@ class ReceiptDetailApi(AuditorApi):
         if entry is None:
             raise Http404
         return Response(ReceiptOutput(entry).data)
+
+
+class BundleInput(StrictSerializer):
+    start = serializers.IntegerField(min_value=0, help_text="the first log index")
+    end = serializers.IntegerField(
+        min_value=1,
+        help_text=f"one past the last log index; at most {BUNDLE_MAX} after start",
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not 0 < data["end"] - data["start"] <= BUNDLE_MAX:
+            raise _field_error(
+                "end", "invalid_range", _("end must be after start, by at most %(max)d.")
+                % {"max": BUNDLE_MAX},
+            )  # fmt: skip
+        return data
+
+
+class AuditBundleApi(AuditorApi):
+    required_scopes = {"GET": AUDIT_SCOPE}
+
+    @extend_schema(
+        operation_id="audit_bundle",
+        parameters=[BundleInput],
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            400: ErrorOutput, 401: ErrorOutput, 403: ErrorOutput, 409: ErrorOutput,
+        },
+        description="The audit bundle of the receipts at log indexes `start` to `end - 1`: "
+        "the receipts, the checkpoints that cover them, proofs and the key history, for "
+        "`omadata-verify bundle`. Its format is in the auditors' guide.",
+    )  # fmt: skip
+    def get(self, request: Request) -> Response:
+        params = _query(BundleInput, request)
+        start, end = params["start"], params["end"]
+        try:
+            bundle = audit_bundle(start=start, end=end)
+        except BundleRangeError as error:
+            if error.code == "no_checkpoint":
+                raise Conflict("no_checkpoint", str(error)) from None
+            raise _field_error("end", "past_the_log", str(error)) from None
+        response = Response(bundle)
+        response["Content-Disposition"] = (
+            f'attachment; filename="omadata-audit-{start}-{end - 1}.json"'
+        )
+        return response
 
 
 def _query(serializer: type[serializers.Serializer], request: Request) -> dict[str, Any]:

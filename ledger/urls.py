@@ -15,6 +15,7 @@ api = [
         name="audit-checkpoint-detail",
     ),
     path("audit/keys", apis.KeyHistoryApi.as_view(), name="audit-keys"),
+    path("audit/bundle", apis.AuditBundleApi.as_view(), name="audit-bundle"),
     path("audit/receipts", apis.ReceiptRangeApi.as_view(), name="audit-receipts"),
     path(
         "audit/receipts/<uuid:receipt_id>",

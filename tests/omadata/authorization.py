@@ -207,6 +207,12 @@ TABLE: dict[str, dict] = {
     "api/v1/audit/checkpoints/<int:tree_size>": {PERSONAS: {"GET HEAD OPTIONS": 200, "*": 405}},
     "api/v1/audit/keys": {PERSONAS: {"GET HEAD OPTIONS": 200, "*": 405}},
     # No `start` and `end`: a 400 that shows the request got through.
+    "api/v1/audit/bundle": {
+        NO_TOKEN: {"GET HEAD": 401, "*": 405},
+        TOKENS: {"GET HEAD": 403, "*": 405},
+        "auditor_api": {"GET HEAD": 400, "*": 405},
+    },
+    # No `start` and `end`: a 400 that shows the request got through.
     "api/v1/audit/receipts": {
         NO_TOKEN: {"GET HEAD": 401, "*": 405},
         TOKENS: {"GET HEAD": 403, "*": 405},
