@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "webhooks",
     "consent",
     "relay",
+    "audit",
     "demo",
 ]
 
@@ -122,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "audit.context.audit_navigation",
             ],
         },
     },
