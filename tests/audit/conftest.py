@@ -36,5 +36,7 @@ def consent(wellbeing, wearable, aino):
 
 @pytest.fixture
 def as_auditor(client, auditor):
+    """The auditor's browser, in English: the tests read the pages' texts."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     client.force_login(auditor)
     return client

@@ -11,7 +11,7 @@ from consent import services as consent_services
 from consent.models import Receipt
 from ledger import checkpoints
 from ledger.log import log_size
-from ledger.models import LogEntry
+from ledger.models import Checkpoint, LogEntry
 from relay import services as relay_services
 from tests.factories import PASSWORD, grant_consent, link_resident, request_consent
 
@@ -198,21 +198,24 @@ def test_receipt_page_shows_the_signature_verified_and_its_key(as_auditor, conse
     assert response.context["verification"].key.kid in page
 
 
-def _tamper(entry: LogEntry, data: str) -> None:
-    """Change a stored receipt as someone with the database's owner role could."""
+def _tamper(model, pk, **changes) -> None:
+    """Change stored evidence as someone with the database's owner role could."""
+    table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE ledger_logentry DISABLE TRIGGER USER")
-        LogEntry.objects.filter(pk=entry.pk).update(data=data)
+            # The log's deferred checks must run before their table's triggers can be turned off.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        model.objects.filter(pk=pk).update(**changes)
         if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE ledger_logentry ENABLE TRIGGER USER")
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
 def test_receipt_page_shows_a_changed_receipt_as_not_verified(as_auditor, consent):
     receipt = consent.receipts.get()
     header, _payload, signature = receipt.entry.data.split(".")
     other = Receipt.objects.exclude(pk=receipt.pk).first().entry.data.split(".")[1]
-    _tamper(receipt.entry, f"{header}.{other}.{signature}")
+    _tamper(LogEntry, receipt.entry.pk, data=f"{header}.{other}.{signature}")
 
     response = as_auditor.get(f"/audit/receipts/{receipt.pk}")
 
@@ -251,12 +254,7 @@ def test_receipt_inclusion_checks_against_the_latest_checkpoint(as_auditor, cons
 
 def test_receipt_under_a_changed_checkpoint_fails_inclusion(as_auditor, consent):
     checkpoint = checkpoints.checkpoint_sign()
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE ledger_checkpoint DISABLE TRIGGER USER")
-        type(checkpoint).objects.filter(pk=checkpoint.pk).update(root="00" * 32)
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE ledger_checkpoint ENABLE TRIGGER USER")
+    _tamper(Checkpoint, checkpoint.pk, root="00" * 32)
 
     response = as_auditor.get(f"/audit/receipts/{consent.receipts.get().pk}")
 
