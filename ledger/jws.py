@@ -92,6 +92,19 @@ def header_of(token: object) -> dict[str, Any]:
     return header
 
 
+def payload_of(token: object) -> dict[str, Any]:
+    """The payload, parsed and checked for shape only: for showing a token, never for trusting it.
+
+    An auditor looks at what a receipt says whether or not it verifies; what it
+    proves comes from `verify` alone.
+    """
+    header_of(token)  # refuses anything but a str of three parts, within the size bound
+    payload = _json(_b64decode(str(token).split(".")[1]), part="payload")
+    if not isinstance(payload, dict):
+        raise JWSError("malformed", "The payload is not a JSON object.")
+    return payload
+
+
 def verify(token: str, *, typ: str, trusted: dict[str, jwk.JWK] | None = None) -> dict[str, Any]:
     """Verify a token the operator signed; return its payload. Raise JWSError otherwise.
 

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "webhooks",
     "consent",
     "relay",
+    "audit",
     "demo",
 ]
 
@@ -124,6 +125,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "audit.context.audit_navigation",
             ],
         },
     },

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from oauth2_provider import views as oauth2_views
 
+from audit import urls as audit_urls
 from common.throttles import (
     TokenAddressThrottle,
     TokenClientAddressThrottle,
@@ -43,9 +44,10 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     *consent_urls.pages,
     *registry_urls.pages,
+    path("audit/", include(audit_urls)),
     path("api/schema/", views.SchemaView.as_view(), name="schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="schema"), name="api-docs"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -20,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.api import ApiView, error_response
+from ledger.access import is_auditor
 from omadata.health import broker_status, database_status
 from registry.selectors import service_list_public
 
@@ -70,6 +72,15 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "omadata/home.html", {"services": service_list_public()})
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, which sends an auditor to the audit pages unless `next` says otherwise."""
+
+    def get_default_redirect_url(self) -> str:
+        if is_auditor(self.request.user):
+            return reverse("audit:home")
+        return super().get_default_redirect_url()
 
 
 def _wants_json(request: HttpRequest) -> bool:

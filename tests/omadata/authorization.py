@@ -57,6 +57,7 @@ NOT_AINO = ("eero", "sink_browser", "other_browser", "auditor", "staff")
 SESSIONS = ("aino", *NOT_AINO)
 NOT_PROVIDERS = ("aino", "eero", "auditor", "staff")
 NOT_STAFF = tuple(p for p in PERSONAS if p != "staff")
+NOT_AUDITORS = ("aino", "eero", "sink_browser", "other_browser")
 
 GET = {"GET HEAD": 200, "*": 405}
 POST_ONLY = {"POST": 200, "*": 405}
@@ -278,6 +279,20 @@ TABLE: dict[str, dict] = {
         "sink_browser": {"POST": 302, "*": 405},
         "other_browser": {"POST": 404, "*": 405},
         NOT_PROVIDERS: {"POST": 403, "*": 405},
+    },
+    # -- the audit pages: read-only, for auditors and staff; a token does not log in
+    **{
+        route: {
+            NO_SESSION: {"GET HEAD": LOGIN, "*": 405},
+            NOT_AUDITORS: {"GET HEAD": 403, "*": 405},
+            ("auditor", "staff"): GET,
+        }
+        for route in (
+            "audit/",
+            "audit/receipts",
+            "audit/receipts/<uuid:receipt_id>",
+            "audit/consents/<uuid:consent_id>",
+        )
     },
     # -- the admin site's own pages: staff only, but for logging in and out
     "admin/": {NOT_STAFF: ADMIN_LOGIN, "staff": 200},

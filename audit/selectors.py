@@ -1,0 +1,200 @@
+"""What the audit pages read: receipts by log index, and what each proves.
+
+Every read here is for someone `ledger.access.can_audit` lets in; the views
+check that first. Residents appear by their pseudonyms only: nothing here
+selects a resident's user row.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from consent.models import Consent, Receipt
+from consent.receipts import RECEIPT_TYP
+from ledger import jws
+from ledger.checkpoints import CHECKPOINT_TYP, b64, checkpoint_latest
+from ledger.log import log_inclusion_proof
+from ledger.merkle import ProofError, leaf_hash, verify_inclusion
+from ledger.models import Checkpoint, SigningKey
+from registry.models import Service
+from relay.models import Transfer
+
+# Each receipt row names its services and its subject: one query for the whole page.
+_RELATED = (
+    "entry", "consent__source", "consent__sink", "request__source", "request__sink",
+    "link__service",
+)  # fmt: skip
+
+
+def _receipts() -> QuerySet[Receipt]:
+    return Receipt.objects.select_related(*_RELATED)
+
+
+def receipt_list(
+    *,
+    before: int | None = None,
+    event: str | None = None,
+    service: str | None = None,
+    consent_id: UUID | None = None,
+    from_date: date | None = None,
+    to_date: date | None = None,
+    from_index: int | None = None,
+    to_index: int | None = None,
+    limit: int,
+) -> list[Receipt]:
+    """Up to `limit` receipts matching every filter given, newest first, below log index `before`.
+
+    Dates are whole days in the operator's time zone, both ends included; so are
+    the index bounds. Pages are keyed by log index, so a page costs the same at
+    any depth of the log.
+    """
+    receipts = _receipts()
+    if before is not None:
+        receipts = receipts.filter(entry__index__lt=before)
+    if event:
+        receipts = receipts.filter(event=event)
+    if service:
+        receipts = receipts.filter(
+            Q(consent__source__slug=service) | Q(consent__sink__slug=service)
+            | Q(request__source__slug=service) | Q(request__sink__slug=service)
+            | Q(link__service__slug=service)
+        )  # fmt: skip
+    if consent_id is not None:
+        receipts = receipts.filter(consent_id=consent_id)
+    if from_date is not None:
+        receipts = receipts.filter(entry__created_at__gte=_day_start(from_date))
+    if to_date is not None:
+        receipts = receipts.filter(entry__created_at__lt=_day_start(to_date + timedelta(days=1)))
+    if from_index is not None:
+        receipts = receipts.filter(entry__index__gte=from_index)
+    if to_index is not None:
+        receipts = receipts.filter(entry__index__lte=to_index)
+    return list(receipts.order_by("-entry__index")[:limit])
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def receipt_access(*, receipt_id: UUID) -> Receipt:
+    try:
+        return _receipts().get(pk=receipt_id)
+    except Receipt.DoesNotExist:
+        raise Http404 from None
+
+
+def receipt_services(receipt: Receipt) -> tuple[Service | None, Service | None]:
+    """The receipt's source and sink; a link's receipt names its one service as the source."""
+    terms = receipt.consent or receipt.request
+    if terms is not None:
+        return terms.source, terms.sink
+    if receipt.link is not None:
+        return receipt.link.service, None
+    return None, None
+
+
+def _chain(receipt: Receipt) -> QuerySet[Receipt]:
+    """The receipts chained with this one: those of its consent, or its link, or its request."""
+    if receipt.consent_id is not None:
+        return _receipts().filter(consent_id=receipt.consent_id)
+    if receipt.link_id is not None:
+        return _receipts().filter(link_id=receipt.link_id)
+    return _receipts().filter(request_id=receipt.request_id)
+
+
+def receipt_neighbours(receipt: Receipt) -> tuple[Receipt | None, Receipt | None]:
+    """The previous and the next receipt of this receipt's chain."""
+    index = receipt.entry.index
+    chain = _chain(receipt)
+    previous = chain.filter(entry__index__lt=index).order_by("-entry__index").first()
+    following = chain.filter(entry__index__gt=index).order_by("entry__index").first()
+    return previous, following
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The receipt's signature checked with the operator's published keys, alg and typ pinned."""
+
+    verified: bool
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    key: SigningKey | None
+    error: str = ""
+
+
+def receipt_verify(receipt: Receipt) -> Verification:
+    token = receipt.entry.data
+    try:
+        header, payload = jws.header_of(token), jws.payload_of(token)
+    except jws.JWSError as error:
+        return Verification(False, {}, {}, None, error.message)
+    kid = header.get("kid")
+    key = SigningKey.objects.filter(kid=kid).first() if isinstance(kid, str) else None
+    try:
+        jws.verify(token, typ=RECEIPT_TYP)
+    except jws.JWSError as error:
+        return Verification(False, header, payload, key, error.message)
+    return Verification(True, header, payload, key)
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    """The receipt's inclusion proof, checked against the latest checkpoint."""
+
+    checkpoint: Checkpoint | None
+    proof: list[str]
+    # None: the latest checkpoint is older than the receipt, so there is nothing to check yet.
+    verified: bool | None
+    error: str = ""
+
+
+def receipt_inclusion(receipt: Receipt) -> Inclusion:
+    checkpoint = checkpoint_latest()
+    index = receipt.entry.index
+    if checkpoint is None or index >= checkpoint.tree_size:
+        return Inclusion(checkpoint, [], None)
+    proof = log_inclusion_proof(index=index, size=checkpoint.tree_size)
+    hexes = [node.hex() for node in proof]
+    try:
+        _checkpoint_verify(checkpoint)
+        verify_inclusion(
+            leaf_hash=leaf_hash(receipt.entry.data.encode()), index=index,
+            size=checkpoint.tree_size, proof=proof, root=bytes.fromhex(checkpoint.root),
+        )  # fmt: skip
+    except (ProofError, jws.JWSError) as error:
+        return Inclusion(checkpoint, hexes, False, str(error))
+    return Inclusion(checkpoint, hexes, True)
+
+
+def _checkpoint_verify(checkpoint: Checkpoint) -> None:
+    """Check that the checkpoint's signed statement is the size and root its row holds."""
+    signed = jws.verify(checkpoint.jws, typ=CHECKPOINT_TYP)
+    if signed.get("tree_size") != checkpoint.tree_size or signed.get("root") != b64(
+        bytes.fromhex(checkpoint.root)
+    ):
+        raise ProofError("the checkpoint's signed size and root are not the ones stored")
+
+
+def consent_access(*, consent_id: UUID) -> Consent:
+    try:
+        return Consent.objects.select_related("source", "sink").get(pk=consent_id)
+    except Consent.DoesNotExist:
+        raise Http404 from None
+
+
+def consent_receipts(consent: Consent) -> list[Receipt]:
+    return list(_receipts().filter(consent=consent).order_by("entry__index"))
+
+
+def consent_transfers(consent: Consent) -> list[Transfer]:
+    """The consent's transfers, oldest first, each with its attempts."""
+    return list(
+        Transfer.objects.filter(consent=consent)
+        .prefetch_related("attempt_rows")
+        .order_by("created_at", "pk")
+    )

@@ -1,0 +1,58 @@
+"""The audit pages in a real Chromium: an auditor from the log to a receipt's verification."""
+
+import pytest
+from django.utils import translation
+
+from tests.factories import (
+    PASSWORD,
+    grant_consent,
+    link_resident,
+    make_auditor,
+    register_service,
+    request_consent,
+    sink_spec,
+    source_spec,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def logged(aino, source_provider, sink_provider, data_types, staff):
+    """A consent of Aino's: a link receipt and a consent receipt in the log."""
+    wearable = register_service(source_provider, source_spec(), approve_by=staff)
+    wellbeing = register_service(sink_provider, sink_spec(), approve_by=staff)
+    link_resident(aino, wearable)
+    return grant_consent(request_consent(sink=wellbeing, source=wearable), aino)
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+def test_auditor_walks_from_the_log_to_a_verified_receipt(
+    browser, live_server, logged, axe, language
+):
+    make_auditor()
+    context = browser.new_context(locale=language)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.locator("#id_username").fill("auditor")
+        page.locator("#id_password").fill(PASSWORD)
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_url(f"{live_server.url}/audit/")
+        assert page.locator("html").get_attribute("lang") == language
+        assert axe(page) == []
+
+        page.locator("main a[href='/audit/receipts']").click()
+        page.wait_for_url(f"{live_server.url}/audit/receipts")
+        assert axe(page) == []
+
+        granted = logged.receipts.get()
+        page.locator(f"main a[href='/audit/receipts/{granted.pk}']").click()
+        page.wait_for_url(f"{live_server.url}/audit/receipts/{granted.pk}")
+        with translation.override(language):
+            verified = translation.gettext("Signature verified with Omadata's published keys.")
+        assert page.get_by_role("status").first.inner_text() == verified
+        assert axe(page) == []
+    finally:
+        context.close()
