@@ -12,6 +12,7 @@ from typing import Concatenate, ParamSpec
 from urllib.parse import urlencode
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_safe
 
 from audit import selectors
 from audit.forms import ReceiptFilterForm, unknown_parameters
+from audit.integrity import integrity_latest
 from ledger.access import can_audit
 from ledger.checkpoints import checkpoint_latest
 from ledger.log import log_size
@@ -49,9 +51,13 @@ def audit_required(
 
 @audit_required
 def audit_home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "audit/home.html", {"log_size": log_size(), "checkpoint": checkpoint_latest()}
-    )
+    context = {
+        "log_size": log_size(),
+        "checkpoint": checkpoint_latest(),
+        "integrity": integrity_latest(),
+        "integrity_minutes": max(1, round(settings.OMADATA_INTEGRITY_INTERVAL / 60)),
+    }
+    return render(request, "audit/home.html", context)
 
 
 @audit_required

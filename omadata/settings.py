@@ -476,10 +476,18 @@ OMADATA_SWEEP_INTERVAL = env_float("OMADATA_SWEEP_INTERVAL", 30.0)
 # How often beat creates the transfers recurring consents are due: a scheduled
 # transfer starts up to this long after its time.
 OMADATA_SCHEDULE_INTERVAL = env_float("OMADATA_SCHEDULE_INTERVAL", 60.0)
+# How often the whole receipt log is checked for the audit pages (audit/integrity.py).
+OMADATA_INTEGRITY_INTERVAL = env_float("OMADATA_INTEGRITY_INTERVAL", 3600.0)
 CELERY_BEAT_SCHEDULE = {
     "sign-log-checkpoint": {
         "task": "ledger.checkpoint_sign",
         "schedule": env_float("OMADATA_CHECKPOINT_INTERVAL", 300.0),
+    },
+    "check-log-integrity": {
+        "task": "audit.integrity_check",
+        "schedule": OMADATA_INTEGRITY_INTERVAL,
+        # One check at a time is enough: a check that waited an interval is stale.
+        "options": {"expires": OMADATA_INTEGRITY_INTERVAL},
     },
     "expire-consents": {
         "task": "consent.consent_expire",

@@ -14,6 +14,7 @@ from ledger.log import log_size
 from ledger.models import Checkpoint, LogEntry
 from relay import services as relay_services
 from tests.factories import PASSWORD, grant_consent, link_resident, request_consent
+from tests.tampering import evidence_unguarded
 
 pytestmark = pytest.mark.django_db
 
@@ -200,15 +201,8 @@ def test_receipt_page_shows_the_signature_verified_and_its_key(as_auditor, conse
 
 def _tamper(model, pk, **changes) -> None:
     """Change stored evidence as someone with the database's owner role could."""
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The log's deferred checks must run before their table's triggers can be turned off.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+    with evidence_unguarded():
         model.objects.filter(pk=pk).update(**changes)
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
 def test_receipt_page_shows_a_changed_receipt_as_not_verified(as_auditor, consent):
