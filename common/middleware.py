@@ -1,11 +1,13 @@
 import base64
 import binascii
 from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import get_resolver
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -134,16 +136,30 @@ class NulCharacterMiddleware:
         if _basic_credentials(request) is None:
             message = _("The Basic credentials hold a character outside base64's alphabet.")
             return _refused(request, message)
-        if _carries_nul(request):
+        try:
+            carries_nul = _carries_nul(request)
+        except BadRequest:  # a form body that is not UTF-8: Django reads no such form
+            message = _("The form body is not UTF-8, which the operator does not take.")
+            return _refused(request, message, code="invalid_encoding")
+        if carries_nul:
             message = _("The request holds a NUL character, which the operator does not take.")
             return _refused(request, message)
         return self.get_response(request)
 
 
-def _refused(request: HttpRequest, message: str) -> HttpResponse:
+def _refused(
+    request: HttpRequest, message: str, *, code: str = "invalid_character"
+) -> HttpResponse:
+    """The API's JSON 400, or the site's 400 page: an answer, logged as one WARNING line.
+
+    Not a SuspiciousOperation raised: Django logs those at ERROR, and anyone
+    could fill the error log with them.
+    """
     if request.path.startswith(API_PREFIXES):
-        return error_response(400, "invalid_character", message)
-    raise SuspiciousOperation(message)
+        return error_response(400, code, message)
+    # Django calls a 400 handler with the exception too; the stubs know one argument.
+    handler = cast(Callable[..., HttpResponse], get_resolver().resolve_error_handler(400))
+    return handler(request, exception=SuspiciousOperation(message))
 
 
 def _drop_cookies_with_nul(request: HttpRequest) -> None:

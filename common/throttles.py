@@ -29,7 +29,8 @@ from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import BadRequest
+from django.http import HttpRequest, HttpResponse, QueryDict
 from rest_framework.throttling import BaseThrottle
 
 from common.env import Rate
@@ -206,7 +207,11 @@ def token_client_ids(request: HttpRequest) -> list[str]:
     basic = _basic_client_id(request)
     if basic is not None:
         ids.append(basic)
-    named = request.POST.get("client_id") if "client_id" in request.POST else None
+    try:
+        form = request.POST
+    except BadRequest:  # a body Django cannot read (not UTF-8): the view refuses it
+        form = QueryDict()
+    named = form.get("client_id") if "client_id" in form else None
     if named is None:
         named = request.GET.get("client_id")
     if named is not None and named not in ids:

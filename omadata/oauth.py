@@ -5,8 +5,14 @@ token is `{"active": false}`, the answer for an unknown one, so that no client
 learns whether another client's token is live, what it may do or whose it is.
 It takes POST only: a token in a query string ends up in access logs.
 
-Scopes depend on whose client asks: an auditor's client may hold `audit:read`
+A client whose owner is deactivated authenticates no more. Scopes depend on
+whose client asks: an auditor's client may hold `audit:read`
 and nothing else, a provider's client every scope but that one.
+
+A request must name one client (RFC 6749 2.3): one that sends Basic
+credentials for one client and a form body for another is refused before
+either is checked, so that a guess at one client's secret cannot ride on
+another client's success.
 
 Revocation (RFC 7009) needs nothing of ours: django-oauth-toolkit's view takes
 POST only and revokes only the calling client's tokens (tests/omadata/
@@ -14,32 +20,81 @@ test_oauth_endpoints.py holds it to that).
 """
 
 import json
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import SettingsScopes
 from oauth2_provider.views import IntrospectTokenView
 from oauthlib.common import Request as OAuthLibRequest
 
-from ledger.access import is_auditor
+from common.throttles import token_client_ids
+from ledger.access import AUDITORS_GROUP
+from registry.selectors import provider_of_user
+
+
+class Validator(OAuth2Validator):
+    """DOT's validator, but a client whose owner is deactivated does not authenticate."""
+
+    def _load_application(self, client_id: str, request: Any) -> Any:
+        application = super()._load_application(client_id, request)
+        owner = getattr(application, "user", None)
+        if application is not None and (owner is None or not owner.is_active):
+            request.client = None
+            return None
+        return application
 
 
 class AudienceScopes(SettingsScopes):
-    """The scopes a client may hold, and gets by default, by the role of its owner."""
+    """The scopes a client may hold, and gets by default, by its owner's role.
+
+    An auditor's client: `audit:read` alone, even once the auditor is
+    deactivated. A provider's client: the provider scopes. Any other
+    client (its owner deactivated, or in neither role): none, so no token.
+    """
 
     def get_available_scopes(
         self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any
     ) -> list[str]:
-        if is_auditor(getattr(application, "user", None)):
+        owner = getattr(application, "user", None)
+        if owner is None or not owner.is_active:
+            return []
+        if owner.groups.filter(name=AUDITORS_GROUP).exists():
             return list(settings.OMADATA_AUDITOR_SCOPES)
-        return list(settings.OMADATA_PROVIDER_SCOPES)
+        if provider_of_user(owner) is not None:
+            return list(settings.OMADATA_PROVIDER_SCOPES)
+        return []
 
     def get_default_scopes(
         self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any
     ) -> list[str]:
         return self.get_available_scopes(application, request, *args, **kwargs)
+
+
+def one_client(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Refuse, with RFC 6749's `invalid_request`, a request that names two clients."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if len(token_client_ids(request)) > 1:
+            return _invalid_request(
+                "The request names more than one client: authenticate with one method."
+            )
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+def _invalid_request(description: str) -> JsonResponse:
+    response = JsonResponse(
+        {"error": "invalid_request", "error_description": description}, status=400
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class OwnTokenIntrospectView(IntrospectTokenView):

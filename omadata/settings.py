@@ -320,6 +320,7 @@ OAUTH2_PROVIDER = {
     "SCOPES": dict(OMADATA_SCOPES),
     "DEFAULT_SCOPES": list(OMADATA_PROVIDER_SCOPES),
     "SCOPES_BACKEND_CLASS": "omadata.oauth.AudienceScopes",
+    "OAUTH2_VALIDATOR_CLASS": "omadata.oauth.Validator",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OMADATA_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
     # Follow the OAuth 2.0 Security BCP (RFC 9700) everywhere: tokens stored
     # hashed, never in query strings, no implicit or password grants.

@@ -1,7 +1,10 @@
 """The operator's URLs: each app lists its own API paths and pages; they meet here."""
 
+from collections.abc import Callable
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponse
 from django.urls import include, path
 from oauth2_provider import views as oauth2_views
 
@@ -15,13 +18,20 @@ from common.throttles import (
 from consent import urls as consent_urls
 from ledger import urls as ledger_urls
 from omadata import views
-from omadata.oauth import OwnTokenIntrospectView
+from omadata.oauth import OwnTokenIntrospectView, one_client
 from registry import urls as registry_urls
 from relay import urls as relay_urls
 
 # Each client_id, and each address, may fail at the OAuth2 endpoints only so
 # often: guessing a secret, or flooding, meets 429 before the secret is even checked.
-limited = rate_limited(TokenClientAddressThrottle, TokenClientThrottle, TokenAddressThrottle)
+# A request naming two clients is refused inside the limits: a failure for both.
+limits = rate_limited(TokenClientAddressThrottle, TokenClientThrottle, TokenAddressThrottle)
+
+
+def limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    return limits(one_client(view))
+
+
 oauth2_patterns = (
     [
         path("token/", limited(oauth2_views.TokenView.as_view()), name="token"),

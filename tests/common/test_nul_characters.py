@@ -6,6 +6,7 @@ carried one past the views failed there, as a 500, on PostgreSQL only.
 
 import base64
 import json
+import logging
 
 import pytest
 from django.test import Client
@@ -139,3 +140,16 @@ def test_a_nul_in_a_cookie_leaves_the_others_in_use(aino):
     )
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [("/consent/links/return", {"state": "\x00"}), ("/i18n/setlang/", {"language": "\x00"})],
+)
+def test_a_refused_nul_on_a_page_is_one_warning_in_english(client, caplog, path, data, db):
+    with caplog.at_level(logging.INFO):
+        answer = client.get(path, data) if "return" in path else client.post(path, data)
+
+    assert answer.status_code == 400
+    assert [r.levelname for r in caplog.records if r.levelno >= logging.WARNING] == ["WARNING"]
+    assert "Bad Request" in caplog.records[-1].getMessage()

@@ -370,7 +370,9 @@ def test_guesses_in_every_form_count_against_the_client(credential, settings, fo
         for _ in range(5)
     ]
 
-    assert [g.status_code for g in guesses] == [401] * 5
+    # Naming two clients is refused before either is checked: 400, and a failure all the same.
+    refused = 400 if form == "unknown-basic-then-body" else 401
+    assert [g.status_code for g in guesses] == [refused] * 5
     assert_rate_limited(ask_token(client_id, secret), within=60)
 
 
@@ -461,3 +463,56 @@ def test_every_api_view_checks_its_limits_before_its_permissions():
     assert [view for view in api_views if issubclass(view, APIView)] == [
         view for view in api_views if issubclass(view, ApiView)
     ]
+
+
+def test_a_guess_riding_on_another_clients_credentials_is_refused_and_counted(
+    credential, other_credential, settings
+):
+    """Basic for the victim with a guessed secret, the body for the attacker's own client:
+    DOT would fall back to the body and answer 200, handing back the guess's count."""
+    settings.OMADATA_RATE_TOKEN_CLIENT_ADDRESS = Rate(5, 60)
+    victim, secret = credential
+    own_id, own_secret = other_credential
+
+    answers = [
+        Client().post(
+            "/o/token/",
+            {"grant_type": "client_credentials", "client_id": own_id, "client_secret": own_secret},
+            HTTP_AUTHORIZATION=basic_auth(victim, f"guess-{n}"),
+            REMOTE_ADDR=ATTACKER,
+        )
+        for n in range(5)
+    ]
+
+    assert statuses(answers) == {400: 5}
+    assert answers[0].json()["error"] == "invalid_request"
+    assert ask_token(victim, secret).status_code == 429
+    assert ask_token(victim, secret, address=ELSEWHERE).status_code == 200
+
+
+def test_the_right_secret_riding_on_another_client_is_refused_alike(credential, other_credential):
+    victim, secret = credential
+    own_id, own_secret = other_credential
+
+    answer = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "client_id": own_id, "client_secret": own_secret},
+        HTTP_AUTHORIZATION=basic_auth(victim, secret), REMOTE_ADDR=ATTACKER,
+    )  # fmt: skip
+
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_request"
+
+
+def test_a_form_body_that_is_not_utf8_is_a_400_even_in_development(credential, settings):
+    """Django's debug page read the body again, and failed: a 500 in development."""
+    settings.DEBUG = True
+
+    answer = Client().post(
+        "/o/token/", b"grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded; charset=utf-16",
+        HTTP_AUTHORIZATION=basic_auth(*credential), REMOTE_ADDR=ATTACKER,
+    )  # fmt: skip
+
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "invalid_encoding"

@@ -251,3 +251,50 @@ def test_inclusion_by_an_unknown_leaf_hash_is_404(client):
     )
 
     assert answer.status_code == 404
+
+
+def test_a_deactivated_auditors_client_gets_no_token(auditor):
+    application, secret = registry_services.auditor_credential_create(
+        auditor=auditor, name="tool", actor=None
+    )
+    auditor.is_active = False
+    auditor.save()
+
+    answer = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=factories.basic_auth(application.client_id, secret),
+    )
+
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "invalid_client"
+
+
+def test_a_deactivated_providers_client_gets_no_token(source_provider):
+    application, secret = registry_services.credential_create(provider=source_provider, name="x")
+    source_provider.user.is_active = False
+    source_provider.user.save()
+
+    answer = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=factories.basic_auth(application.client_id, secret),
+    )
+
+    assert answer.status_code == 401
+
+
+def test_a_client_whose_owner_left_both_roles_holds_no_scope(auditor):
+    application, secret = registry_services.auditor_credential_create(
+        auditor=auditor, name="tool", actor=None
+    )
+    auditor.groups.clear()
+
+    answer = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": "services:read"},
+        HTTP_AUTHORIZATION=factories.basic_auth(application.client_id, secret),
+    )
+
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_scope"
