@@ -47,7 +47,7 @@ def test_a_range_no_checkpoint_covers_yet_is_409(log, auditor_api):
         ({"start": 0, "end": 10_001}, "invalid_range"),
         ({"start": 3, "end": 3}, "invalid_range"),
         ({"start": 0, "end": 999}, "past_the_log"),
-        ({"start": 0, "end": 2, "format": "csv"}, "unknown_field"),
+        ({"start": 0, "end": 2, "gzip": "1"}, "unknown_field"),
     ],
 )
 def test_bad_bundle_ranges_are_400_naming_why(log, auditor_api, query, code):
