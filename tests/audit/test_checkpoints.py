@@ -94,6 +94,20 @@ def test_a_changed_checkpoint_root_fails_its_signature_and_both_consistencies(as
     assert _check(response, first).signature_problems == []
 
 
+def test_a_checkpoint_root_that_is_no_hex_is_named_not_a_server_error(as_auditor, log):
+    _first, second, _third = log.checkpoint_sizes
+    with evidence_unguarded():
+        Checkpoint.objects.filter(tree_size=second).update(root="not hex")
+
+    response = as_auditor.get("/audit/checkpoints")
+
+    assert response.status_code == 200
+    assert _check(response, second).signature_problems == [
+        "its stored size or root differs from what it signs"
+    ]
+    assert _check(response, second).consistency_problems != []
+
+
 def test_a_forked_checkpoint_is_not_consistent_with_the_one_below(as_auditor, log):
     _first, second, third = log.checkpoint_sizes
     forked_root = hashlib.sha256(b"another history").digest()
