@@ -1,4 +1,4 @@
-"""The receipts list's filters: every parameter the page takes, and what each must be."""
+"""The audit pages' parameters: every one a page takes, and what each must be."""
 
 from typing import Any
 
@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from consent.models import Receipt
+from ledger.bundles import BUNDLE_MAX
 
 
 class ReceiptFilterForm(forms.Form):
@@ -32,6 +33,30 @@ class ReceiptFilterForm(forms.Form):
         low, high = data.get("from_index"), data.get("to_index")
         if low is not None and high is not None and low > high:
             raise forms.ValidationError(_("The from log index is greater than the to log index."))
+        return data
+
+
+class CheckpointPageForm(forms.Form):
+    # The page key: the tree size the next page starts below. Set by the page's own links.
+    before = forms.IntegerField(required=False, min_value=0)
+
+
+class BundleForm(forms.Form):
+    """A range of the log for an audit bundle: the API's bounds, log indexes start to end - 1."""
+
+    max_receipts = BUNDLE_MAX
+
+    start = forms.IntegerField(label=_("First log index"), min_value=0)
+    end = forms.IntegerField(label=_("End: one past the last log index"), min_value=1)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start is not None and end is not None and not 0 < end - start <= BUNDLE_MAX:
+            raise forms.ValidationError(
+                _("The end must be after the start, by at most %(max)s log indexes."),
+                params={"max": BUNDLE_MAX},
+            )
         return data
 
 

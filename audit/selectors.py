@@ -1,12 +1,14 @@
-"""What the audit pages read: receipts by log index, and what each proves.
+"""What the audit pages read: receipts by log index and checkpoints, and what each proves.
 
 Every read here is for someone `ledger.access.can_audit` lets in; the views
 check that first. Residents appear by their pseudonyms only: nothing here
 selects a resident's user row.
 """
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import chain, islice, pairwise
 from typing import Any
 from uuid import UUID
 
@@ -18,8 +20,15 @@ from consent.models import Consent, Receipt
 from consent.receipts import RECEIPT_TYP
 from ledger import jws
 from ledger.checkpoints import CHECKPOINT_TYP, b64, checkpoint_latest
-from ledger.log import log_inclusion_proof
-from ledger.merkle import ProofError, leaf_hash, verify_inclusion
+from ledger.integrity import checkpoint_check, key_history
+from ledger.log import log_consistency_proof, log_inclusion_proof
+from ledger.merkle import (
+    MissingNodeError,
+    ProofError,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 from ledger.models import Checkpoint, SigningKey
 from registry.models import Service
 from relay.models import Transfer
@@ -35,7 +44,7 @@ def _receipts() -> QuerySet[Receipt]:
     return Receipt.objects.select_related(*_RELATED)
 
 
-def receipt_list(
+def receipt_query(
     *,
     before: int | None = None,
     event: str | None = None,
@@ -45,9 +54,8 @@ def receipt_list(
     to_date: date | None = None,
     from_index: int | None = None,
     to_index: int | None = None,
-    limit: int,
-) -> list[Receipt]:
-    """Up to `limit` receipts matching every filter given, newest first, below log index `before`.
+) -> QuerySet[Receipt]:
+    """The receipts matching every filter given, newest first, below log index `before`.
 
     Dates are whole days in the operator's time zone, both ends included; so are
     the index bounds. Pages are keyed by log index, so a page costs the same at
@@ -74,7 +82,7 @@ def receipt_list(
         receipts = receipts.filter(entry__index__gte=from_index)
     if to_index is not None:
         receipts = receipts.filter(entry__index__lte=to_index)
-    return list(receipts.order_by("-entry__index")[:limit])
+    return receipts.order_by("-entry__index")
 
 
 def _day_start(day: date) -> datetime:
@@ -178,6 +186,125 @@ def _checkpoint_verify(checkpoint: Checkpoint) -> None:
         bytes.fromhex(checkpoint.root)
     ):
         raise ProofError("the checkpoint's signed size and root are not the ones stored")
+
+
+def receipt_pseudonym(receipt: Receipt) -> str:
+    """The resident's pseudonym the receipt was signed with (its piiPrincipalId), read from
+    the row it was made from: the consent's or the refused request's, or the link's subject."""
+    terms = receipt.consent or receipt.request
+    if terms is not None:
+        return terms.principal
+    return receipt.link.subject if receipt.link is not None else ""
+
+
+def checkpoint_query(*, before: int | None = None) -> QuerySet[Checkpoint]:
+    """Every checkpoint, the largest tree first; with `before`, only those of fewer leaves."""
+    checkpoints = Checkpoint.objects.order_by("-tree_size")
+    if before is not None:
+        checkpoints = checkpoints.filter(tree_size__lt=before)
+    return checkpoints
+
+
+@dataclass(frozen=True)
+class CheckpointCheck:
+    """A checkpoint with its signature checked, and its consistency with the one before it."""
+
+    checkpoint: Checkpoint
+    kid: str
+    # The signed statement; None when the signature does not verify.
+    statement: dict[str, Any] | None
+    # Why the signature or the row cannot be trusted; empty: verified.
+    signature_problems: list[str]
+    # The checkpoint of the next smaller tree; None for the first one signed.
+    previous: Checkpoint | None
+    # Why this checkpoint's tree does not extend the previous one's; empty: it does.
+    consistency_problems: list[str]
+
+    @property
+    def signed_at(self) -> datetime | None:
+        timestamp = _timestamp(self.statement)
+        return datetime.fromtimestamp(timestamp, tz=UTC) if timestamp is not None else None
+
+    @property
+    def root(self) -> str:
+        """The root (base64) as the checkpoint signs it, or else as its row holds it."""
+        signed = (self.statement or {}).get("root")
+        if isinstance(signed, str):
+            return signed
+        try:
+            return b64(bytes.fromhex(self.checkpoint.root))
+        except ValueError:
+            return self.checkpoint.root
+
+
+# A checkpoint, its signed statement (None: the signature fails), and the signature's problems.
+_Checked = tuple[Checkpoint, dict[str, Any] | None, list[str]]
+
+
+def checkpoint_checks(
+    checkpoints: Iterable[Checkpoint], *, limit: int
+) -> Iterator[CheckpointCheck]:
+    """The first `limit` of `checkpoints` (the largest first), each checked.
+
+    Each one's signature is checked against the key history (integrity.checkpoint_check),
+    and its tree against the next one's, the next smaller: give one checkpoint more than
+    `limit` so that the last has its predecessor. Costs one query for the key history and
+    two for each consistency proof, whatever the size of the log.
+    """
+    history = key_history()
+    checked: Iterator[_Checked | None] = (
+        (c, *checkpoint_check(c, history=history)) for c in checkpoints
+    )
+    for current, older in islice(pairwise(chain(checked, [None])), limit):
+        assert current is not None  # only the last of the pairs ends in None
+        checkpoint, statement, problems = current
+        yield CheckpointCheck(
+            checkpoint=checkpoint,
+            kid=_kid(checkpoint),
+            statement=statement,
+            signature_problems=problems,
+            previous=older[0] if older else None,
+            consistency_problems=_consistency(checkpoint, statement, older) if older else [],
+        )
+
+
+def _timestamp(statement: dict[str, Any] | None) -> int | None:
+    timestamp = (statement or {}).get("timestamp")
+    return timestamp if isinstance(timestamp, int) else None
+
+
+def _kid(checkpoint: Checkpoint) -> str:
+    try:
+        kid = jws.header_of(checkpoint.jws).get("kid")
+    except jws.JWSError:
+        return ""
+    return kid if isinstance(kid, str) else ""
+
+
+def _consistency(
+    checkpoint: Checkpoint,
+    statement: dict[str, Any] | None,
+    older: _Checked,
+) -> list[str]:
+    """Why the log at `checkpoint` does not extend the log at the smaller `older` one."""
+    previous, previous_statement, _problems = older
+    problems = []
+    # Sorted by size, a smaller checkpoint signed later means the log went back.
+    signed, previous_signed = _timestamp(statement), _timestamp(previous_statement)
+    if signed is not None and previous_signed is not None and previous_signed > signed:
+        problems.append(f"checkpoint {previous.tree_size}, of a smaller tree, was signed after it")
+    if previous.tree_size == 0:  # every tree extends the empty one
+        return problems
+    try:
+        proof = log_consistency_proof(old_size=previous.tree_size, new_size=checkpoint.tree_size)
+        verify_consistency(
+            old_size=previous.tree_size, new_size=checkpoint.tree_size,
+            old_root=bytes.fromhex(previous.root), new_root=bytes.fromhex(checkpoint.root),
+            proof=proof,
+        )  # fmt: skip
+    except (ValueError, MissingNodeError) as error:  # ProofError and TreeRangeError among them
+        problems.append(str(error))
+    return problems
 
 
 def consent_access(*, consent_id: UUID) -> Consent:

@@ -8,40 +8,50 @@ nothing of which ids exist.
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlencode
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from audit import selectors
-from audit.forms import ReceiptFilterForm, unknown_parameters
+from audit import exports, selectors
+from audit.forms import BundleForm, CheckpointPageForm, ReceiptFilterForm, unknown_parameters
 from audit.integrity import integrity_latest
+from consent.models import Receipt
 from ledger.access import can_audit
+from ledger.bundles import BUNDLE_MAX, BundleRangeError, audit_bundle
 from ledger.checkpoints import checkpoint_latest
 from ledger.log import log_size
 
 PAGE_SIZE = 50
+# The most rows a CSV file holds; `before` walks on past them, as on the pages. A
+# checkpoint's row costs a signature check and a consistency proof, so fewer of those.
+CSV_MAX = 10_000
+CHECKPOINT_CSV_MAX = 1_000
 
 _P = ParamSpec("_P")
+# A page, or a file sent as it is made.
+_R = TypeVar("_R", bound=HttpResponseBase)
 
 
 def audit_required(
-    view: Callable[Concatenate[HttpRequest, _P], HttpResponse],
-) -> Callable[Concatenate[HttpRequest, _P], HttpResponse]:
+    view: Callable[Concatenate[HttpRequest, _P], _R],
+) -> Callable[Concatenate[HttpRequest, _P], _R]:
     # Pseudonymous, but about residents: no shared cache keeps a copy.
     @never_cache
     @require_safe
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, /, *args: _P.args, **kwargs: _P.kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         if not can_audit(request.user):
             raise PermissionDenied(_("This page is for auditors."))
         return view(request, *args, **kwargs)
@@ -60,31 +70,62 @@ def audit_home(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/home.html", context)
 
 
-@audit_required
-def receipt_list(request: HttpRequest) -> HttpResponse:
-    unknown = unknown_parameters(ReceiptFilterForm, request.GET.keys())
-    form = ReceiptFilterForm(request.GET)
-    if unknown or not form.is_valid():
-        context = {"form": form, "unknown": unknown, "rows": []}
-        return render(request, "audit/receipts.html", context, status=400)
-    filters = form.cleaned_data
-    receipts = selectors.receipt_list(
+def _receipt_filters(request: HttpRequest) -> tuple[ReceiptFilterForm, list[str]]:
+    """The receipts list's filters from the query, and the parameters it does not take."""
+    return ReceiptFilterForm(request.GET), unknown_parameters(ReceiptFilterForm, request.GET.keys())
+
+
+def _receipt_query(filters: dict[str, Any]) -> QuerySet[Receipt]:
+    return selectors.receipt_query(
         before=filters["before"], event=filters["event"] or None,
         service=filters["service"] or None, consent_id=filters["consent"],
         from_date=filters["from_date"], to_date=filters["to_date"],
-        from_index=filters["from_index"], to_index=filters["to_index"], limit=PAGE_SIZE + 1,
+        from_index=filters["from_index"], to_index=filters["to_index"],
     )  # fmt: skip
+
+
+def _refused_filters(
+    request: HttpRequest, form: ReceiptFilterForm, unknown: list[str]
+) -> HttpResponse:
+    context = {"form": form, "unknown": unknown, "rows": []}
+    return render(request, "audit/receipts.html", context, status=400)
+
+
+@audit_required
+def receipt_list(request: HttpRequest) -> HttpResponse:
+    form, unknown = _receipt_filters(request)
+    if unknown or not form.is_valid():
+        return _refused_filters(request, form, unknown)
+    filters = form.cleaned_data
+    receipts = list(_receipt_query(filters)[: PAGE_SIZE + 1])
+    kept = {name: value for name, value in request.GET.items() if name != "before"}
     following = None
     if len(receipts) > PAGE_SIZE:
         receipts = receipts[:PAGE_SIZE]
-        kept = {name: value for name, value in request.GET.items() if name != "before"}
         following = "?" + urlencode({**kept, "before": receipts[-1].entry.index})
     rows = [(receipt, *selectors.receipt_services(receipt)) for receipt in receipts]
     return render(
         request,
         "audit/receipts.html",
-        {"form": form, "rows": rows, "next": following, "paged": filters["before"] is not None},
-    )
+        {
+            "form": form, "rows": rows, "next": following, "paged": filters["before"] is not None,
+            "csv_query": urlencode(kept), "csv_max": CSV_MAX,
+        },
+    )  # fmt: skip
+
+
+@audit_required
+def receipt_csv(request: HttpRequest) -> HttpResponseBase:
+    """Every receipt the list's filters match, newest first, up to CSV_MAX of them."""
+    form, unknown = _receipt_filters(request)
+    if unknown or not form.is_valid():
+        return _refused_filters(request, form, unknown)
+    # The signed text is the heaviest column of a row, and the file does not hold it.
+    receipts = _receipt_query(form.cleaned_data).defer("entry__data")[:CSV_MAX]
+    return exports.csv_response(
+        filename="omadata-receipts.csv", columns=exports.RECEIPT_COLUMNS,
+        rows=exports.receipt_rows(receipts.iterator(chunk_size=2000)),
+    )  # fmt: skip
 
 
 @audit_required
@@ -113,6 +154,105 @@ def receipt_detail(request: HttpRequest, receipt_id: UUID) -> HttpResponse:
             "inclusion": selectors.receipt_inclusion(receipt),
         },
     )
+
+
+def _checkpoint_page(request: HttpRequest) -> CheckpointPageForm | HttpResponse:
+    """The page key, checked; or the 400 page when the query is not one the list takes."""
+    unknown = unknown_parameters(CheckpointPageForm, request.GET.keys())
+    form = CheckpointPageForm(request.GET)
+    if unknown or not form.is_valid():
+        context = {"form": form, "unknown": unknown, "checks": [], "bundle_form": _bundle_form()}
+        return render(request, "audit/checkpoints.html", context, status=400)
+    return form
+
+
+@audit_required
+def checkpoint_list(request: HttpRequest) -> HttpResponse:
+    form = _checkpoint_page(request)
+    if isinstance(form, HttpResponse):
+        return form
+    before = form.cleaned_data["before"]
+    # One more than a page: the last row's consistency is checked against it.
+    rows = list(selectors.checkpoint_query(before=before)[: PAGE_SIZE + 1])
+    checks = list(selectors.checkpoint_checks(rows, limit=PAGE_SIZE))
+    following = None
+    if len(rows) > PAGE_SIZE:
+        following = "?" + urlencode({"before": checks[-1].checkpoint.tree_size})
+    return render(
+        request,
+        "audit/checkpoints.html",
+        {
+            "checks": checks, "next": following, "paged": before is not None,
+            "bundle_form": _bundle_form(), "csv_max": CHECKPOINT_CSV_MAX,
+        },
+    )  # fmt: skip
+
+
+@audit_required
+def checkpoint_csv(request: HttpRequest) -> HttpResponseBase:
+    """The checkpoints as the list shows them, the largest first, up to CHECKPOINT_CSV_MAX."""
+    form = _checkpoint_page(request)
+    if isinstance(form, HttpResponse):
+        return form
+    query = selectors.checkpoint_query(before=form.cleaned_data["before"])
+    rows = list(query[: CHECKPOINT_CSV_MAX + 1])
+    return exports.csv_response(
+        filename="omadata-checkpoints.csv", columns=exports.CHECKPOINT_COLUMNS,
+        rows=exports.checkpoint_rows(
+            selectors.checkpoint_checks(rows, limit=CHECKPOINT_CSV_MAX)
+        ),
+    )  # fmt: skip
+
+
+def _bundle_form() -> BundleForm:
+    """The bundle form, filled in with the newest receipts the latest checkpoint covers."""
+    latest = checkpoint_latest()
+    if latest is None or latest.tree_size == 0:
+        return BundleForm()
+    end = latest.tree_size
+    return BundleForm(initial={"start": max(0, end - BUNDLE_MAX), "end": end})
+
+
+@audit_required
+def bundle_download(request: HttpRequest) -> HttpResponse:
+    """With start and end, the audit bundle of that range, as a file; without, the form."""
+    if not request.GET:
+        return render(request, "audit/bundle.html", {"bundle_form": _bundle_form()})
+    unknown = unknown_parameters(BundleForm, request.GET.keys())
+    form = BundleForm(request.GET)
+    if unknown or not form.is_valid():
+        context = {"bundle_form": form, "unknown": unknown}
+        return render(request, "audit/bundle.html", context, status=400)
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    try:
+        bundle = audit_bundle(start=start, end=end)
+    except BundleRangeError as error:
+        if error.code == "no_checkpoint":
+            problem = _(
+                "No signed checkpoint covers log index %(last)d yet. Checkpoints are signed "
+                "regularly: ask again after the next one."
+            ) % {"last": end - 1}
+            status = 409
+        else:
+            problem = _(
+                "The log has %(size)d receipts: the range from log index %(start)d to "
+                "%(last)d is not in it."
+            ) % {"size": log_size(), "start": start, "last": end - 1}
+            status = 400
+        context = {"bundle_form": form, "problem": problem}
+        return render(request, "audit/bundle.html", context, status=status)
+    response = HttpResponse(json.dumps(bundle), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="omadata-audit-{start}-{end - 1}.json"'
+    return response
+
+
+@audit_required
+def consent_history_csv(request: HttpRequest, consent_id: UUID) -> HttpResponseBase:
+    consent = selectors.consent_access(consent_id=consent_id)
+    return exports.csv_response(
+        filename=f"omadata-consent-{consent.pk}.csv", columns=exports.CONSENT_COLUMNS,
+        rows=exports.consent_rows(consent),
+    )  # fmt: skip
 
 
 @audit_required

@@ -26,15 +26,13 @@ from common.errors import Conflict
 from common.throttles import AddressThrottle
 from ledger import checkpoints
 from ledger.access import AUDIT_SCOPE, is_auditor
-from ledger.bundles import BundleRangeError, audit_bundle
+from ledger.bundles import BUNDLE_MAX, BundleRangeError, audit_bundle
 from ledger.log import log_consistency_proof, log_inclusion_proof, log_size
 from ledger.merkle import leaf_hash
 from ledger.models import Checkpoint, LogEntry, LogNode, SigningKey
 
 # The most receipts or checkpoints one answer holds: a range is walked in pages.
 RANGE_MAX = 1000
-# The most receipts one bundle holds: about 25 MB, made in the web process's memory.
-BUNDLE_MAX = 10_000
 
 
 class CheckpointOutput(serializers.Serializer):

@@ -24,6 +24,9 @@ from ledger.models import Checkpoint, LogEntry, LogNode, SigningKey
 
 FORMAT = "omadata-audit-bundle"
 VERSION = 1
+# The most receipts one bundle holds (the API and the pages ask no more): about 25 MB,
+# made in the web process's memory.
+BUNDLE_MAX = 10_000
 
 
 class BundleRangeError(ValueError):

@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from jwcrypto import jwk
 
@@ -126,30 +127,63 @@ def root_at(levels: list[list[bytes]], size: int) -> bytes:
     return root
 
 
+@dataclass(frozen=True)
+class KeyHistory:
+    """Every key the operator has signed with, and when each was in use."""
+
+    trusted: dict[str, jwk.JWK]
+    periods: dict[str, tuple[datetime, datetime | None]]
+
+
+def key_history() -> KeyHistory:
+    """The key history, read in one query: retired keys too, for what they signed."""
+    rows = list(SigningKey.objects.all())
+    return KeyHistory(
+        trusted={key.kid: jwk.JWK(**key.public_jwk) for key in rows},
+        periods={key.kid: (key.created_at, key.retired_at) for key in rows},
+    )
+
+
+def checkpoint_check(
+    checkpoint: Checkpoint, *, history: KeyHistory
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The checkpoint's signed statement, and every reason not to trust it (none: verified).
+
+    Its signature must verify with a key of the history (alg and typ pinned), that key
+    must have been in use at the checkpoint's timestamp, and the row must hold the size
+    and root it signs. The statement is None when the signature does not verify.
+    """
+    try:
+        payload = jws.verify(checkpoint.jws, typ=CHECKPOINT_TYP, trusted=history.trusted)
+    except jws.JWSError as error:
+        return None, [f"its signature does not verify: {error.message}"]
+    reasons = []
+    kid = jws.header_of(checkpoint.jws)["kid"]
+    signed = datetime.fromtimestamp(payload.get("timestamp", 0), tz=UTC)
+    began, ended = history.periods[kid]
+    if signed + CLOCK_SLACK < began or (ended is not None and signed > ended + CLOCK_SLACK):
+        reasons.append(f"signed by key {kid} when it was not in use")
+    try:
+        stored_root = b64(bytes.fromhex(checkpoint.root))
+    except ValueError:  # a row written by hand need not even hold hex
+        stored_root = None
+    if payload.get("tree_size") != checkpoint.tree_size or payload.get("root") != stored_root:
+        reasons.append("its stored size or root differs from what it signs")
+    return payload, reasons
+
+
 def _checkpoints(levels: list[list[bytes]], size: int) -> list[Problem]:
     """Each checkpoint: signed by a key in use then, its root the log's at its size, and no
     checkpoint smaller than one signed before it."""
     problems = []
-    history = list(SigningKey.objects.all())
-    trusted = {key.kid: jwk.JWK(**key.public_jwk) for key in history}
-    periods = {key.kid: (key.created_at, key.retired_at) for key in history}
+    history = key_history()
     largest = 0
     for checkpoint in Checkpoint.objects.order_by("created_at", "id"):
         record = f"checkpoint {checkpoint.tree_size}"
-        try:
-            payload = jws.verify(checkpoint.jws, typ=CHECKPOINT_TYP, trusted=trusted)
-        except jws.JWSError as error:
-            problems.append(Problem(record, f"its signature does not verify: {error.message}"))
+        payload, reasons = checkpoint_check(checkpoint, history=history)
+        problems += [Problem(record, reason) for reason in reasons]
+        if payload is None:
             continue
-        kid = jws.header_of(checkpoint.jws)["kid"]
-        signed = datetime.fromtimestamp(payload.get("timestamp", 0), tz=UTC)
-        began, ended = periods[kid]
-        if signed + CLOCK_SLACK < began or (ended is not None and signed > ended + CLOCK_SLACK):
-            problems.append(Problem(record, f"signed by key {kid} when it was not in use"))
-        if payload.get("tree_size") != checkpoint.tree_size or payload.get("root") != b64(
-            bytes.fromhex(checkpoint.root)
-        ):
-            problems.append(Problem(record, "its stored size or root differs from what it signs"))
         claimed = payload.get("tree_size")
         if not isinstance(claimed, int) or claimed > size:
             problems.append(Problem(record, "claims more leaves than the log holds"))

@@ -3,6 +3,7 @@
 import pytest
 from django.utils import translation
 
+from ledger import checkpoints
 from tests.factories import (
     PASSWORD,
     grant_consent,
@@ -19,11 +20,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def logged(aino, source_provider, sink_provider, data_types, staff):
-    """A consent of Aino's: a link receipt and a consent receipt in the log."""
+    """A consent of Aino's: a link receipt and a consent receipt in the log, under a checkpoint."""
     wearable = register_service(source_provider, source_spec(), approve_by=staff)
     wellbeing = register_service(sink_provider, sink_spec(), approve_by=staff)
     link_resident(aino, wearable)
-    return grant_consent(request_consent(sink=wellbeing, source=wearable), aino)
+    consent = grant_consent(request_consent(sink=wellbeing, source=wearable), aino)
+    checkpoints.checkpoint_sign()  # for the checkpoints page
+    return consent
 
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])
@@ -53,6 +56,10 @@ def test_auditor_walks_from_the_log_to_a_verified_receipt(
         with translation.override(language):
             verified = translation.gettext("Signature verified with Omadata's published keys.")
         assert page.get_by_role("status").first.inner_text() == verified
+        assert axe(page) == []
+
+        page.goto(f"{live_server.url}/audit/checkpoints")
+        assert page.locator("table.checkpoints tbody tr").count() == 1
         assert axe(page) == []
     finally:
         context.close()

@@ -292,6 +292,11 @@ TABLE: dict[str, dict] = {
             "audit/receipts",
             "audit/receipts/<uuid:receipt_id>",
             "audit/consents/<uuid:consent_id>",
+            "audit/receipts.csv",
+            "audit/consents/<uuid:consent_id>.csv",
+            "audit/checkpoints",
+            "audit/checkpoints.csv",
+            "audit/bundle",  # without a range: the form
         )
     },
     # -- the admin site's own pages: staff only, but for logging in and out
