@@ -292,6 +292,8 @@ TABLE: dict[str, dict] = {
             "audit/receipts",
             "audit/receipts/<uuid:receipt_id>",
             "audit/consents/<uuid:consent_id>",
+            "audit/services",
+            "audit/services.csv",
         )
     },
     # -- the admin site's own pages: staff only, but for logging in and out
