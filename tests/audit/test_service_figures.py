@@ -13,6 +13,7 @@ from django.utils import timezone
 from audit.export import csv_cell
 from consent import services as consent_services
 from registry import services as registry_services
+from registry.models import Service
 from relay import services as relay_services
 from relay.models import Transfer
 from tests.factories import (
@@ -141,14 +142,26 @@ def test_figures_are_limited_to_the_time_range(as_auditor, wellbeing, wearable, 
     )  # fmt: skip
 
 
-def test_pending_service_is_listed_only_once_it_has_figures(
+def _slugs(response) -> list[str]:
+    return [row.service.slug for row in response.context["rows"]]
+
+
+def test_pending_service_without_figures_is_left_out(
     as_auditor, sink_provider, wearable, data_types
 ):
     register_service(sink_provider, sink_spec(slug="waiting"))
 
-    slugs = [row.service.slug for row in as_auditor.get("/audit/services").context["rows"]]
+    assert _slugs(as_auditor.get("/audit/services")) == ["wearable"]
 
-    assert slugs == ["wearable"]
+
+def test_service_back_in_review_keeps_its_figures(as_auditor, answered, wellbeing):
+    # A material change to an approved service sends it back to review: what it did stays.
+    Service.objects.filter(pk=wellbeing.pk).update(status=Service.Status.PENDING)
+
+    response = as_auditor.get("/audit/services")
+
+    assert _slugs(response) == ["wearable", "wellbeing"]
+    assert _row(response, "wellbeing").requested == 4
 
 
 def test_suspended_service_is_listed_and_marked(as_auditor, wellbeing, wearable, staff):
@@ -156,7 +169,7 @@ def test_suspended_service_is_listed_and_marked(as_auditor, wellbeing, wearable,
 
     response = as_auditor.get("/audit/services")
 
-    assert [row.service.slug for row in response.context["rows"]] == ["wearable", "wellbeing"]
+    assert _slugs(response) == ["wearable", "wellbeing"]
     assert 'class="status-suspended"' in response.content.decode()
 
 
