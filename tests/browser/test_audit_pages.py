@@ -8,7 +8,6 @@ from django.utils import formats, translation
 
 from relay import services as relay_services
 from relay.models import Transfer
-
 from tests.factories import (
     PASSWORD,
     grant_consent,
