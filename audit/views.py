@@ -8,20 +8,21 @@ nothing of which ids exist.
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import Concatenate, ParamSpec
+from typing import Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from audit import figures, selectors
-from audit.export import csv_response
+from audit.exports import csv_response
 from audit.forms import ReceiptFilterForm, ServiceFiguresForm, unknown_parameters
 from ledger.access import can_audit
 from ledger.checkpoints import checkpoint_latest
@@ -30,17 +31,19 @@ from ledger.log import log_size
 PAGE_SIZE = 50
 
 _P = ParamSpec("_P")
+# A page, or a file sent as it is made.
+_R = TypeVar("_R", bound=HttpResponseBase)
 
 
 def audit_required(
-    view: Callable[Concatenate[HttpRequest, _P], HttpResponse],
-) -> Callable[Concatenate[HttpRequest, _P], HttpResponse]:
+    view: Callable[Concatenate[HttpRequest, _P], _R],
+) -> Callable[Concatenate[HttpRequest, _P], _R]:
     # Pseudonymous, but about residents: no shared cache keeps a copy.
     @never_cache
     @require_safe
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, /, *args: _P.args, **kwargs: _P.kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         if not can_audit(request.user):
             raise PermissionDenied(_("This page is for auditors."))
         return view(request, *args, **kwargs)
@@ -157,16 +160,16 @@ def service_figures(request: HttpRequest) -> HttpResponse:
     )
 
 
-SERVICE_FIGURES_CSV_HEADER = (
+SERVICE_FIGURES_COLUMNS = [
     "service", "name", "status", "consents_requested", "consents_granted", "consents_refused",
     "consents_withdrawn", "consents_expired", "as_sink_delivered", "as_sink_failed",
     "as_sink_cancelled", "as_sink_median_seconds", "as_source_delivered", "as_source_failed",
     "as_source_cancelled", "as_source_median_seconds",
-)  # fmt: skip
+]  # fmt: skip
 
 
 @audit_required
-def service_figures_csv(request: HttpRequest) -> HttpResponse:
+def service_figures_csv(request: HttpRequest) -> HttpResponseBase:
     form, unknown = _service_figures_form(request)
     if unknown or not form.is_valid():
         context = {"form": form, "unknown": unknown, "rows": []}
@@ -174,7 +177,7 @@ def service_figures_csv(request: HttpRequest) -> HttpResponse:
     rows = figures.service_figures(**form.cleaned_data)
     return csv_response(
         filename="omadata-service-figures.csv",
-        header=SERVICE_FIGURES_CSV_HEADER,
+        columns=SERVICE_FIGURES_COLUMNS,
         rows=[_service_figures_columns(row) for row in rows],
     )
 
@@ -190,5 +193,5 @@ def _service_figures_columns(row: figures.ServiceFigures) -> tuple[object, ...]:
 
 def _transfer_columns(transfers: figures.TransferFigures) -> tuple[object, ...]:
     median = transfers.median
-    seconds = "" if median is None else round(median.total_seconds(), 3)
+    seconds = None if median is None else round(median.total_seconds(), 3)
     return transfers.delivered, transfers.failed, transfers.cancelled, seconds

