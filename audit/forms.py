@@ -60,6 +60,23 @@ class BundleForm(forms.Form):
         return data
 
 
+class ServiceFiguresForm(forms.Form):
+    """The per-service figures' time range: days, both included."""
+
+    from_date = forms.DateField(
+        label=_("From date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    to_date = forms.DateField(
+        label=_("To date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("from_date") and data.get("to_date") and data["from_date"] > data["to_date"]:
+            raise forms.ValidationError(_("The from date is after the to date."))
+        return data
+
+
 def unknown_parameters(form_class: type[forms.Form], names: Any) -> list[str]:
     """The query parameters `form_class` does not take: refused, not silently ignored."""
     return sorted(set(names) - set(form_class.base_fields))

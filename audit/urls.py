@@ -14,4 +14,6 @@ urlpatterns = [
     path("bundle", views.bundle_download, name="bundle"),
     path("receipts/<uuid:receipt_id>", views.receipt_detail, name="receipt"),
     path("consents/<uuid:consent_id>", views.consent_history, name="consent"),
+    path("services", views.service_figures, name="services"),
+    path("services.csv", views.service_figures_csv, name="services_csv"),
 ]

@@ -23,8 +23,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from audit import exports, selectors
-from audit.forms import BundleForm, CheckpointPageForm, ReceiptFilterForm, unknown_parameters
+from audit import exports, figures, selectors
+from audit.forms import (
+    BundleForm,
+    CheckpointPageForm,
+    ReceiptFilterForm,
+    ServiceFiguresForm,
+    unknown_parameters,
+)
 from audit.integrity import integrity_latest
 from consent.models import Receipt
 from ledger.access import can_audit
@@ -267,3 +273,73 @@ def consent_history(request: HttpRequest, consent_id: UUID) -> HttpResponse:
             "transfers": selectors.consent_transfers(consent),
         },
     )
+
+
+def _service_figures_form(request: HttpRequest) -> tuple[ServiceFiguresForm, list[str]]:
+    return ServiceFiguresForm(request.GET), unknown_parameters(ServiceFiguresForm, request.GET)
+
+
+@audit_required
+def service_figures(request: HttpRequest) -> HttpResponse:
+    form, unknown = _service_figures_form(request)
+    if unknown or not form.is_valid():
+        context = {"form": form, "unknown": unknown, "rows": []}
+        return render(request, "audit/services.html", context, status=400)
+    rows = figures.service_figures(**form.cleaned_data)
+    # A service is in a table if it has that role now, or had it in what is counted.
+    as_sink = [(row.service, row.as_sink) for row in rows if row.service.is_sink or row.as_sink.any]
+    as_source = [
+        (row.service, row.as_source) for row in rows if row.service.is_source or row.as_source.any
+    ]
+    query = urlencode({name: value for name, value in request.GET.items() if value})
+    return render(
+        request,
+        "audit/services.html",
+        {
+            "form": form,
+            "rows": rows,
+            "consent_rows": [row for row in rows if row.service.is_sink or row.any_consents],
+            "transfer_tables": [
+                (as_sink, _("Transfers to each service, as the sink")),
+                (as_source, _("Transfers from each service, as the source")),
+            ],
+            "csv_query": f"?{query}" if query else "",
+        },
+    )
+
+
+SERVICE_FIGURES_COLUMNS = [
+    "service", "name", "status", "consents_requested", "consents_granted", "consents_refused",
+    "consents_withdrawn", "consents_expired", "as_sink_delivered", "as_sink_failed",
+    "as_sink_cancelled", "as_sink_median_seconds", "as_source_delivered", "as_source_failed",
+    "as_source_cancelled", "as_source_median_seconds",
+]  # fmt: skip
+
+
+@audit_required
+def service_figures_csv(request: HttpRequest) -> HttpResponseBase:
+    form, unknown = _service_figures_form(request)
+    if unknown or not form.is_valid():
+        context = {"form": form, "unknown": unknown, "rows": []}
+        return render(request, "audit/services.html", context, status=400)
+    rows = figures.service_figures(**form.cleaned_data)
+    return exports.csv_response(
+        filename="omadata-service-figures.csv",
+        columns=SERVICE_FIGURES_COLUMNS,
+        rows=[_service_figures_columns(row) for row in rows],
+    )
+
+
+def _service_figures_columns(row: figures.ServiceFigures) -> tuple[object, ...]:
+    service = row.service
+    consents = (row.requested, row.granted, row.refused, row.withdrawn, row.expired)
+    return (
+        service.slug, service.localized("name"), service.status, *consents,
+        *_transfer_columns(row.as_sink), *_transfer_columns(row.as_source),
+    )  # fmt: skip
+
+
+def _transfer_columns(transfers: figures.TransferFigures) -> tuple[object, ...]:
+    median = transfers.median
+    seconds = None if median is None else round(median.total_seconds(), 3)
+    return transfers.delivered, transfers.failed, transfers.cancelled, seconds

@@ -297,6 +297,8 @@ TABLE: dict[str, dict] = {
             "audit/checkpoints",
             "audit/checkpoints.csv",
             "audit/bundle",  # without a range: the form
+            "audit/services",
+            "audit/services.csv",
         )
     },
     # -- the admin site's own pages: staff only, but for logging in and out

@@ -1,0 +1,194 @@
+"""The figures per service: what each asked residents, what they answered, what was relayed.
+
+Every read here is for someone `ledger.access.can_audit` lets in; the views
+check that first. Nothing here selects a resident: the figures are counts.
+
+The queries are a fixed few whatever the number of services, receipts and
+transfers: one for the services, one per group of figures, counted by the
+database (`values` and `Count`), and on SQLite one more for the medians.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.db import connection
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from consent.models import ConsentRequest, Receipt
+from registry.models import Service
+from relay.models import Transfer
+
+# The consent figures are counted from the receipts: they are the signed evidence of each
+# answer and change, where a consent's status says only where it stands now.
+CONSENT_EVENTS = {
+    Receipt.Event.GRANTED: "granted",
+    Receipt.Event.REFUSED: "refused",
+    Receipt.Event.WITHDRAWN: "withdrawn",
+    Receipt.Event.EXPIRED: "expired",
+}
+TRANSFER_OUTCOMES = (
+    Transfer.Status.DELIVERED, Transfer.Status.FAILED, Transfer.Status.CANCELLED,
+)  # fmt: skip
+# A transfer's two services: the figures are kept apart by the role the service had in it.
+ROLES = {"sink": "consent__sink", "source": "consent__source"}
+
+
+@dataclass
+class TransferFigures:
+    """Transfers with a service in one role, by outcome; the median from request to delivery."""
+
+    delivered: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    # None when nothing was delivered.
+    median: timedelta | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.delivered or self.failed or self.cancelled)
+
+
+@dataclass
+class ServiceFigures:
+    """One service's figures. The consent figures are those of the service as the sink:
+    the sink asks, and the source is named in what it asks for."""
+
+    service: Service
+    requested: int = 0
+    granted: int = 0
+    refused: int = 0
+    withdrawn: int = 0
+    expired: int = 0
+    as_sink: TransferFigures = field(default_factory=TransferFigures)
+    as_source: TransferFigures = field(default_factory=TransferFigures)
+
+    @property
+    def any_consents(self) -> bool:
+        return bool(
+            self.requested or self.granted or self.refused or self.withdrawn or self.expired
+        )
+
+
+class _Median(Aggregate):
+    """PostgreSQL's `percentile_cont(0.5)`: the median, interpolated between the middle two."""
+
+    function = "percentile_cont"
+    name = "median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+
+def service_figures(
+    *, from_date: date | None = None, to_date: date | None = None
+) -> list[ServiceFigures]:
+    """The figures of every approved or suspended service, and of any other that has some,
+    by slug.
+
+    `from_date` and `to_date` are whole days in the operator's time zone, both
+    included: a request and a transfer count by when they were made, an answer
+    by when its receipt was signed. A transfer's median is over those delivered,
+    from when it was requested to when it was delivered.
+    """
+    since = _day_start(from_date) if from_date is not None else None
+    until = _day_start(to_date + timedelta(days=1)) if to_date is not None else None
+    figures: dict[UUID, dict[str, Any]] = defaultdict(dict)
+    requests = _between(ConsentRequest.objects.all(), "created_at", since, until)
+    for row in requests.values("sink_id").annotate(n=Count("pk")).order_by():
+        figures[row["sink_id"]]["requested"] = row["n"]
+    for sink_id, name, n in _answers(since, until):
+        figures[sink_id][name] = n
+    transfers = _between(Transfer.objects.all(), "created_at", since, until)
+    for role, path in ROLES.items():
+        for service_id, role_figures in _transfer_figures(transfers, path).items():
+            figures[service_id][f"as_{role}"] = role_figures
+    if connection.vendor != "postgresql":
+        for role, medians in _medians_in_python(transfers).items():
+            for service_id, median in medians.items():
+                figures[service_id][f"as_{role}"].median = median
+    services = Service.objects.filter(
+        Q(status__in=[Service.Status.APPROVED, Service.Status.SUSPENDED]) | Q(pk__in=figures)
+    ).order_by("slug")
+    return [ServiceFigures(service=service, **figures.get(service.pk, {})) for service in services]
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _between(
+    rows: QuerySet[Any], field_name: str, since: datetime | None, until: datetime | None
+) -> QuerySet[Any]:
+    if since is not None:
+        rows = rows.filter(**{f"{field_name}__gte": since})
+    if until is not None:
+        rows = rows.filter(**{f"{field_name}__lt": until})
+    return rows
+
+
+def _answers(since: datetime | None, until: datetime | None) -> Iterable[tuple[UUID, str, int]]:
+    """(sink id, figure, count) of the answer and change receipts: one query.
+
+    A refusal's receipt names the request it answers; the others name their consent.
+    """
+    receipts = _between(
+        Receipt.objects.filter(event__in=CONSENT_EVENTS), "entry__created_at", since, until
+    )
+    rows = (
+        receipts.annotate(sink_id=Coalesce("consent__sink_id", "request__sink_id"))
+        .values("sink_id", "event")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        yield row["sink_id"], CONSENT_EVENTS[row["event"]], row["n"]
+
+
+def _transfer_figures(transfers: QuerySet[Transfer], path: str) -> dict[UUID, TransferFigures]:
+    """Each service's transfers in the role `path` leads to, by outcome: one query.
+
+    On PostgreSQL the same query takes the median of the delivered ones.
+    """
+    counts: dict[str, Any] = {
+        str(status): Count("pk", filter=Q(status=status)) for status in TRANSFER_OUTCOMES
+    }
+    if connection.vendor == "postgresql":
+        duration = ExpressionWrapper(
+            F("finished_at") - F("created_at"), output_field=DurationField()
+        )
+        counts["median"] = _Median(
+            duration, filter=Q(status=Transfer.Status.DELIVERED, finished_at__isnull=False),
+            output_field=DurationField(),
+        )  # fmt: skip
+    rows = transfers.values(service_id=F(f"{path}_id")).annotate(**counts).order_by()
+    return {row.pop("service_id"): TransferFigures(**row) for row in rows}
+
+
+def _medians_in_python(transfers: QuerySet[Transfer]) -> dict[str, dict[UUID, timedelta]]:
+    """Each service's median time to delivery in each role, where the database has no
+    percentile function (SQLite): one query, and time and memory in proportion to the
+    delivered transfers it reads. PostgreSQL computes it in `_transfer_figures` instead.
+    """
+    durations: dict[str, dict[UUID, list[timedelta]]] = {role: defaultdict(list) for role in ROLES}
+    delivered = transfers.filter(status=Transfer.Status.DELIVERED, finished_at__isnull=False)
+    paths = [f"{path}_id" for path in ROLES.values()]
+    for *service_ids, created_at, finished_at in delivered.values_list(
+        *paths, "created_at", "finished_at"
+    ).order_by():
+        for role, service_id in zip(ROLES, service_ids, strict=True):
+            durations[role][service_id].append(finished_at - created_at)
+    return {
+        role: {service_id: _median(times) for service_id, times in by_service.items()}
+        for role, by_service in durations.items()
+    }
+
+
+def _median(times: list[timedelta]) -> timedelta:
+    """As PostgreSQL's `percentile_cont(0.5)`: between the middle two, for an even count."""
+    times.sort()
+    middle = len(times) // 2
+    return times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
