@@ -1,11 +1,15 @@
 """The resident's pages: the consent screen, account linking, and their consents."""
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -21,6 +25,7 @@ from common.http import AuthenticatedHttpRequest
 from consent import pages, selectors, services
 from consent.models import ConsentRequest
 from consent.receipts import sha256_hex
+from ledger.access import is_auditor
 
 NOTICE_TEMPLATE = "consent/notice.html"
 
@@ -74,8 +79,27 @@ def consent_screen(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpR
     return _allow_forms_to(response, consent_request.return_url, consent_request.source.link_url)
 
 
+def _not_an_auditor(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Refuse an auditor the resident's new decisions: an auditor's account reads the
+    evidence and changes nothing in it (withdrawing, which only stops data, stays open)."""
+
+    @wraps(view)
+    def checked(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if is_auditor(request.user):
+            raise PermissionDenied(
+                _(
+                    "An auditor's account cannot give consent or link services: sign in with "
+                    "your own account to do that."
+                )
+            )
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
 @require_POST
 @login_required
+@_not_an_auditor
 def consent_link_start(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpResponse:
     consent_request = selectors.request_access_for_resident(
         resident=request.user, request_id=request_id
@@ -170,6 +194,7 @@ def link_return(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
+@_not_an_auditor
 def consent_answer(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpResponse:
     consent_request = selectors.request_access_for_resident(
         resident=request.user, request_id=request_id

@@ -7,7 +7,7 @@ import pytest
 
 from consent.models import Consent, Receipt
 from consent.receipts import receipt_verify
-from tests.factories import request_consent
+from tests.factories import make_auditor, request_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -244,3 +244,16 @@ def test_login_page_is_never_stored_by_a_cache(client):
 
 def test_public_front_page_may_be_stored(client):
     assert not not_stored(client.get("/"))
+
+
+def test_an_auditor_gives_no_consent_and_links_nothing(client, consent_request):
+    auditor = make_auditor()
+    client.force_login(auditor)
+
+    answered = answer(client, consent_request, "approve", language="en")
+    linking = client.post(f"/consent/requests/{consent_request.id}/link")
+
+    assert (answered.status_code, linking.status_code) == (403, 403)
+    assert "account cannot give consent or link services" in answered.content.decode()
+    assert not Consent.objects.exists()
+    assert not Receipt.objects.exists()

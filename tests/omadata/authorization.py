@@ -55,6 +55,7 @@ NO_SESSION = ("anonymous", *TOKENS, "auditor_api")
 NO_TOKEN = ("anonymous", "aino", "eero", "sink_browser", "other_browser", "auditor", "staff")
 NOT_AINO = ("eero", "sink_browser", "other_browser", "auditor", "staff")
 SESSIONS = ("aino", *NOT_AINO)
+NOT_AUDITOR_SESSIONS = tuple(p for p in SESSIONS if p != "auditor")
 NOT_PROVIDERS = ("aino", "eero", "auditor", "staff")
 NOT_STAFF = tuple(p for p in PERSONAS if p != "staff")
 NOT_AUDITORS = ("aino", "eero", "sink_browser", "other_browser")
@@ -109,6 +110,14 @@ _OWN_CONSENT_CHANGE = {
     NO_SESSION: {"POST": LOGIN, "*": 405},
     "aino": {"POST": 302, "*": 405},
     NOT_AINO: {"POST": 404, "*": 405},
+}
+
+# The consent screen's actions refuse an auditor before looking anything up.
+_OWN_REQUEST_ANSWER = {
+    NO_SESSION: {"POST": LOGIN, "*": 405},
+    "aino": {"POST": 302, "*": 405},
+    tuple(p for p in NOT_AINO if p != "auditor"): {"POST": 404, "*": 405},
+    "auditor": {"POST": 403, "*": 405},
 }
 
 TABLE: dict[str, dict] = {
@@ -239,15 +248,17 @@ TABLE: dict[str, dict] = {
         NOT_AINO: 404,
     },
     "consent/requests/<uuid:request_id> [open]": {NO_SESSION: LOGIN, SESSIONS: 200},
-    "consent/requests/<uuid:request_id>/link [answered]": _OWN_CONSENT_CHANGE,
+    "consent/requests/<uuid:request_id>/link [answered]": _OWN_REQUEST_ANSWER,
     "consent/requests/<uuid:request_id>/link [open]": {
         NO_SESSION: {"POST": LOGIN, "*": 405},
-        SESSIONS: {"POST": 302, "*": 405},
+        NOT_AUDITOR_SESSIONS: {"POST": 302, "*": 405},
+        "auditor": {"POST": 403, "*": 405},  # an auditor gives no consent and links nothing
     },
-    "consent/requests/<uuid:request_id>/answer [answered]": _OWN_CONSENT_CHANGE,
+    "consent/requests/<uuid:request_id>/answer [answered]": _OWN_REQUEST_ANSWER,
     "consent/requests/<uuid:request_id>/answer [open]": {
         NO_SESSION: {"POST": LOGIN, "*": 405},
-        SESSIONS: {"POST": 302, "*": 405},
+        NOT_AUDITOR_SESSIONS: {"POST": 302, "*": 405},
+        "auditor": {"POST": 403, "*": 405},  # an auditor gives no consent and links nothing
     },
     # Without the code a source hands the browser, and the session that started a link,
     # nothing is linked: the page that says so, to anyone. Not HEAD: a GET here spends

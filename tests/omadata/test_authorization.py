@@ -186,3 +186,23 @@ def test_pattern_answers_every_persona_as_the_table_says(key, world, clients, wo
                 )
 
     assert not wrong, "\n".join(wrong)
+
+
+# What an auditor may POST and see succeed: their own session and language, and a
+# checkpoint signed on demand (the log's own statement, which changes no evidence).
+AUDITOR_WRITES = {
+    "i18n/setlang/", "accounts/login/", "accounts/logout/", "admin/login/", "admin/logout/",
+    "api/v1/audit/checkpoints",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("key", sorted(TABLE))
+def test_the_auditor_can_write_nothing(key):
+    row = TABLE[key]
+    for persona in ("auditor", "auditor_api"):
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            expected = _expected(row, persona, method)
+            succeeds = isinstance(expected, int) and 200 <= expected < 400
+            # A page that answers every method as GET shows itself, and changes nothing.
+            shows = expected == _expected(row, persona, "GET") == 200
+            assert not succeeds or shows or key in AUDITOR_WRITES, (persona, method, expected)
