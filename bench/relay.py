@@ -31,8 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 WORKERS = 2
-RESIDENTS = 10  # each with a consent per source: transfers spread over their rows
 RUNS = ((1024, 300), (1024 * 1024, 60))  # body size, transfers
+# A consent has one unfinished transfer at a time, and a run asks for all of its transfers
+# at once: a resident, with a consent per source, for each transfer of the longest run.
+RESIDENTS = max(count for _size, count in RUNS)
 WARM_UP = 10
 BEARER = "Bearer bench"  # the peers accept any bearer token
 
