@@ -255,6 +255,19 @@ def test_receipt_under_a_changed_checkpoint_fails_inclusion(as_auditor, consent)
     assert response.context["inclusion"].verified is False
 
 
+def test_receipt_under_a_checkpoint_whose_root_is_not_even_hex_fails_inclusion(
+    as_auditor, consent
+):
+    checkpoint = checkpoints.checkpoint_sign()
+    _tamper(Checkpoint, checkpoint.pk, root="not hex at all")
+
+    response = as_auditor.get(f"/audit/receipts/{consent.receipts.get().pk}")
+
+    assert response.status_code == 200
+    assert response.context["inclusion"].verified is False
+    assert "its stored size or root differs" in response.context["inclusion"].error
+
+
 def test_unknown_receipt_is_404_for_an_auditor(as_auditor, db):
     response = as_auditor.get("/audit/receipts/00000000-0000-0000-0000-000000000000")
 
