@@ -10,6 +10,7 @@ to be trusted alone.
 """
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -18,11 +19,10 @@ from django.utils import timezone
 from jwcrypto import jwk
 
 from audit.models import IntegrityCheck
-from consent.models import Receipt
 from consent.receipts import RECEIPT_TYP
 from ledger import jws
 from ledger.integrity import BATCH, CLOCK_SLACK, Problem, log_check
-from ledger.models import SigningKey
+from ledger.models import LogEntry, SigningKey
 
 
 def integrity_check() -> IntegrityCheck:
@@ -44,19 +44,19 @@ def integrity_latest() -> IntegrityCheck | None:
     return IntegrityCheck.objects.order_by("-finished_at", "-id").first()
 
 
-_Row = tuple[int, UUID, str, str, UUID | None, UUID | None, UUID | None]
+_Row = tuple[int, UUID, str, str, str | None, UUID | None, UUID | None, UUID | None]
 
 
 def _rows() -> Iterator[_Row]:
-    """Every receipt with its leaf, in log order, in batches."""
+    """Every leaf of the log with its receipt row, if it has one, in log order, in batches."""
     last = -1
     while True:
         batch = list(
-            Receipt.objects.filter(entry__index__gt=last)
-            .order_by("entry__index")
+            LogEntry.objects.filter(index__gt=last)
+            .order_by("index")
             .values_list(
-                "entry__index", "entry_id", "entry__data", "entry__sha256",
-                "consent_id", "link_id", "request_id",
+                "index", "id", "data", "sha256", "receipt__event", "receipt__consent_id",
+                "receipt__link_id", "receipt__request_id",
             )[:BATCH]
         )  # fmt: skip
         if not batch:
@@ -66,35 +66,79 @@ def _rows() -> Iterator[_Row]:
 
 
 def receipts_check() -> list[Problem]:
-    """Each receipt's signature, the key's period, what it states and its chain."""
+    """Each leaf's receipt: its row, its signature, the key's period, what it states, and
+    its chain (followed by what the receipts sign, not by what their rows say)."""
     history = list(SigningKey.objects.all())
     trusted = {key.kid: jwk.JWK(**key.public_jwk) for key in history}
     periods = {key.kid: (key.created_at, key.retired_at) for key in history}
-    last_in_chain: dict[tuple[str, UUID | None], str] = {}
+    last_in_chain: dict[tuple[str, Any], str] = {}
     problems = []
-    for index, receipt_id, token, digest, consent_id, link_id, request_id in _rows():
+    for index, receipt_id, token, digest, event, consent_id, link_id, request_id in _rows():
         record = f"receipt {receipt_id} (log index {index})"
-        chain = (
-            ("consent", consent_id) if consent_id
-            else ("link", link_id) if link_id
-            else ("request", request_id)
-        )  # fmt: skip
-        expected_previous = last_in_chain.get(chain)
-        last_in_chain[chain] = digest
+        if event is None:
+            problems.append(Problem(record, "has no receipt row: the pages do not show it"))
+        row = RowSubject(event, consent_id, link_id, request_id)
         try:
             payload = jws.verify(token, typ=RECEIPT_TYP, trusted=trusted)
         except jws.JWSError as error:
             problems.append(Problem(record, f"its signature does not verify: {error.message}"))
+            last_in_chain[row.chain] = digest
             continue
+        signed = signed_subject(payload)
+        expected_previous = last_in_chain.get(signed.chain)
+        last_in_chain[signed.chain] = digest
+        if event is not None and (reason := row.differs_from(signed)):
+            problems.append(Problem(record, reason))
         problems += _stated(record, payload, index=index, receipt_id=receipt_id)
         kid = jws.header_of(token)["kid"]
         problems += _in_use(record, kid, periods[kid], payload.get("consentTimestamp"))
-        omadata = _omadata(payload)
-        if omadata.get("previous_receipt_sha256") != expected_previous:
+        if _omadata(payload).get("previous_receipt_sha256") != expected_previous:
             problems.append(
                 Problem(record, "its chain is broken: it does not name the receipt before it")
             )
     return problems
+
+
+@dataclass(frozen=True)
+class RowSubject:
+    """What a receipt is about: its event and its consent, link or refused request."""
+
+    event: str | None
+    consent_id: Any
+    link_id: Any
+    request_id: Any
+
+    @property
+    def chain(self) -> tuple[str, str]:
+        if self.consent_id:
+            return ("consent", str(self.consent_id))
+        if self.link_id:
+            return ("link", str(self.link_id))
+        return ("request", str(self.request_id))
+
+    def differs_from(self, signed: "RowSubject") -> str:
+        """Why this row is not the receipt it stands for ("" if it is): the pages read rows."""
+        if self.event != signed.event:
+            return f"its row says {self.event}, the receipt {signed.event}"
+        if self.chain != signed.chain:
+            return (
+                f"its row names {self.chain[0]} {self.chain[1]}, "
+                f"the receipt {signed.chain[0]} {signed.chain[1]}"
+            )
+        return ""
+
+
+def signed_subject(payload: dict[str, Any]) -> RowSubject:
+    """The event and subject a verified receipt states. A consent's receipts name its
+    request too; a refused request's name no consent; a link's, the link."""
+    omadata = _omadata(payload)
+    consent_id = omadata.get("consent_id")
+    return RowSubject(
+        event=omadata.get("event"),
+        consent_id=consent_id,
+        link_id=omadata.get("link_id"),
+        request_id=None if consent_id else omadata.get("request_id"),
+    )
 
 
 def _stated(record: str, payload: dict[str, Any], *, index: int, receipt_id: UUID) -> list[Problem]:

@@ -17,6 +17,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from audit.integrity import RowSubject, signed_subject
 from consent.models import Consent, Receipt
 from consent.receipts import RECEIPT_TYP
 from ledger import jws
@@ -145,9 +146,13 @@ def receipt_verify(receipt: Receipt) -> Verification:
     kid = header.get("kid")
     key = SigningKey.objects.filter(kid=kid).first() if isinstance(kid, str) else None
     try:
-        jws.verify(token, typ=RECEIPT_TYP)
+        signed = jws.verify(token, typ=RECEIPT_TYP)
     except jws.JWSError as error:
         return Verification(False, header, payload, key, error.message)
+    # The pages list receipts by their rows: a row that is not what was signed is no receipt.
+    row = RowSubject(receipt.event, receipt.consent_id, receipt.link_id, receipt.request_id)
+    if reason := row.differs_from(signed_subject(signed)):
+        return Verification(False, header, payload, key, reason)
     return Verification(True, header, payload, key)
 
 

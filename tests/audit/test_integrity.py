@@ -14,6 +14,7 @@ from consent.receipts import RECEIPT_TYP, receipt_verify
 from ledger import jws
 from ledger.log import log_root
 from ledger.models import Checkpoint, LogEntry, SigningKey
+from tests.factories import grant_consent, request_consent
 from tests.tampering import evidence_unguarded, signed_checkpoint
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +184,48 @@ def test_a_page_of_problems_keeps_the_first_hundred(log, as_auditor, monkeypatch
     assert check.problem_count > 2
     assert len(check.problems) == 2
     assert "The first 2 are listed." in page
+
+
+def test_a_receipt_row_whose_event_was_changed_is_named(log, as_auditor):
+    target = next(r for r in log.receipts if r.event == "consent.granted")
+    with evidence_unguarded():
+        Receipt.objects.filter(pk=target.pk).update(event="consent.refused")
+
+    check = integrity_check()
+    page = as_auditor.get(f"/audit/receipts/{target.pk}")
+
+    assert (
+        f"receipt {target.pk} (log index {target.log_index}): its row says consent.refused, "
+        "the receipt consent.granted"
+    ) in reasons(check)
+    assert page.context["verification"].verified is False
+
+
+def test_a_receipt_row_deleted_from_under_its_leaf_is_named(log):
+    target = log.receipts[-1]
+    with evidence_unguarded():
+        Receipt.objects.filter(pk=target.pk).delete()
+
+    check = integrity_check()
+
+    assert (
+        f"receipt {target.pk} (log index {target.log_index}): has no receipt row: "
+        "the pages do not show it"
+    ) in reasons(check)
+
+
+def test_receipt_rows_moved_to_another_consent_are_named(log, eero):
+    mine = next(r for r in log.receipts if r.consent_id and r.event == "consent.granted")
+    other = grant_consent(request_consent(sink=mine.consent.sink, source=mine.consent.source), eero)
+    theirs = other.receipts.get()
+    with evidence_unguarded():
+        Receipt.objects.filter(pk=mine.pk).update(consent=other)
+        Receipt.objects.filter(pk=theirs.pk).update(consent=mine.consent)
+
+    check = integrity_check()
+
+    assert any(
+        r.startswith(f"receipt {mine.pk} (log index {mine.log_index}): its row names consent")
+        for r in reasons(check)
+    )
+    assert any(r.startswith(f"receipt {theirs.pk}") for r in reasons(check))

@@ -255,9 +255,7 @@ def test_receipt_under_a_changed_checkpoint_fails_inclusion(as_auditor, consent)
     assert response.context["inclusion"].verified is False
 
 
-def test_receipt_under_a_checkpoint_whose_root_is_not_even_hex_fails_inclusion(
-    as_auditor, consent
-):
+def test_receipt_under_a_checkpoint_whose_root_is_not_even_hex_fails_inclusion(as_auditor, consent):
     checkpoint = checkpoints.checkpoint_sign()
     _tamper(Checkpoint, checkpoint.pk, root="not hex at all")
 
