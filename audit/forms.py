@@ -1,12 +1,30 @@
 """The audit pages' parameters: every one a page takes, and what each must be."""
 
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from consent.models import Receipt
 from ledger.bundles import BUNDLE_MAX
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
+# Days a filter may name: no record is older than 2000, and a day at the calendar's edge
+# (0001-01-01, 9999-12-31) would overflow when turned into an instant, or into the day after.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def day_field(label: "str | _StrPromise") -> forms.DateField:  # a lazy label too
+    return forms.DateField(
+        label=label, required=False,
+        validators=[MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
 
 
 class ReceiptFilterForm(forms.Form):
@@ -15,12 +33,8 @@ class ReceiptFilterForm(forms.Form):
     )
     service = forms.SlugField(label=_("Service (slug)"), required=False, max_length=100)
     consent = forms.UUIDField(label=_("Consent id"), required=False)
-    from_date = forms.DateField(
-        label=_("From date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    to_date = forms.DateField(
-        label=_("To date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    from_date = day_field(_("From date"))
+    to_date = day_field(_("To date"))
     from_index = forms.IntegerField(label=_("From log index"), required=False, min_value=0)
     to_index = forms.IntegerField(label=_("To log index"), required=False, min_value=0)
     # The page key: the log index the next page starts below. Set by the page's own links.
@@ -63,12 +77,8 @@ class BundleForm(forms.Form):
 class ServiceFiguresForm(forms.Form):
     """The per-service figures' time range: days, both included."""
 
-    from_date = forms.DateField(
-        label=_("From date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    to_date = forms.DateField(
-        label=_("To date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    from_date = day_field(_("From date"))
+    to_date = day_field(_("To date"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

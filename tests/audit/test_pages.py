@@ -281,3 +281,15 @@ def test_consent_history_lists_its_receipts_and_transfers(as_auditor, consent):
     assert response.status_code == 200
     assert len(response.context["receipts"]) == 2
     assert len(response.context["transfers"]) == 1
+
+
+@pytest.mark.parametrize(
+    "path", ["/audit/receipts", "/audit/receipts.csv", "/audit/services", "/audit/services.csv"]
+)
+@pytest.mark.parametrize(
+    "query", [{"from_date": "0001-01-01"}, {"to_date": "9999-12-31"}, {"from_date": "1999-12-31"}]
+)
+def test_a_day_at_the_calendars_edge_is_a_400_not_a_500(as_auditor, path, query):
+    response = as_auditor.get(path, query)
+
+    assert response.status_code == 400
