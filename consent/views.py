@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from common.errors import Conflict
 from common.http import AuthenticatedHttpRequest
@@ -56,6 +56,7 @@ def _allow_forms_to(response: HttpResponse, *urls: str) -> HttpResponse:
     return response
 
 
+@require_safe
 @login_required
 def consent_screen(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpResponse:
     # Showing claims nothing: the request is bound to a resident when they act on it.
@@ -77,6 +78,12 @@ def consent_screen(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpR
         },
     )
     return _allow_forms_to(response, consent_request.return_url, consent_request.source.link_url)
+
+
+_AUDITOR_DECIDES_NOTHING = gettext_lazy(
+    "An auditor's account cannot give consent or link services: sign in with your own "
+    "account to do that."
+)
 
 
 def _not_an_auditor(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -224,6 +231,7 @@ def consent_answer(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpR
     return redirect("consent-screen", consent_request.id)
 
 
+@require_safe
 @login_required
 def my_consents(request: AuthenticatedHttpRequest) -> HttpResponse:
     consents = selectors.consent_list_for_resident(resident=request.user)
@@ -238,6 +246,7 @@ def my_consents(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 @login_required
 def my_consent(request: AuthenticatedHttpRequest, consent_id: UUID) -> HttpResponse:
     consent = selectors.consent_access_for_resident(resident=request.user, consent_id=consent_id)
@@ -272,6 +281,9 @@ def my_consent_change(
 ) -> HttpResponse:
     if action not in _ACTIONS:
         raise Http404
+    if action == "resume" and is_auditor(request.user):
+        # Pausing and withdrawing only stop data; resuming sets it moving again.
+        raise PermissionDenied(_AUDITOR_DECIDES_NOTHING)
     consent = selectors.consent_access_for_resident(resident=request.user, consent_id=consent_id)
     change, done = _ACTIONS[action]
     try:

@@ -174,16 +174,18 @@ def checkpoint_check(
 
 def _checkpoints(levels: list[list[bytes]], size: int) -> list[Problem]:
     """Each checkpoint: signed by a key in use then, its root the log's at its size, and no
-    checkpoint smaller than one signed before it."""
+    checkpoint smaller than one signed before it (by the time it signs, not its row's)."""
     problems = []
     history = key_history()
-    largest = 0
-    for checkpoint in Checkpoint.objects.order_by("created_at", "id"):
+    signed = []
+    for checkpoint in Checkpoint.objects.order_by("tree_size", "id"):
         record = f"checkpoint {checkpoint.tree_size}"
         payload, reasons = checkpoint_check(checkpoint, history=history)
         problems += [Problem(record, reason) for reason in reasons]
-        if payload is None:
-            continue
+        if payload is not None:
+            signed.append((record, payload))
+    largest = 0
+    for record, payload in sorted(signed, key=lambda item: _signed_at(item[1])):
         claimed = payload.get("tree_size")
         if not isinstance(claimed, int) or claimed > size:
             problems.append(Problem(record, "claims more leaves than the log holds"))
@@ -196,3 +198,11 @@ def _checkpoints(levels: list[list[bytes]], size: int) -> list[Problem]:
                 )
             largest = max(largest, claimed)
     return problems
+
+
+def _signed_at(payload: dict[str, Any]) -> tuple[int, int]:
+    timestamp, size = payload.get("timestamp"), payload.get("tree_size")
+    return (
+        timestamp if isinstance(timestamp, int) else 0,
+        size if isinstance(size, int) else 0,
+    )

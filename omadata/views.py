@@ -70,6 +70,7 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
     return HttpResponsePermanentRedirect(static("omadata/favicon.svg"))
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "omadata/home.html", {"services": service_list_public()})
 

@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 from common.admin import BoundedJSONField, ReadOnlyAdmin
 from common.errors import ServiceError
 from common.http import AuthenticatedHttpRequest
+from ledger.access import is_auditor
 from registry import selectors, services
 from registry.models import AuditEvent, DataType, Organisation, Provider, Service
 
@@ -30,11 +31,23 @@ class OrganisationAdmin(admin.ModelAdmin):
         return False  # organisations are created with `manage.py provider_create`
 
 
+class ProviderForm(forms.ModelForm):
+    def clean_user(self) -> Any:
+        user = self.cleaned_data["user"]
+        # An auditor's API clients hold audit:read alone (registry.services.auditor_grant).
+        if is_auditor(user):
+            raise forms.ValidationError(
+                _("An auditor cannot also sign in for a service provider: revoke the role first.")
+            )
+        return user
+
+
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
     list_display = ["user", "organisation"]
     search_fields = ["user__username", "organisation__name"]
     raw_id_fields = ["user"]
+    form = ProviderForm
 
 
 # A JSON Schema for one kind of data is a few kilobytes; this leaves room for a large one.
@@ -169,9 +182,14 @@ admin.site.unregister(UserModel)
 
 @admin.register(UserModel)
 class AccountAdmin(UserAdmin):
-    """Django's user admin, with the auditor role granted and revoked as audited actions."""
+    """Django's user admin, with the auditor role granted and revoked as audited actions.
+
+    Groups are read-only here: the one group that means anything is the auditors', and
+    it changes through the actions, each with its audit event.
+    """
 
     actions = ["grant_auditor", "revoke_auditor"]
+    readonly_fields = ["groups"]
 
     @admin.action(description=_("Grant the auditor role"), permissions=["change"])
     def grant_auditor(self, request: AuthenticatedHttpRequest, queryset: QuerySet) -> None:

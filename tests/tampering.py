@@ -74,13 +74,13 @@ def evidence_unguarded():
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def signed_checkpoint(*, size: int, root: bytes) -> str:
+def signed_checkpoint(*, size: int, root: bytes, timestamp: int | None = None) -> str:
     """A checkpoint signed with the operator's key, as an operator covering its tracks would."""
     payload = {
         "operator": settings.BASE_URL,
         "tree_size": size,
         "root": base64.b64encode(root).decode(),
-        "timestamp": int(time.time()),
+        "timestamp": int(time.time()) if timestamp is None else timestamp,
     }
     return jws.sign(payload, typ=CHECKPOINT_TYP)
 

@@ -257,3 +257,19 @@ def test_an_auditor_gives_no_consent_and_links_nothing(client, consent_request):
     assert "account cannot give consent or link services" in answered.content.decode()
     assert not Consent.objects.exists()
     assert not Receipt.objects.exists()
+
+
+def test_an_auditor_resumes_no_consent_but_may_stop_one(client, consent, aino):
+    from consent import services as consent_services
+    from registry import services as registry_services
+
+    consent_services.consent_pause(consent=consent)
+    registry_services.auditor_grant(user=aino, actor=None)
+    client.force_login(aino)
+
+    resumed = client.post(f"/my/consents/{consent.id}/resume")
+    withdrawn = client.post(f"/my/consents/{consent.id}/withdraw")
+
+    assert (resumed.status_code, withdrawn.status_code) == (403, 302)
+    consent.refresh_from_db()
+    assert consent.status == Consent.Status.WITHDRAWN

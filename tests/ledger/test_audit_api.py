@@ -298,3 +298,20 @@ def test_a_client_whose_owner_left_both_roles_holds_no_scope(auditor):
 
     assert answer.status_code == 400
     assert answer.json()["error"] == "invalid_scope"
+
+
+def test_a_checkpoint_row_whose_root_is_not_hex_is_shown_as_it_is(client):
+    from tests.tampering import evidence_unguarded
+
+    _append(2)
+    checkpoint = checkpoints.checkpoint_sign()
+    with evidence_unguarded():
+        type(checkpoint).objects.filter(pk=checkpoint.pk).update(root="zz" * 32)
+
+    answers = [
+        client.get(path)
+        for path in ("/api/v1/audit/checkpoints", "/api/v1/audit/checkpoints/latest")
+    ]
+
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[1].json()["root"] == "zz" * 32

@@ -1,9 +1,11 @@
 """The log's own check: intact, it finds nothing; changed behind the code, it names the record."""
 
 import hashlib
+import time
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from consent.models import Receipt
 from ledger.integrity import Problem, log_check, root_at
@@ -153,3 +155,26 @@ def test_the_check_reads_the_log_in_batches(log, django_assert_max_num_queries, 
         _size, problems = log_check()
 
     assert problems == []
+
+
+def test_a_checkpoint_signed_smaller_after_a_larger_one_is_named_whatever_its_row_says(log):
+    *_earlier, third = log.checkpoint_sizes
+    later = int(time.time()) + 60
+    smaller = signed_checkpoint(size=third - 1, root=log_root(size=third - 1), timestamp=later)
+    with evidence_unguarded():
+        # Its row dated before the others, to hide the order it was signed in.
+        Checkpoint.objects.create(
+            tree_size=third - 1,
+            root=log_root(size=third - 1).hex(),
+            jws=smaller,
+        )
+        Checkpoint.objects.filter(tree_size=third - 1).update(
+            created_at=timezone.now() - timedelta(days=1)
+        )
+
+    _size, problems = log_check()
+
+    assert (
+        Problem(f"checkpoint {third - 1}", f"is smaller than checkpoint {third}, signed before it")
+        in problems
+    )

@@ -61,6 +61,7 @@ NOT_STAFF = tuple(p for p in PERSONAS if p != "staff")
 NOT_AUDITORS = ("aino", "eero", "sink_browser", "other_browser")
 
 GET = {"GET HEAD": 200, "*": 405}
+GET_LOGIN = {"GET HEAD": LOGIN, "*": 405}
 POST_ONLY = {"POST": 200, "*": 405}
 
 # -- filling the patterns -------------------------------------------------------------------
@@ -112,7 +113,8 @@ _OWN_CONSENT_CHANGE = {
     NOT_AINO: {"POST": 404, "*": 405},
 }
 
-# The consent screen's actions refuse an auditor before looking anything up.
+# The consent screen's actions, and resuming a consent, refuse an auditor before looking
+# anything up.
 _OWN_REQUEST_ANSWER = {
     NO_SESSION: {"POST": LOGIN, "*": 405},
     "aino": {"POST": 302, "*": 405},
@@ -122,7 +124,7 @@ _OWN_REQUEST_ANSWER = {
 
 TABLE: dict[str, dict] = {
     # -- the public pages and documents
-    "": {PERSONAS: 200},
+    "": {PERSONAS: GET},
     "health": {PERSONAS: GET},
     "favicon.ico": {PERSONAS: {"GET HEAD": 301, "*": 405}},
     ".well-known/mydata-operator": {PERSONAS: GET},
@@ -242,12 +244,13 @@ TABLE: dict[str, dict] = {
     "api/v1/audit/consistency": {PERSONAS: {"GET HEAD": 400, "OPTIONS": 200, "*": 405}},
     # -- the resident's pages. Any logged-in user is a resident to them, providers and
     # staff too; an open request is for whoever opens it first, and then theirs alone.
+    # A page answers GET and HEAD only: no other method shows it, or does anything.
     "consent/requests/<uuid:request_id> [answered]": {
-        NO_SESSION: LOGIN,
-        "aino": 200,
-        NOT_AINO: 404,
+        NO_SESSION: GET_LOGIN,
+        "aino": GET,
+        NOT_AINO: {"GET HEAD": 404, "*": 405},
     },
-    "consent/requests/<uuid:request_id> [open]": {NO_SESSION: LOGIN, SESSIONS: 200},
+    "consent/requests/<uuid:request_id> [open]": {NO_SESSION: GET_LOGIN, SESSIONS: GET},
     "consent/requests/<uuid:request_id>/link [answered]": _OWN_REQUEST_ANSWER,
     "consent/requests/<uuid:request_id>/link [open]": {
         NO_SESSION: {"POST": LOGIN, "*": 405},
@@ -264,10 +267,15 @@ TABLE: dict[str, dict] = {
     # nothing is linked: the page that says so, to anyone. Not HEAD: a GET here spends
     # the single-use code, and a HEAD (a link preview) must not.
     "consent/links/return": {PERSONAS: {"GET": 400, "*": 405}},
-    "my/consents": {NO_SESSION: LOGIN, SESSIONS: 200},
-    "my/consents/<uuid:consent_id>": {NO_SESSION: LOGIN, "aino": 200, NOT_AINO: 404},
+    "my/consents": {NO_SESSION: GET_LOGIN, SESSIONS: GET},
+    "my/consents/<uuid:consent_id>": {
+        NO_SESSION: GET_LOGIN,
+        "aino": GET,
+        NOT_AINO: {"GET HEAD": 404, "*": 405},
+    },
     "my/consents/<uuid:consent_id>/<str:action> [pause]": _OWN_CONSENT_CHANGE,
-    "my/consents/<uuid:consent_id>/<str:action> [resume]": _OWN_CONSENT_CHANGE,
+    # Resuming sets data moving again: an auditor is refused before anything is looked up.
+    "my/consents/<uuid:consent_id>/<str:action> [resume]": _OWN_REQUEST_ANSWER,
     "my/consents/<uuid:consent_id>/<str:action> [withdraw]": _OWN_CONSENT_CHANGE,
     "my/consents/<uuid:consent_id>/<str:action> [delete]": {
         NO_SESSION: {"POST": LOGIN, "*": 405},
