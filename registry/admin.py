@@ -172,8 +172,15 @@ class ServiceAdmin(admin.ModelAdmin):
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "action", "organisation", "service", "actor", "detail"]
     list_filter = ["action"]
-    # detail__username: the account a lockout concerns
-    search_fields = ["organisation__name", "service__slug", "detail__username"]
+    # detail__username: the account a lockout or a role concerns; the names an event kept
+    # as they were, for an actor or an organisation since renamed.
+    search_fields = [
+        "organisation__name",
+        "service__slug",
+        "detail__username",
+        "detail__actor_username",
+        "detail__organisation_name",
+    ]
 
 
 UserModel = get_user_model()

@@ -65,3 +65,17 @@ def test_an_audit_event_keeps_the_names_of_who_acted_and_for_whom(
     event = AuditEvent.objects.get(action=AuditEvent.Action.SERVICE_APPROVED)
 
     assert (event.detail["actor_username"], event.detail["organisation_name"]) == names
+
+
+def test_staff_find_an_event_by_the_name_it_kept(admin_client):
+    from tests.factories import make_provider
+
+    provider = make_provider(name="Vantaan kaupunki", business_id="0124610-9", username="it-1")
+    services.credential_create(provider=provider, name="kept")
+    provider.user.username = "it-2"
+    provider.user.save()
+
+    found = admin_client.get("/admin/registry/auditevent/", {"q": "it-1"})
+
+    assert found.context["cl"].result_count == 1
+    assert found.context["cl"].result_list[0].action == AuditEvent.Action.CREDENTIAL_CREATED
