@@ -92,6 +92,17 @@ def active_key() -> jwk.JWK:
     return _record(key)
 
 
+def signing_ready() -> bool:
+    """Whether this process can sign now without writing anything: its key is published.
+
+    In development a missing key is made on first use, so it can always sign.
+    """
+    if not settings.PRODUCTION:
+        return True
+    key = _active_private_key()
+    return key is not None and SigningKey.objects.filter(kid=key["kid"]).exists()
+
+
 def _active_private_key() -> jwk.JWK | None:
     secret = os.environ.get("OMADATA_SIGNING_KEY")
     if secret:

@@ -1,10 +1,11 @@
-"""Is this operator able to work? The database and the task broker, each checked."""
+"""Is this operator able to work? Its database, task broker and signing key, each checked."""
 
 import time
 
 from django.conf import settings
 from django.db import connection
 
+from ledger import keys
 from omadata.celery import app
 
 
@@ -35,3 +36,14 @@ def broker_status() -> dict:
         "transport": transport,
         "latency_ms": round((time.monotonic() - started) * 1000, 1),
     }
+
+
+def signing_status() -> dict:
+    """Whether receipts can be signed: in production the key must be published first."""
+    try:
+        ready = keys.signing_ready()
+    except Exception as error:  # an unreadable key file or secret is "down" too
+        return {"status": "down", "error": type(error).__name__}
+    if not ready:
+        return {"status": "down", "error": "signing_key_unpublished"}
+    return {"status": "up"}

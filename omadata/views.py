@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from common.api import ApiView, error_response
 from ledger.access import is_auditor
-from omadata.health import broker_status, database_status
+from omadata.health import broker_status, database_status, signing_status
 from registry.selectors import service_list_public
 
 
@@ -30,6 +30,8 @@ from registry.selectors import service_list_public
 @require_safe
 def health(request: HttpRequest) -> JsonResponse:
     checks = {"database": database_status(), "broker": broker_status()}
+    if checks["database"]["status"] == "up":  # the key's check reads the database
+        checks["signing"] = signing_status()
     ok = all(check["status"] == "up" for check in checks.values())
     return JsonResponse(
         {"status": "ok" if ok else "down", "checks": checks}, status=200 if ok else 503

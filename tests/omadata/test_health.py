@@ -49,3 +49,25 @@ def test_health_is_503_when_redis_stops(client, broker):
     assert response.json()["status"] == "down"
     assert response.json()["checks"]["broker"]["status"] == "down"
     assert response.json()["checks"]["database"]["status"] == "up"
+
+
+def test_health_says_the_signing_key_is_up(client):
+    assert client.get("/health").json()["checks"]["signing"] == {"status": "up"}
+
+
+def test_health_is_503_while_the_production_key_is_unpublished(client, settings, monkeypatch):
+    from ledger import keys
+
+    settings.PRODUCTION = True
+    key = keys.new_key()
+    monkeypatch.setenv(
+        "OMADATA_SIGNING_KEY", key.export_to_pem(private_key=True, password=None).decode()
+    )
+
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["signing"] == {
+        "status": "down",
+        "error": "signing_key_unpublished",
+    }
