@@ -8,6 +8,7 @@ be (a file that is no bundle, an operator that cannot be reached).
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,10 +36,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def check_bundle(path: Path) -> int:
     try:
         with path.open("rb") as file:
-            text = file.read(MAX_BUNDLE_BYTES + 1)
+            # A regular file is measured before it is read; anything else is read up to the cap.
+            too_large = os.fstat(file.fileno()).st_size > MAX_BUNDLE_BYTES
+            text = b"" if too_large else file.read(MAX_BUNDLE_BYTES + 1)
     except OSError as error:
         return _unusable(f"cannot read {path}: {error.strerror or error}")
-    if len(text) > MAX_BUNDLE_BYTES:
+    if too_large or len(text) > MAX_BUNDLE_BYTES:
         return _unusable(
             f"{path} is larger than {MAX_BUNDLE_BYTES >> 30} GiB: "
             "check the log in several bundles of smaller ranges"
