@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from omadata_verifier import jose, merkle
-from omadata_verifier.values import b64_hash, b64_hashes, is_int
+from omadata_verifier.values import b64_hash, b64_hashes, is_int, is_size, shown
 
 FORMAT = "omadata-audit-bundle"
 VERSION = 1
@@ -98,7 +98,7 @@ def _shape(bundle: object) -> dict[str, Any]:
         raise BundleError(f'this is not an Omadata audit bundle (no "format": "{FORMAT}")')
     if bundle.get("version") != VERSION:
         raise BundleError(
-            f"this is a bundle of version {bundle.get('version')!r}; "
+            f"this is a bundle of version {shown(bundle.get('version'))}; "
             f"this verifier reads version {VERSION}"
         )
     lists = ("keys", "checkpoints", "consistency", "receipts")
@@ -106,7 +106,7 @@ def _shape(bundle: object) -> dict[str, Any]:
     span = bundle.get("range")
     if not (
         isinstance(span, dict)
-        and all(is_int(span.get(k)) for k in ("start", "end"))
+        and all(is_size(span.get(k)) for k in ("start", "end"))
         and 0 <= span["start"] < span["end"]
     ):
         wrong.append("range")
@@ -150,9 +150,13 @@ def _checkpoints(
 ) -> dict[int, _Checkpoint]:
     proofs: dict[tuple[int, int], list[bytes]] = {}
     for n, item in enumerate(data["consistency"]):
+        fields = item if isinstance(item, dict) else {}
+        first, second = fields.get("first"), fields.get("second")
         try:
-            proofs[(item["first"], item["second"])] = b64_hashes(item["proof"])
-        except (TypeError, KeyError, ValueError):
+            if not (is_size(first) and is_size(second)):
+                raise ValueError("its sizes are not sizes")
+            proofs[(first, second)] = b64_hashes(fields.get("proof"))
+        except ValueError:
             report.fail(f"consistency[{n}]", "not a consistency proof (first, second, proof)")
     verified: dict[int, _Checkpoint] = {}
     previous: _Checkpoint | None = None
@@ -185,14 +189,14 @@ def _checkpoint(
     except ValueError as error:
         report.fail(name, str(error))
         return None
-    if not is_int(size) or size < 0:
+    if not is_size(size):
         report.fail(name, "its signed tree_size is not a size")
         return None
     if size != listed:
         report.fail(name, f"the bundle lists it as size {listed}, but it signs size {size}")
     _signed_by(f"checkpoint {size}", key, payload.get("timestamp"), report)
     if payload.get("operator") != operator:
-        report.fail(f"checkpoint {size}", f"signed for operator {payload.get('operator')!r}")
+        report.fail(f"checkpoint {size}", f"signed for operator {shown(payload.get('operator'))}")
     return _Checkpoint(size=size, root=root)
 
 
@@ -230,10 +234,14 @@ def _consistent(
 
 def _receipts(
     data: dict[str, Any], keys: Mapping[str, jose.Key], report: Report
-) -> list[bytes | None]:
-    """Check each receipt and its chain; return the log's leaf hashes of the range."""
+) -> dict[int, bytes]:
+    """Check each receipt and its chain; return the log's leaf hashes of the range by index.
+
+    Kept by index, not in a list of the range's length: a bundle's range is only what it
+    says, and one of 10**18 indexes must cost no more than the receipts it lists.
+    """
     start, end = report.start, report.end
-    leaves: list[bytes | None] = [None] * (end - start)
+    leaves: dict[int, bytes] = {}
     chains: dict[tuple[str, str], tuple[str, str]] = {}  # chain -> (sha256, receipt name)
     expected = start
     for n, item in enumerate(data["receipts"]):
@@ -247,8 +255,7 @@ def _receipts(
             continue
         if index < expected:
             report.fail(name, "out of order: the bundle lists the log in index order")
-        for missing in range(expected, index):
-            report.fail(f"log index {missing}", "no receipt: the log holds one at every index")
+        _missing(expected, index, report)
         expected = max(expected, index + 1)
         if item["leaf_hash"] is None:
             report.fail(name, "the log holds no leaf hash at this index")
@@ -258,8 +265,7 @@ def _receipts(
         except ValueError as error:
             report.fail(name, f"its leaf hash: {error}")
             continue
-        if leaves[index - start] is None:
-            leaves[index - start] = stored
+        leaves.setdefault(index, stored)
         if not token.isascii() or merkle.leaf_hash(token.encode()) != stored:
             report.fail(name, "not the receipt that the log holds at this index (leaf hash)")
         try:
@@ -270,9 +276,18 @@ def _receipts(
         report.receipts += 1
         if _receipt_claims(name, item, payload, key, data["operator"], report):
             _chain(name, token, payload["omadata"], chains, report)
-    for missing in range(expected, end):
-        report.fail(f"log index {missing}", "no receipt: the log holds one at every index")
+    _missing(expected, end, report)
     return leaves
+
+
+def _missing(first: int, end: int, report: Report) -> None:
+    """Name the indexes first to end - 1 as missing: one problem, however many they are."""
+    if end - first == 1:
+        report.fail(f"log index {first}", "no receipt: the log holds one at every index")
+    elif end - first > 1:
+        report.fail(
+            f"log indexes {first} to {end - 1}", "no receipts: the log holds one at every index"
+        )
 
 
 def _receipt_claims(
@@ -289,11 +304,11 @@ def _receipt_claims(
         report.fail(name, "its payload has no omadata object")
         return False
     if payload.get("consentReceiptID") != item["id"]:
-        report.fail(name, f"it states the id {payload.get('consentReceiptID')!r}")
+        report.fail(name, f"it states the id {shown(payload.get('consentReceiptID'))}")
     if omadata.get("log_index") != item["log_index"]:
-        report.fail(name, f"it states the log index {omadata.get('log_index')!r}")
+        report.fail(name, f"it states the log index {shown(omadata.get('log_index'))}")
     if omadata.get("operator") != operator:
-        report.fail(name, f"signed for operator {omadata.get('operator')!r}")
+        report.fail(name, f"signed for operator {shown(omadata.get('operator'))}")
     _signed_by(name, key, payload.get("consentTimestamp"), report)
     return True
 
@@ -341,12 +356,12 @@ def _chain_of(omadata: dict[str, Any]) -> tuple[str, str] | None:
 def _inclusion(
     data: dict[str, Any],
     checkpoints: Mapping[int, _Checkpoint],
-    leaves: list[bytes | None],
+    leaves: Mapping[int, bytes],
     report: Report,
 ) -> None:
     inclusion = data["inclusion"]
     span = f"the receipts at log indexes {report.start} to {report.end - 1}"
-    if inclusion is None or not is_int(inclusion.get("tree_size")):
+    if inclusion is None or not is_size(inclusion.get("tree_size")):
         report.fail("inclusion", f"the bundle proves no inclusion of {span}")
         return
     size = inclusion["tree_size"]
@@ -358,10 +373,10 @@ def _inclusion(
         )
         return
     report.covering = size
-    known = [leaf for leaf in leaves if leaf is not None]
-    if len(known) != len(leaves):
+    if len(leaves) != report.end - report.start:
         report.fail("inclusion", f"not checked: the bundle lacks some of {span}")
         return
+    known = [leaves[index] for index in range(report.start, report.end)]
     try:
         root = merkle.range_root(
             start=report.start, size=size, leaves=known, proof=b64_hashes(inclusion.get("proof"))
@@ -374,7 +389,7 @@ def _inclusion(
 
 
 def _signed_by(name: str, key: jose.Key, timestamp: object, report: Report) -> None:
-    if not is_int(timestamp):
+    if not is_size(timestamp):
         report.fail(name, "it states no time (Unix seconds) when it was signed")
         return
     if key.created_at is not None and timestamp < key.created_at - CLOCK_TOLERANCE:
@@ -410,11 +425,15 @@ def _time(value: object) -> int | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not an ISO 8601 time") from None
+        raise ValueError(f"{shown(value)} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
-        raise ValueError(f"{value!r} has no offset from UTC")
+        raise ValueError(f"{shown(value)} has no offset from UTC")
     return int(moment.timestamp())
 
 
 def _iso(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        # Outside the years 1 to 9999 that datetime knows: a bundle's times are its own.
+        return f"{timestamp} (Unix seconds)"

@@ -7,6 +7,8 @@ be (a file that is no bundle, an operator that cannot be reached).
 
 import argparse
 import json
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +16,10 @@ from pathlib import Path
 from omadata_verifier import __version__, bundle, monitor
 
 SHOWN_PROBLEMS = 50
+# Parsed, a bundle takes several times its size in memory; the operator's bundles of
+# at most 10,000 receipts are a few tens of megabytes.
+MAX_BUNDLE_BYTES = 1 << 30
+MAX_INTERVAL = 7 * 24 * 3600.0  # a week: far enough apart for any monitor
 OK, FAILED, UNUSABLE = 0, 1, 2
 
 
@@ -30,11 +36,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 def check_bundle(path: Path) -> int:
     try:
         with path.open("rb") as file:
-            data = json.load(file)
+            # A regular file is measured before it is read; anything else is read up to the cap.
+            too_large = os.fstat(file.fileno()).st_size > MAX_BUNDLE_BYTES
+            text = b"" if too_large else file.read(MAX_BUNDLE_BYTES + 1)
     except OSError as error:
         return _unusable(f"cannot read {path}: {error.strerror or error}")
+    if too_large or len(text) > MAX_BUNDLE_BYTES:
+        return _unusable(
+            f"{path} is larger than {MAX_BUNDLE_BYTES >> 30} GiB: "
+            "check the log in several bundles of smaller ranges"
+        )
+    try:
+        data = json.loads(text)
     except (ValueError, RecursionError):
         return _unusable(f"{path} is not JSON, so not an Omadata audit bundle")
+    del text
     try:
         report = bundle.check(data)
     except bundle.BundleError as error:
@@ -59,7 +75,7 @@ def follow(args: argparse.Namespace) -> int:
     except monitor.Misbehaviour as error:
         print(f"FAILED: {error}", file=sys.stderr)
         return FAILED
-    except monitor.Unreachable as error:
+    except (monitor.Unreachable, monitor.StateError) as error:
         return _unusable(str(error))
     return OK
 
@@ -67,6 +83,20 @@ def follow(args: argparse.Namespace) -> int:
 def _unusable(message: str) -> int:
     print(f"omadata-verify: {message}", file=sys.stderr)
     return UNUSABLE
+
+
+def _seconds(text: str) -> float:
+    """Seconds between checks, up to a week (time.sleep refuses NaN, negative and huge
+    numbers with a traceback)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= MAX_INTERVAL:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds from 0 to {MAX_INTERVAL:.0f}"
+        )
+    return seconds
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--once", action="store_true", help="check once, then exit")
     watch.add_argument(
         "--interval",
-        type=float,
+        type=_seconds,
         default=300.0,
         metavar="SECONDS",
         help="seconds between checks (default: %(default)s, the operator's default "

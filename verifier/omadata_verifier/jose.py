@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from omadata_verifier.values import shown
+
 ALG = "ES256"
 RECEIPT_TYP = "consent-receipt+jwt"
 CHECKPOINT_TYP = "log-checkpoint+jwt"
@@ -84,9 +86,9 @@ def verify(token: object, *, typ: str, keys: Mapping[str, Key]) -> tuple[Key, di
         raise Invalid("a compact JWS has three parts")
     header = _header(parts[0])
     if header.get("alg") != ALG:
-        raise Invalid(f"alg is {header.get('alg')!r}, not {ALG}")
+        raise Invalid(f"alg is {shown(header.get('alg'))}, not {ALG}")
     if header.get("typ") != typ:
-        raise Invalid(f"typ is {header.get('typ')!r}, not {typ!r}")
+        raise Invalid(f"typ is {shown(header.get('typ'))}, not {typ!r}")
     foreign = [name for name in _FOREIGN_KEY_HEADERS if name in header]
     if foreign:
         raise Invalid(f"key-locating headers are refused: {', '.join(foreign)}")
@@ -95,7 +97,7 @@ def verify(token: object, *, typ: str, keys: Mapping[str, Key]) -> tuple[Key, di
     kid = header.get("kid")
     key = keys.get(kid) if isinstance(kid, str) else None
     if key is None:
-        raise Invalid(f"its kid {kid!r} is not in the key history")
+        raise Invalid(f"its kid {shown(kid)} is not in the key history")
     signature = b64url_decode(parts[2])
     if len(signature) != 64:
         raise Invalid("an ES256 signature has 64 bytes")

@@ -19,14 +19,21 @@ from urllib.parse import urlencode, urlsplit
 from urllib.request import Request, urlopen
 
 from omadata_verifier import __version__, jose, merkle
-from omadata_verifier.values import b64_hash, b64_hashes, is_int
+from omadata_verifier.values import b64_hash, b64_hashes, is_int, is_size, shown
 
 MAX_ANSWER_BYTES = 1024 * 1024
+# The state file holds one checkpoint and one JWKS, each an answer of at most 1 MiB.
+MAX_STATE_BYTES = 4 * MAX_ANSWER_BYTES
 TIMEOUT = 30
 
 
 class Unreachable(RuntimeError):
     """The operator could not be asked, or gave an answer that is not what it documents."""
+
+
+class StateError(RuntimeError):
+    """The state file cannot be read or written, or is not one this monitor wrote: it will
+    not mend by waiting, so following stops."""
 
 
 class Misbehaviour(RuntimeError):
@@ -38,6 +45,7 @@ class Seen:
     size: int
     root: bytes
     jws: str
+    operator: object
 
 
 def follow(
@@ -50,8 +58,9 @@ def follow(
 ) -> None:
     """Check the operator's latest checkpoint now, and every `interval` seconds unless `once`.
 
-    Raises Misbehaviour on evidence against the operator. Raises Unreachable when
-    `once` and the operator cannot be asked; when following, says so and tries again.
+    Raises Misbehaviour on evidence against the operator, and StateError when the state
+    file cannot be used. Raises Unreachable when `once` and the operator cannot be asked
+    or answers what it does not document; when following, says so and tries again.
     """
     while True:
         try:
@@ -77,17 +86,16 @@ def follow_once(url: str, *, state: Path, say: Callable[[str], None] = print) ->
         return
     token = answer.get("jws") if isinstance(answer, dict) else None
     try:
-        _key, payload = jose.verify(token, typ=jose.CHECKPOINT_TYP, keys=keys)
-        latest = Seen(size=payload["tree_size"], root=b64_hash(payload["root"]), jws=str(token))
-    except (ValueError, KeyError) as error:
+        latest = _seen(token, keys)
+    except ValueError as error:
         raise Misbehaviour(f"the latest checkpoint does not verify: {error}") from None
-    if not is_int(latest.size) or latest.size < 0:
-        raise Misbehaviour("the latest checkpoint signs no tree size")
-    operator = saved.get("operator", payload.get("operator"))
-    if payload.get("operator") != operator:
-        signed_for = payload.get("operator")
-        raise Misbehaviour(f"the latest checkpoint is signed for {signed_for!r}, not {operator!r}")
-    last = _last(saved, keys)
+    signed_for = latest.operator
+    operator = saved.get("operator", signed_for)
+    if not isinstance(signed_for, str) or signed_for != operator:
+        raise Misbehaviour(
+            f"the latest checkpoint is signed for {shown(signed_for)}, not {shown(operator)}"
+        )
+    last = _last(saved, keys, state)
     if last is None:
         say(f"checkpoint {latest.size}: first seen, its signature verified; trusted from now on")
     else:
@@ -137,6 +145,11 @@ def _keys(published: object, seen: dict[str, Any]) -> tuple[dict[str, jose.Key],
     if not isinstance(listed, list):
         raise Unreachable("the JWKS is not a key set")
     jwks = {k["kid"]: k for k in listed if isinstance(k, dict) and isinstance(k.get("kid"), str)}
+    for kid, jwk in jwks.items():
+        if not _is_public(_public(jwk)):
+            raise Unreachable(
+                f"the JWKS is not a key set: key {shown(kid)} has a field not a string"
+            )
     for kid, jwk in seen.items():
         if kid not in jwks:
             raise Misbehaviour(
@@ -154,37 +167,94 @@ def _keys(published: object, seen: dict[str, Any]) -> tuple[dict[str, jose.Key],
     return keys, {kid: _public(jwk) for kid, jwk in jwks.items()}
 
 
+PUBLIC_FIELDS = ("kty", "crv", "x", "y")
+
+
 def _public(jwk: dict[str, Any]) -> dict[str, Any]:
-    return {name: jwk.get(name) for name in ("kty", "crv", "x", "y")}
+    return {name: jwk.get(name) for name in PUBLIC_FIELDS}
 
 
-def _last(saved: dict[str, Any], keys: dict[str, jose.Key]) -> Seen | None:
+def _is_public(jwk: object) -> bool:
+    """What `_public` keeps of a key: its fields, each a string or absent (None)."""
+    return (
+        isinstance(jwk, dict)
+        and set(jwk) == set(PUBLIC_FIELDS)
+        and all(isinstance(value, str | None) for value in jwk.values())
+    )
+
+
+def _seen(token: object, keys: dict[str, jose.Key]) -> Seen:
+    """A checkpoint verified with `keys`; raise ValueError (jose.Invalid) if it is not one."""
+    _key, payload = jose.verify(token, typ=jose.CHECKPOINT_TYP, keys=keys)
+    size = payload.get("tree_size")
+    if not is_size(size):
+        raise jose.Invalid("it signs no tree size")
+    root = b64_hash(payload.get("root"))
+    return Seen(size=size, root=root, jws=str(token), operator=payload.get("operator"))
+
+
+def _last(saved: dict[str, Any], keys: dict[str, jose.Key], state: Path) -> Seen | None:
     """The checkpoint verified last time, read again from its signed JWS in the state file."""
     if "jws" not in saved:
         return None
     try:
-        _key, payload = jose.verify(saved["jws"], typ=jose.CHECKPOINT_TYP, keys=keys)
-        return Seen(size=payload["tree_size"], root=b64_hash(payload["root"]), jws=saved["jws"])
-    except (ValueError, KeyError) as error:
-        raise Unreachable(f"the state file's checkpoint does not verify: {error}") from None
+        return _seen(saved["jws"], keys)
+    except ValueError as error:
+        raise StateError(
+            f"the checkpoint in the state file {state} does not verify: {error}"
+        ) from None
+
+
+# What each field of a state file holds; `_load` refuses a file with anything else.
+_STATE_FIELDS: dict[str, Callable[[object], bool]] = {
+    "operator": lambda value: isinstance(value, str),
+    "tree_size": is_size,
+    "jws": lambda value: isinstance(value, str),
+    "keys": lambda value: (
+        isinstance(value, dict) and all(_is_public(jwk) for jwk in value.values())
+    ),
+    "checked_at": is_int,
+}
 
 
 def _load(state: Path) -> dict[str, Any]:
+    """The state file as this monitor wrote it, {} if there is none; raise StateError if
+    it cannot be read or holds anything else."""
     try:
-        saved = json.loads(state.read_text())
+        with state.open("rb") as file:
+            text = file.read(MAX_STATE_BYTES + 1)
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as error:
-        raise Unreachable(f"cannot read the state file {state}: {error}") from None
+    except OSError as error:
+        raise StateError(f"cannot read the state file {state}: {error.strerror or error}") from None
+    if len(text) > MAX_STATE_BYTES:
+        raise StateError(f"the state file {state} is larger than this monitor writes one")
+    try:
+        saved = json.loads(text)
+    except (ValueError, RecursionError):
+        raise StateError(f"the state file {state} is not JSON") from None
     if not isinstance(saved, dict):
-        raise Unreachable(f"the state file {state} is not one this monitor wrote")
+        raise StateError(f"the state file {state} is not one this monitor wrote: not an object")
+    wrong = [
+        name for name, valid in _STATE_FIELDS.items() if name in saved and not valid(saved[name])
+    ]
+    if wrong:
+        raise StateError(
+            f"the state file {state} is not one this monitor wrote: "
+            f"its {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} malformed"
+        )
     return saved
 
 
 def _save(state: Path, saved: dict[str, Any]) -> None:
     partial = state.with_name(f".{state.name}.{os.getpid()}")
-    partial.write_text(json.dumps(saved, indent=2) + "\n")
-    partial.replace(state)  # atomic: a crash leaves the old state or the new one
+    try:
+        partial.write_text(json.dumps(saved, indent=2) + "\n")
+        partial.replace(state)  # atomic: a crash leaves the old state or the new one
+    except OSError as error:
+        raise StateError(
+            f"cannot write the state file {state}: {error.strerror or error}"
+        ) from None
 
 
 def _get(url: str, *, missing_ok: bool = False) -> Any:
@@ -195,7 +265,7 @@ def _get(url: str, *, missing_ok: bool = False) -> Any:
     )
     try:
         with urlopen(request, timeout=TIMEOUT) as answer:  # noqa: S310
-            body = answer.read(MAX_ANSWER_BYTES + 1)
+            body = _read(url, answer)
     except HTTPError as error:
         if missing_ok and error.code == 404:
             return None
@@ -208,3 +278,22 @@ def _get(url: str, *, missing_ok: bool = False) -> Any:
         return json.loads(body)
     except ValueError:
         raise Unreachable(f"{url} did not answer JSON") from None
+    except RecursionError:
+        # Deeper than Python's stack: an answer that would stop the monitor with a traceback.
+        raise Unreachable(f"{url} answered JSON nested too deeply to read") from None
+
+
+def _read(url: str, answer: Any) -> bytes:
+    """The answer's body, up to MAX_ANSWER_BYTES + 1, within TIMEOUT seconds in all: the
+    socket's timeout bounds each read, and an answer trickled a byte at a time would
+    otherwise hold the monitor for ever."""
+    deadline = time.monotonic() + TIMEOUT
+    body = bytearray()
+    while len(body) <= MAX_ANSWER_BYTES:
+        if time.monotonic() > deadline:
+            raise Unreachable(f"{url} took more than {TIMEOUT} seconds to answer")
+        chunk = answer.read1(MAX_ANSWER_BYTES + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body)
