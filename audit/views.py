@@ -275,17 +275,23 @@ def consent_history(request: HttpRequest, consent_id: UUID) -> HttpResponse:
     )
 
 
-def _service_figures_form(request: HttpRequest) -> tuple[ServiceFiguresForm, list[str]]:
-    return ServiceFiguresForm(request.GET), unknown_parameters(ServiceFiguresForm, request.GET)
+def _service_figures_asked(request: HttpRequest) -> dict[str, Any] | HttpResponse:
+    """The figures' time range, or the 400 page that says what is wrong with it."""
+    form = ServiceFiguresForm(request.GET)
+    unknown = unknown_parameters(ServiceFiguresForm, request.GET)
+    if unknown or not form.is_valid():
+        context = {"form": form, "unknown": unknown, "rows": []}
+        return render(request, "audit/services.html", context, status=400)
+    return dict(form.cleaned_data)
 
 
 @audit_required
 def service_figures(request: HttpRequest) -> HttpResponse:
-    form, unknown = _service_figures_form(request)
-    if unknown or not form.is_valid():
-        context = {"form": form, "unknown": unknown, "rows": []}
-        return render(request, "audit/services.html", context, status=400)
-    rows = figures.service_figures(**form.cleaned_data)
+    asked = _service_figures_asked(request)
+    if isinstance(asked, HttpResponse):
+        return asked
+    form = ServiceFiguresForm(request.GET)  # the filter form, as the auditor filled it in
+    rows = figures.service_figures(**asked)
     # A service is in a table if it has that role now, or had it in what is counted.
     as_sink = [(row.service, row.as_sink) for row in rows if row.service.is_sink or row.as_sink.any]
     as_source = [
@@ -318,11 +324,10 @@ SERVICE_FIGURES_COLUMNS = [
 
 @audit_required
 def service_figures_csv(request: HttpRequest) -> HttpResponseBase:
-    form, unknown = _service_figures_form(request)
-    if unknown or not form.is_valid():
-        context = {"form": form, "unknown": unknown, "rows": []}
-        return render(request, "audit/services.html", context, status=400)
-    rows = figures.service_figures(**form.cleaned_data)
+    asked = _service_figures_asked(request)
+    if isinstance(asked, HttpResponse):
+        return asked
+    rows = figures.service_figures(**asked)
     return exports.csv_response(
         filename="omadata-service-figures.csv",
         columns=SERVICE_FIGURES_COLUMNS,
