@@ -11,18 +11,16 @@ to be trusted alone.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from django.utils import timezone
-from jwcrypto import jwk
 
 from audit.models import IntegrityCheck
 from consent.receipts import RECEIPT_TYP
 from ledger import jws
-from ledger.integrity import BATCH, CLOCK_SLACK, Problem, log_check
-from ledger.models import LogEntry, SigningKey
+from ledger.integrity import BATCH, Problem, key_history, log_check
+from ledger.models import LogEntry
 
 
 def integrity_check() -> IntegrityCheck:
@@ -68,9 +66,7 @@ def _rows() -> Iterator[_Row]:
 def receipts_check() -> list[Problem]:
     """Each leaf's receipt: its row, its signature, the key's period, what it states, and
     its chain (followed by what the receipts sign, not by what their rows say)."""
-    history = list(SigningKey.objects.all())
-    trusted = {key.kid: jwk.JWK(**key.public_jwk) for key in history}
-    periods = {key.kid: (key.created_at, key.retired_at) for key in history}
+    history = key_history()
     last_in_chain: dict[tuple[str, Any], str] = {}
     problems = []
     for index, receipt_id, token, digest, event, consent_id, link_id, request_id in _rows():
@@ -79,7 +75,7 @@ def receipts_check() -> list[Problem]:
             problems.append(Problem(record, "has no receipt row: the pages do not show it"))
         row = RowSubject(event, consent_id, link_id, request_id)
         try:
-            payload = jws.verify(token, typ=RECEIPT_TYP, trusted=trusted)
+            payload = jws.verify(token, typ=RECEIPT_TYP, trusted=history.trusted)
         except jws.JWSError as error:
             problems.append(Problem(record, f"its signature does not verify: {error.message}"))
             last_in_chain[row.chain] = digest
@@ -90,8 +86,11 @@ def receipts_check() -> list[Problem]:
         if event is not None and (reason := row.differs_from(signed)):
             problems.append(Problem(record, reason))
         problems += _stated(record, payload, index=index, receipt_id=receipt_id)
-        kid = jws.header_of(token)["kid"]
-        problems += _in_use(record, kid, periods[kid], payload.get("consentTimestamp"))
+        kid, timestamp = jws.header_of(token)["kid"], payload.get("consentTimestamp")
+        if not isinstance(timestamp, int):
+            problems.append(Problem(record, "it states no signing time"))
+        elif not history.in_use(kid, timestamp):
+            problems.append(Problem(record, f"signed by key {kid} when it was not in use"))
         if _omadata(payload).get("previous_receipt_sha256") != expected_previous:
             problems.append(
                 Problem(record, "its chain is broken: it does not name the receipt before it")
@@ -154,15 +153,3 @@ def _stated(record: str, payload: dict[str, Any], *, index: int, receipt_id: UUI
 def _omadata(payload: dict[str, Any]) -> dict[str, Any]:
     omadata = payload.get("omadata")
     return omadata if isinstance(omadata, dict) else {}
-
-
-def _in_use(
-    record: str, kid: str, period: tuple[datetime, datetime | None], timestamp: Any
-) -> list[Problem]:
-    if not isinstance(timestamp, int):
-        return [Problem(record, "it states no signing time")]
-    signed = datetime.fromtimestamp(timestamp, tz=UTC)
-    began, ended = period
-    if signed + CLOCK_SLACK < began or (ended is not None and signed > ended + CLOCK_SLACK):
-        return [Problem(record, f"signed by key {kid} when it was not in use")]
-    return []

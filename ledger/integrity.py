@@ -134,6 +134,19 @@ class KeyHistory:
     trusted: dict[str, jwk.JWK]
     periods: dict[str, tuple[datetime, datetime | None]]
 
+    def in_use(self, kid: str, timestamp: object) -> bool:
+        """Whether key `kid` signed at Unix time `timestamp` (a whole number of seconds)
+        while it was in use, give or take CLOCK_SLACK. No time, or none the calendar can
+        hold, is never in use."""
+        if not isinstance(timestamp, int) or isinstance(timestamp, bool):
+            return False
+        try:
+            signed = datetime.fromtimestamp(timestamp, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return False
+        began, ended = self.periods[kid]
+        return began <= signed + CLOCK_SLACK and (ended is None or signed <= ended + CLOCK_SLACK)
+
 
 def key_history() -> KeyHistory:
     """The key history, read in one query: retired keys too, for what they signed."""
@@ -159,9 +172,7 @@ def checkpoint_check(
         return None, [f"its signature does not verify: {error.message}"]
     reasons = []
     kid = jws.header_of(checkpoint.jws)["kid"]
-    signed = datetime.fromtimestamp(payload.get("timestamp", 0), tz=UTC)
-    began, ended = history.periods[kid]
-    if signed + CLOCK_SLACK < began or (ended is not None and signed > ended + CLOCK_SLACK):
+    if not history.in_use(kid, payload.get("timestamp")):
         reasons.append(f"signed by key {kid} when it was not in use")
     try:
         stored_root = b64(bytes.fromhex(checkpoint.root))

@@ -74,7 +74,7 @@ def evidence_unguarded():
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def signed_checkpoint(*, size: int, root: bytes, timestamp: int | None = None) -> str:
+def signed_checkpoint(*, size: int, root: bytes, timestamp: object = None) -> str:
     """A checkpoint signed with the operator's key, as an operator covering its tracks would."""
     payload = {
         "operator": settings.BASE_URL,

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from consent.models import Receipt
+from ledger import jws
 from ledger.integrity import Problem, log_check, root_at
 from ledger.log import DbNodeStore, log_root
 from ledger.merkle import root
@@ -176,5 +177,23 @@ def test_a_checkpoint_signed_smaller_after_a_larger_one_is_named_whatever_its_ro
 
     assert (
         Problem(f"checkpoint {third - 1}", f"is smaller than checkpoint {third}, signed before it")
+        in problems
+    )
+
+
+@pytest.mark.parametrize("timestamp", ["yesterday", 10**20, True])
+def test_a_checkpoint_signed_at_no_time_the_calendar_holds_is_named(log, timestamp):
+    _first, second, _third = log.checkpoint_sizes
+    odd = signed_checkpoint(size=second, root=log_root(size=second), timestamp=timestamp)
+    with evidence_unguarded():
+        Checkpoint.objects.filter(tree_size=second).update(jws=odd)
+
+    _size, problems = log_check()
+
+    assert (
+        Problem(
+            f"checkpoint {second}",
+            f"signed by key {jws.header_of(odd)['kid']} when it was not in use",
+        )
         in problems
     )
