@@ -229,6 +229,19 @@ def source_provider(db):
 
 
 @pytest.fixture
+def wearable(source_provider, data_types, staff):
+    """An approved source offering steps and heart rate, with a webhook."""
+    return factories.register_service(source_provider, factories.source_spec(), approve_by=staff)
+
+
+@pytest.fixture
+def wellbeing(sink_provider, data_types, staff):
+    """An approved sink accepting steps, with a webhook."""
+    spec = factories.sink_spec(webhook_url="https://sink.example.fi/hooks")
+    return factories.register_service(sink_provider, spec, approve_by=staff)
+
+
+@pytest.fixture
 def staff(db):
     return factories.make_user("staff", is_staff=True, is_superuser=True)
 

@@ -4,27 +4,13 @@ from tests.factories import (
     grant_consent,
     link_resident,
     make_auditor,
-    register_service,
     request_consent,
-    sink_spec,
-    source_spec,
 )
 
 
 @pytest.fixture
 def auditor(db):
     return make_auditor()
-
-
-@pytest.fixture
-def wearable(source_provider, data_types, staff):
-    return register_service(source_provider, source_spec(), approve_by=staff)
-
-
-@pytest.fixture
-def wellbeing(sink_provider, data_types, staff):
-    spec = sink_spec(webhook_url="https://sink.example.fi/hooks")
-    return register_service(sink_provider, spec, approve_by=staff)
 
 
 @pytest.fixture

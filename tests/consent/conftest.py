@@ -3,24 +3,8 @@ import pytest
 from tests.factories import (
     grant_consent,
     link_resident,
-    register_service,
     request_consent,
-    sink_spec,
-    source_spec,
 )
-
-
-@pytest.fixture
-def wearable(source_provider, data_types, staff):
-    """An approved source offering steps and heart rate, with a webhook."""
-    return register_service(source_provider, source_spec(), approve_by=staff)
-
-
-@pytest.fixture
-def wellbeing(sink_provider, data_types, staff):
-    """An approved sink accepting steps, with a webhook."""
-    spec = sink_spec(webhook_url="https://sink.example.fi/hooks")
-    return register_service(sink_provider, spec, approve_by=staff)
 
 
 @pytest.fixture
