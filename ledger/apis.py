@@ -202,22 +202,32 @@ class ReceiptOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class ReceiptRangeInput(StrictSerializer):
+class LogRangeInput(StrictSerializer):
+    """Log indexes `start` to `end - 1`: at least one, at most `most`."""
+
+    most = RANGE_MAX
     start = serializers.IntegerField(min_value=0, help_text="the first log index")
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not 0 < data["end"] - data["start"] <= self.most:
+            raise _field_error(
+                "end", "invalid_range", _("end must be after start, by at most %(max)d.")
+                % {"max": self.most},
+            )  # fmt: skip
+        return data
+
+
+class ReceiptRangeInput(LogRangeInput):
     end = serializers.IntegerField(
         min_value=1, help_text=f"one past the last log index; at most {RANGE_MAX} after start"
     )
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        start, end = data["start"], data["end"]
-        if end <= start or end - start > RANGE_MAX:
+        data = super().validate(data)
+        size = log_size()
+        if data["end"] > size:
             raise _field_error(
-                "end", "invalid_range", _("end must be after start, by at most %(max)d.")
-                % {"max": RANGE_MAX},
-            )  # fmt: skip
-        if end > log_size():
-            raise _field_error(
-                "end", "past_the_log", _("The log has %(size)d receipts.") % {"size": log_size()}
+                "end", "past_the_log", _("The log has %(size)d receipts.") % {"size": size}
             )
         return data
 
@@ -266,20 +276,11 @@ class ReceiptDetailApi(AuditorApi):
         return Response(ReceiptOutput(entry).data)
 
 
-class BundleInput(StrictSerializer):
-    start = serializers.IntegerField(min_value=0, help_text="the first log index")
+class BundleInput(LogRangeInput):
+    most = BUNDLE_MAX
     end = serializers.IntegerField(
-        min_value=1,
-        help_text=f"one past the last log index; at most {BUNDLE_MAX} after start",
+        min_value=1, help_text=f"one past the last log index; at most {BUNDLE_MAX} after start"
     )
-
-    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        if not 0 < data["end"] - data["start"] <= BUNDLE_MAX:
-            raise _field_error(
-                "end", "invalid_range", _("end must be after start, by at most %(max)d.")
-                % {"max": BUNDLE_MAX},
-            )  # fmt: skip
-        return data
 
 
 class AuditBundleApi(AuditorApi):
