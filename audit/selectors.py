@@ -84,7 +84,8 @@ def receipt_query(
         receipts = receipts.filter(entry__index__gte=from_index)
     if to_index is not None:
         receipts = receipts.filter(entry__index__lte=to_index)
-    return receipts.order_by("-entry__index")
+    # Newest first: those still waiting for the sequencer, then the log from its end.
+    return receipts.order_by(*Receipt.LATEST_FIRST)
 
 
 def _day_start(day: date) -> datetime:
@@ -121,8 +122,15 @@ def receipt_neighbours(receipt: Receipt) -> tuple[Receipt | None, Receipt | None
     """The previous and the next receipt of this receipt's chain."""
     index = receipt.entry.index
     chain = _chain(receipt)
-    previous = chain.filter(entry__index__lt=index).order_by("-entry__index").first()
-    following = chain.filter(entry__index__gt=index).order_by("entry__index").first()
+    if index is not None:
+        before = Q(entry__index__lt=index)
+        after = Q(entry__index__gt=index) | Q(entry__index__isnull=True)
+    else:  # still queued: after every integrated receipt, in queue order among the rest
+        place = receipt.entry.queued.id
+        before = Q(entry__index__isnull=False) | Q(entry__queued__id__lt=place)
+        after = Q(entry__queued__id__gt=place)
+    previous = chain.filter(before).order_by(*Receipt.LATEST_FIRST).first()
+    following = chain.filter(after).order_by(*Receipt.IN_ORDER).first()
     return previous, following
 
 
@@ -170,7 +178,7 @@ class Inclusion:
 def receipt_inclusion(receipt: Receipt) -> Inclusion:
     checkpoint = checkpoint_latest()
     index = receipt.entry.index
-    if checkpoint is None or index >= checkpoint.tree_size:
+    if checkpoint is None or index is None or index >= checkpoint.tree_size:
         return Inclusion(checkpoint, [], None)
     proof = log_inclusion_proof(index=index, size=checkpoint.tree_size)
     hexes = [node.hex() for node in proof]
@@ -316,7 +324,7 @@ def consent_access(*, consent_id: UUID) -> Consent:
 
 
 def consent_receipts(consent: Consent) -> list[Receipt]:
-    return list(_receipts().filter(consent=consent).order_by("entry__index"))
+    return list(_receipts().filter(consent=consent).order_by(*Receipt.IN_ORDER))
 
 
 def consent_transfers(consent: Consent) -> list[Transfer]:

@@ -108,7 +108,9 @@ def receipt_list(request: HttpRequest) -> HttpResponse:
     following = None
     if len(receipts) > PAGE_SIZE:
         receipts = receipts[:PAGE_SIZE]
-        following = "?" + urlencode({**kept, "before": receipts[-1].entry.index})
+        last = receipts[-1].entry.index
+        # A page that ends among receipts still queued goes on with the whole log.
+        following = "?" + urlencode({**kept, "before": log_size() if last is None else last})
     rows = [(receipt, *selectors.receipt_services(receipt)) for receipt in receipts]
     return render(
         request,

@@ -327,3 +327,106 @@ def audit_event_time_now() -> PostgresOnlySQL:
         "DROP TRIGGER omadata_evidence_now ON registry_auditevent;\n"
         "DROP FUNCTION omadata_at_now();",
     )
+
+
+# -- added with ledger 0006: the log sequencer ------------------------------------------
+
+LOG_ENTRY_INTEGRATE_ONCE = "omadata_log_entry_integrate_once"
+
+# A log entry is written without an index when its receipt is issued; the sequencer
+# gives it one later. So the one change allowed is that: an index where there was none,
+# with every other column as it was. At commit, an entry still waiting must be in the
+# sequencer's queue (else it would never be integrated) and its digest must match its
+# text; an integrated one must hash to its leaf, within the head, as before.
+_LOG_SEQUENCER_FUNCTIONS = """
+CREATE FUNCTION omadata_log_entry_integrate_once() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD.index IS NULL AND NEW.index IS NOT NULL
+     AND to_jsonb(NEW) - 'index' = to_jsonb(OLD) - 'index' THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION '% on %: refused: a log entry is written once and given its index once',
+                  TG_OP, TG_TABLE_NAME
+    USING ERRCODE = 'integrity_constraint_violation',
+          HINT = 'Evidence is written once: docs/operating.md, "The database roles".';
+END $$;
+
+CREATE FUNCTION omadata_log_entry_queued_or_stored() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $$
+DECLARE
+  size bigint;
+  leaf bytea;
+  queued boolean;
+  position bigint;
+BEGIN
+  -- The row as it stands at commit: an entry queued and integrated in one
+  -- transaction is judged as integrated, under both of its events.
+  EXECUTE format('SELECT index FROM %I.ledger_logentry WHERE id = $1', TG_TABLE_SCHEMA)
+    INTO position USING NEW.id;
+  IF NEW.sha256 <> encode(sha256(convert_to(NEW.data, 'UTF8')), 'hex') THEN
+    RAISE EXCEPTION 'ledger_logentry: refused: entry % does not match its digest', NEW.id
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  IF position IS NULL THEN
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.ledger_logqueue WHERE entry_id = $1)',
+                   TG_TABLE_SCHEMA)
+      INTO queued USING NEW.id;
+    IF NOT queued THEN
+      RAISE EXCEPTION 'ledger_logentry: refused: entry % waits for the sequencer unqueued', NEW.id
+        USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NULL;
+  END IF;
+  EXECUTE format('SELECT coalesce(max(tree_size), 0) FROM %I.ledger_loghead', TG_TABLE_SCHEMA)
+    INTO size;
+  IF position < 0 OR position >= size THEN
+    RAISE EXCEPTION 'ledger_logentry: refused: entry % is beyond the log''s head', position
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  EXECUTE format('SELECT hash FROM %I.ledger_lognode WHERE level = 0 AND index = $1',
+                 TG_TABLE_SCHEMA)
+    INTO leaf USING position;
+  IF leaf IS DISTINCT FROM sha256('\\x00'::bytea || convert_to(NEW.data, 'UTF8')) THEN
+    RAISE EXCEPTION 'ledger_logentry: refused: entry % does not hash to its leaf', position
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  RETURN NULL;
+END $$;
+"""
+
+
+def log_sequencer_functions() -> PostgresOnlySQL:
+    """The functions that let the sequencer index a queued entry, once (ledger 0006)."""
+    return PostgresOnlySQL(
+        _LOG_SEQUENCER_FUNCTIONS,
+        f"DROP FUNCTION {LOG_ENTRY_INTEGRATE_ONCE}();\n"
+        "DROP FUNCTION omadata_log_entry_queued_or_stored();",
+    )
+
+
+def log_entry_triggers_for_sequencer() -> PostgresOnlySQL:
+    """Swap ledger_logentry's row and commit triggers for the sequencer's (ledger 0006)."""
+    return PostgresOnlySQL(
+        f"""
+DROP TRIGGER omadata_evidence_rows ON ledger_logentry;
+CREATE TRIGGER omadata_evidence_rows BEFORE UPDATE OR DELETE ON ledger_logentry
+  FOR EACH ROW EXECUTE FUNCTION {LOG_ENTRY_INTEGRATE_ONCE}();
+ALTER TABLE ledger_logentry ENABLE ALWAYS TRIGGER omadata_evidence_rows;
+DROP TRIGGER omadata_evidence_stored ON ledger_logentry;
+CREATE CONSTRAINT TRIGGER omadata_evidence_stored AFTER INSERT OR UPDATE ON ledger_logentry
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+  EXECUTE FUNCTION omadata_log_entry_queued_or_stored();
+ALTER TABLE ledger_logentry ENABLE ALWAYS TRIGGER omadata_evidence_stored;
+""",
+        f"""
+DROP TRIGGER omadata_evidence_rows ON ledger_logentry;
+CREATE TRIGGER omadata_evidence_rows BEFORE UPDATE OR DELETE ON ledger_logentry
+  FOR EACH ROW EXECUTE FUNCTION {REFUSE_CHANGE}();
+ALTER TABLE ledger_logentry ENABLE ALWAYS TRIGGER omadata_evidence_rows;
+DROP TRIGGER omadata_evidence_stored ON ledger_logentry;
+CREATE CONSTRAINT TRIGGER omadata_evidence_stored AFTER INSERT ON ledger_logentry
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION omadata_log_entry_stored();
+ALTER TABLE ledger_logentry ENABLE ALWAYS TRIGGER omadata_evidence_stored;
+""",
+    )

@@ -121,7 +121,11 @@ class ConsentRequestOutput(TermsOutput):
 class ReceiptOutput(serializers.Serializer):
     id = serializers.UUIDField(source="pk")
     event = serializers.CharField()
-    log_index = serializers.IntegerField(source="entry.index")
+    log_index = serializers.IntegerField(
+        source="entry.index", allow_null=True,
+        help_text="null until the log's sequencer integrates the receipt, within the "
+        "maximum merge delay of the discovery document",
+    )  # fmt: skip
     created_at = serializers.DateTimeField(source="entry.created_at")
     jws = serializers.CharField(source="entry.data")
 

@@ -212,6 +212,18 @@ class Consent(ConsentTerms):
         return self.status in (self.Status.ACTIVE, self.Status.PAUSED)
 
 
+# Log order: integrated receipts by index, then those still queued, in queue order.
+# For one consent or link that is the order they were issued in.
+RECEIPTS_IN_ORDER = [
+    models.F("entry__index").asc(nulls_last=True),
+    models.F("entry__queued__id").asc(nulls_first=True),
+]
+RECEIPTS_LATEST_FIRST = [
+    models.F("entry__index").desc(nulls_first=True),
+    models.F("entry__queued__id").desc(nulls_last=True),
+]
+
+
 class Receipt(models.Model):
     """A signed record of one event: append-only, and a leaf of the receipt log.
 
@@ -244,13 +256,16 @@ class Receipt(models.Model):
         ServiceLink, null=True, blank=True, on_delete=models.PROTECT, related_name="receipts"
     )
 
+    IN_ORDER = RECEIPTS_IN_ORDER
+    LATEST_FIRST = RECEIPTS_LATEST_FIRST
+
     class Meta:
-        ordering = ["entry__index"]
+        ordering = RECEIPTS_IN_ORDER
         verbose_name = _("receipt")
         verbose_name_plural = _("receipts")
 
     def __str__(self) -> str:
-        return f"#{self.entry.index} {self.event}"
+        return f"{self.entry} {self.event}"
 
     # Read through the entry: select_related("entry") wherever receipts are listed.
     @property
@@ -258,7 +273,8 @@ class Receipt(models.Model):
         return self.entry.data
 
     @property
-    def log_index(self) -> int:
+    def log_index(self) -> int | None:
+        """The receipt's index in the log; None while it waits for the sequencer."""
         return self.entry.index
 
     @property

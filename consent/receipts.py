@@ -2,7 +2,9 @@
 
 The payload follows the Kantara Consent Receipt v1.1 fields, with an `omadata`
 object for what Kantara lacks (the event, status, source and sink, terms, the
-notice hash, the previous receipt's hash and the receipt's place in the log).
+notice hash and the previous receipt's hash). A receipt does not state its
+index in the log: it is signed in its request's transaction, before the log's
+sequencer gives it a place; the index comes with its inclusion proof.
 """
 
 import hashlib
@@ -14,7 +16,7 @@ from django.utils import timezone
 
 from consent.models import Consent, ConsentRequest, Receipt, ServiceLink
 from ledger import jws
-from ledger.log import log_append
+from ledger.log import log_queue
 from registry.models import Service
 
 RECEIPT_TYP = "consent-receipt+jwt"
@@ -85,7 +87,7 @@ def _previous_hash(
         previous = Receipt.objects.filter(link=link)
     else:
         previous = Receipt.objects.filter(request=request)
-    return previous.order_by("-entry__index").values_list("entry__sha256", flat=True).first()
+    return previous.order_by(*Receipt.LATEST_FIRST).values_list("entry__sha256", flat=True).first()
 
 
 class _Subject(TypedDict, total=False):
@@ -111,13 +113,8 @@ def _issue(*, event: str, payload: dict, omadata: dict, **subject: Unpack[_Subje
         "previous_receipt_sha256": _previous_hash(**subject),
         "operator": settings.BASE_URL,
     }
-
-    def signed(index: int) -> str:
-        # Signed under the log's lock: the receipt states the index it really gets.
-        payload["omadata"] = {**omadata, "log_index": index}
-        return jws.sign(payload, typ=RECEIPT_TYP)
-
-    entry = log_append(data=signed, entry_id=receipt_id)
+    payload["omadata"] = omadata
+    entry = log_queue(data=jws.sign(payload, typ=RECEIPT_TYP), entry_id=receipt_id)
     return Receipt.objects.create(entry=entry, event=event, **subject)
 
 

@@ -75,7 +75,8 @@ def request_access_for_resident(*, resident: "User", request_id: UUID) -> Consen
 
 
 def receipts_of(consent: Consent) -> QuerySet[Receipt]:
-    return Receipt.objects.filter(consent=consent).select_related("entry").order_by("entry__index")
+    receipts = Receipt.objects.filter(consent=consent).select_related("entry")
+    return receipts.order_by(*Receipt.IN_ORDER)
 
 
 def link_list(*, resident: "User") -> QuerySet[ServiceLink]:

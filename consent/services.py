@@ -187,8 +187,10 @@ def consent_request_claim(*, request: ConsentRequest, resident: "User") -> None:
 
 
 def _open_request(request: ConsentRequest, resident: "User") -> ConsentRequest:
+    # Lock the request row alone: its services and organisations are only read, and
+    # locking them would queue every grant between one source and one sink.
     request = (
-        ConsentRequest.objects.select_for_update()
+        ConsentRequest.objects.select_for_update(of=("self",))
         .select_related("source__organisation", "sink__organisation")
         .get(pk=request.pk)
     )

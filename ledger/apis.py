@@ -11,6 +11,7 @@ import base64
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -197,9 +198,19 @@ class KeyHistoryApi(PublicAuditApi):
 
 class ReceiptOutput(serializers.Serializer):
     id = serializers.UUIDField()
-    log_index = serializers.IntegerField(source="index")
+    log_index = serializers.IntegerField(
+        source="index", allow_null=True,
+        help_text="null while the receipt waits for the log's sequencer, which integrates "
+        "it within the maximum merge delay of the discovery document",
+    )  # fmt: skip
+    integrated = serializers.SerializerMethodField(
+        help_text="whether the receipt is in the tree, so that an inclusion proof exists"
+    )
     jws = serializers.CharField(source="data", help_text="the receipt, a compact JWS")
     created_at = serializers.DateTimeField()
+
+    def get_integrated(self, entry: LogEntry) -> bool:
+        return entry.index is not None
 
 
 class LogRangeInput(StrictSerializer):
@@ -393,6 +404,13 @@ class LeafInclusionApi(PublicAuditApi):
 
 
 def _inclusion(entry: LogEntry, tree_size: int | None) -> dict[str, Any]:
+    if entry.index is None:
+        raise Conflict(
+            "not_integrated",
+            f"Receipt {entry.id} waits for the log's sequencer, which integrates every "
+            f"receipt within {settings.OMADATA_LOG_MERGE_DELAY:g} seconds of its issue: "
+            "ask again then.",
+        )
     size = tree_size or _checkpointed_size()
     if entry.index >= size or size > log_size():
         raise Conflict(

@@ -14,15 +14,17 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from django.conf import settings
+from django.utils import timezone
 from jwcrypto import jwk
 
 from ledger import jws
 from ledger.checkpoints import CHECKPOINT_TYP, b64
 from ledger.log import log_size
 from ledger.merkle import leaf_hash, node_hash
-from ledger.models import Checkpoint, LogEntry, LogNode, SigningKey
+from ledger.models import Checkpoint, LogEntry, LogNode, LogQueue, SigningKey
 
 BATCH = 5000
 # A clock read on two machines: a key recorded a moment after the checkpoint
@@ -44,7 +46,23 @@ def log_check() -> tuple[int, list[Problem]]:
     levels = _levels(leaves)
     problems += _stored_nodes(levels, size)
     problems += _checkpoints(levels, size)
+    problems += _queue()
     return size, problems
+
+
+def _queue() -> list[Problem]:
+    """Entries waiting for the sequencer: each must be in its queue, and none overdue."""
+    problems = []
+    stray = LogEntry.objects.filter(index__isnull=True, queued__isnull=True)
+    for entry_id in stray.values_list("id", flat=True)[:BATCH]:
+        problems.append(Problem(f"entry {entry_id}", "has no index and is not queued"))
+    overdue = timezone.now() - timedelta(seconds=settings.OMADATA_LOG_MERGE_DELAY) - CLOCK_SLACK
+    late = LogQueue.objects.filter(entry__created_at__lt=overdue).count()
+    if late:
+        problems.append(
+            Problem("log queue", f"{late} receipts have waited longer than the merge delay")
+        )
+    return problems
 
 
 def log_leaves(*, start: int = 0, end: int | None = None) -> Iterator[LogEntry]:
@@ -58,7 +76,12 @@ def log_leaves(*, start: int = 0, end: int | None = None) -> Iterator[LogEntry]:
         if not batch:
             return
         yield from batch
-        last = batch[-1].index
+        last = _index(batch[-1])
+
+
+def _index(entry: LogEntry) -> int:
+    """The index of an entry read from the tree (queued entries are never read there)."""
+    return cast(int, entry.index)
 
 
 def _leaves(size: int, problems: list[Problem]) -> list[bytes]:
@@ -66,17 +89,18 @@ def _leaves(size: int, problems: list[Problem]) -> list[bytes]:
     hashes: list[bytes] = []
     expected = 0
     for entry in log_leaves():
-        if entry.index >= size:
-            problems.append(Problem(f"leaf {entry.index}", "lies beyond the log's head"))
+        index = _index(entry)
+        if index >= size:
+            problems.append(Problem(f"leaf {index}", "lies beyond the log's head"))
             continue
-        for missing in range(expected, entry.index):
+        for missing in range(expected, index):
             problems.append(Problem(f"leaf {missing}", "is missing"))
             hashes.append(b"")
         text = entry.data.encode()
         if hashlib.sha256(text).hexdigest() != entry.sha256:
-            problems.append(Problem(f"leaf {entry.index}", "its text does not match its digest"))
+            problems.append(Problem(f"leaf {index}", "its text does not match its digest"))
         hashes.append(leaf_hash(text))
-        expected = entry.index + 1
+        expected = index + 1
     for missing in range(expected, size):
         problems.append(Problem(f"leaf {missing}", "is missing"))
         hashes.append(b"")

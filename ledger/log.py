@@ -1,24 +1,29 @@
 """The receipt log: an RFC 6962 Merkle tree kept in LogNode rows, sized by LogHead.
 
 Each leaf is a LogEntry: opaque text (a compact JWS) that the log hashes and
-proves things about, without reading it. Appends take the head row's lock, so
-they serialise across processes; reads take no lock, because the nodes of any
-size up to a committed head are written and never change.
+proves things about, without reading it. A request writes its entry with the
+evidence it stands for and queues it (`log_queue`); no request waits for
+another. The sequencer (`log_integrate`, run by the scheduler) integrates queued
+entries into the tree in batches, in queue order, one transaction a batch, and
+holds the head row's lock only while it does: two sequencers never interleave.
+Reads take no lock, because the nodes of any size up to a committed head are
+written and never change.
 """
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from functools import reduce
 from operator import or_
 from uuid import UUID, uuid4
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Q
 
 from ledger import merkle
 from ledger.merkle import Position, TreeRangeError
-from ledger.models import LogEntry, LogHead, LogNode
+from ledger.models import LogEntry, LogHead, LogNode, LogQueue
 
 
 class DbNodeStore:
@@ -44,34 +49,110 @@ class DbNodeStore:
         )
 
 
-def log_append(*, data: str | Callable[[int], str], entry_id: UUID | None = None) -> LogEntry:
-    """Add a leaf at the log's next index; return its entry (with `entry_id`, if given).
+class _BatchStore:
+    """The stored tree plus a batch's new nodes, read from memory once fetched.
 
-    `data` is the leaf's text, or a function that makes it from its index: a
-    receipt states its place in the log, so it is signed under the head's lock,
-    once its index is certain. Must run inside the caller's `transaction.atomic`,
-    the one that writes what the leaf is evidence of: both commit or vanish
-    together. The head row stays locked until that transaction ends, so keep it
-    short after this call.
+    Appending leaf `size` reads only left siblings, which are either new in this
+    batch or the perfect subtrees of the tree as it stood (its frontier): those
+    are fetched in one query up front.
+    """
+
+    def __init__(self, stored: DbNodeStore, *, size: int) -> None:
+        frontier = [(level, (size >> level) - 1) for level in range(size.bit_length())]
+        self.nodes = stored.get_many(p for p in frontier if p[1] >= 0 and size >> p[0] & 1)
+        self.new: dict[Position, bytes] = {}
+
+    def get_many(self, positions: Iterable[Position]) -> dict[Position, bytes]:
+        return {p: self.nodes[p] for p in positions if p in self.nodes}
+
+    def put_many(self, nodes: Mapping[Position, bytes]) -> None:
+        self.nodes.update(nodes)
+        self.new.update(nodes)
+
+
+def log_queue(*, data: str, entry_id: UUID | None = None) -> LogEntry:
+    """Write a leaf for the sequencer to integrate; return its entry (index None until then).
+
+    Must run inside the caller's `transaction.atomic`, the one that writes what
+    the leaf is evidence of: both commit or vanish together. It takes no lock.
     """
     if not transaction.get_connection().in_atomic_block:
-        # SQLite ignores select_for_update, so Django would not catch this there.
-        raise transaction.TransactionManagementError(
-            "log_append must run inside transaction.atomic"
+        raise transaction.TransactionManagementError("log_queue must run inside transaction.atomic")
+    entry = LogEntry.objects.create(
+        id=entry_id or uuid4(), data=data, sha256=hashlib.sha256(data.encode()).hexdigest()
+    )
+    LogQueue.objects.create(entry=entry)
+    return entry
+
+
+def log_integrate(*, batch: int | None = None) -> int | None:
+    """Integrate queued entries into the tree, a batch per transaction, until none wait.
+
+    Return how many were integrated, or None if another sequencer holds the log
+    (it integrates them instead). A run killed mid-batch integrates nothing of
+    that batch: the next run takes the same entries, in the same order.
+    """
+    limit = batch or settings.OMADATA_LOG_BATCH
+    total = 0
+    while True:
+        done = _integrate_batch(limit)
+        if done is None:
+            return None if total == 0 else total
+        total += done
+        if done < limit:  # the queue ran dry: what arrives now waits for the next run
+            return total
+
+
+def _integrate_batch(limit: int) -> int | None:
+    with transaction.atomic():
+        # SKIP LOCKED: a second sequencer returns at once instead of queueing behind
+        # the first, so many workers may run the task and one integrates. (SQLite
+        # serialises write transactions itself and ignores the clause.)
+        head = LogHead.objects.select_for_update(skip_locked=True).filter(id=1).first()
+        if head is None:
+            if LogHead.objects.filter(id=1).exists():
+                return None
+            head, _created = LogHead.objects.select_for_update().get_or_create(id=1)
+        queued = list(
+            LogQueue.objects.select_related("entry")
+            .only("id", "entry__id", "entry__data")
+            .order_by("id")[:limit]
         )
-    # get_or_create on a locking queryset is safe for the very first append too: of
-    # two racing inserts of the head one fails, and its retry waits for the lock.
-    head, _created = LogHead.objects.select_for_update().get_or_create(id=1)
-    index = head.tree_size
-    leaf = data(index) if callable(data) else data
-    encoded = leaf.encode()
-    store = DbNodeStore()
-    store.put_many(merkle.append(store, size=index, data=encoded))
-    LogHead.objects.filter(id=head.id).update(tree_size=index + 1)
-    return LogEntry.objects.create(
-        id=entry_id or uuid4(), index=index, data=leaf,
-        sha256=hashlib.sha256(encoded).hexdigest(),
-    )  # fmt: skip
+        if not queued:
+            return 0
+        size = head.tree_size
+        store = _BatchStore(DbNodeStore(), size=size)
+        entries = [item.entry for item in queued]
+        for offset, entry in enumerate(entries):
+            store.put_many(merkle.append(store, size=size + offset, data=entry.data.encode()))
+        DbNodeStore().put_many(store.new)
+        ids = [item.id for item in queued]
+        _index_entries(ids, start=size)
+        LogHead.objects.filter(id=head.id).update(tree_size=size + len(entries))
+        LogQueue.objects.filter(id__in=ids).delete()
+        return len(entries)
+
+
+def _index_entries(queue_ids: list[int], *, start: int) -> None:
+    """Give the queued entries `queue_ids` the indexes start, start + 1 … in queue order.
+
+    One statement for the whole batch (the ORM's bulk_update splits it into many
+    on SQLite); its parameters are the batch's queue ids and the start.
+    """
+    places = ", ".join(["%s"] * len(queue_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'UPDATE ledger_logentry SET "index" = %s + queued.position FROM ('
+            "SELECT entry_id, row_number() OVER (ORDER BY id) - 1 AS position "
+            f"FROM ledger_logqueue WHERE id IN ({places})"
+            ") AS queued WHERE ledger_logentry.id = queued.entry_id",
+            [start, *queue_ids],
+        )
+
+
+def log_pending() -> int:
+    """How many entries wait for the sequencer."""
+    return LogQueue.objects.count()
 
 
 def log_size() -> int:

@@ -31,11 +31,14 @@ class LogEntry(models.Model):
     """One leaf of the receipt log: a signed receipt, kept as the opaque text that was hashed.
 
     The ledger knows nothing of what a receipt says; the apps that issue
-    receipts keep their own rows pointing here, under the same id.
+    receipts keep their own rows pointing here, under the same id. An entry is
+    written in the transaction of what it is evidence of, without an index; the
+    sequencer gives it one (once, never another) when it integrates the entry into
+    the tree: until then a LogQueue row holds its place in line.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    index = models.BigIntegerField(unique=True)
+    index = models.BigIntegerField(unique=True, null=True, blank=True)
     data = models.TextField()
     # SHA-256 of `data` (hex): how a receipt names the one before it in its chain.
     sha256 = models.CharField(max_length=64, unique=True)
@@ -47,11 +50,30 @@ class LogEntry(models.Model):
         verbose_name_plural = _("log entries")
 
     def __str__(self) -> str:
-        return f"#{self.index}"
+        return f"#{self.index}" if self.index is not None else f"pending {self.id}"
+
+
+class LogQueue(models.Model):
+    """A log entry waiting for the sequencer, in the order the entries were queued.
+
+    The sequencer integrates entries in `id` order and deletes their rows in the
+    same transaction. A consent's receipts are queued one after another (each
+    waits for the one before to commit), so they reach the log in chain order.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    entry = models.OneToOneField(LogEntry, on_delete=models.PROTECT, related_name="queued")
+
+    class Meta:
+        verbose_name = _("queued log entry")
+        verbose_name_plural = _("queued log entries")
+
+    def __str__(self) -> str:
+        return f"queued {self.id}"
 
 
 class LogHead(models.Model):
-    """The receipt log's current size: one row, locked by every append."""
+    """The receipt log's current size: one row, locked by the sequencer while it integrates."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     tree_size = models.BigIntegerField(default=0)

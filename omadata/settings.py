@@ -477,7 +477,25 @@ OMADATA_SWEEP_INTERVAL = env_float("OMADATA_SWEEP_INTERVAL", 30.0)
 OMADATA_SCHEDULE_INTERVAL = env_float("OMADATA_SCHEDULE_INTERVAL", 60.0)
 # How often the whole receipt log is checked for the audit pages (audit/integrity.py).
 OMADATA_INTEGRITY_INTERVAL = env_float("OMADATA_INTEGRITY_INTERVAL", 3600.0)
+# The log's maximum merge delay: the longest a receipt waits in the sequencer's queue
+# before it is in the tree and an inclusion proof exists (docs/operating.md, "The
+# log sequencer"). Beat runs the sequencer at half this interval, so a run that finds
+# the log busy or the queue arriving just after it still leaves a second chance.
+OMADATA_LOG_MERGE_DELAY = env_float("OMADATA_LOG_MERGE_DELAY", 10.0)
+if OMADATA_LOG_MERGE_DELAY < 1:
+    raise EnvError("OMADATA_LOG_MERGE_DELAY must be at least 1 second")
+# The most receipts one sequencer transaction integrates.
+OMADATA_LOG_BATCH = env_int("OMADATA_LOG_BATCH", 1000, minimum=1)
+if OMADATA_LOG_BATCH > 10000:
+    # A batch's queue ids are parameters of one statement (SQLite takes 32766).
+    raise EnvError("OMADATA_LOG_BATCH must be at most 10000")
 CELERY_BEAT_SCHEDULE = {
+    "integrate-log": {
+        "task": "ledger.log_integrate",
+        "schedule": OMADATA_LOG_MERGE_DELAY / 2,
+        # A run that waited half the delay in the queue is stale: the next one is due.
+        "options": {"expires": OMADATA_LOG_MERGE_DELAY / 2},
+    },
     "sign-log-checkpoint": {
         "task": "ledger.checkpoint_sign",
         "schedule": env_float("OMADATA_CHECKPOINT_INTERVAL", 300.0),

@@ -61,6 +61,8 @@ def discovery(request: HttpRequest) -> JsonResponse:
             "log_checkpoints": base + reverse("audit-checkpoints"),
             "log_checkpoint_latest": base + reverse("audit-checkpoint"),
             "log_keys": base + reverse("audit-keys"),
+            # Seconds: the longest a receipt waits before it is in the log's tree.
+            "log_max_merge_delay": settings.OMADATA_LOG_MERGE_DELAY,
             "ui_locales_supported": [code for code, _name in settings.LANGUAGES],
         }
     )

@@ -18,6 +18,7 @@ from consent.models import Consent, Receipt
 from consent.receipts import transfer_receipt_issue
 from ledger import checkpoints, jws, keys
 from ledger.checkpoints import CHECKPOINT_TYP
+from ledger.log import log_integrate
 from tests.factories import (
     grant_consent,
     link_resident,
@@ -41,6 +42,7 @@ def issue_receipts(count: int) -> None:
             transfer_receipt_issue(
                 consent=consent, transfer_id=str(uuid.uuid4()), byte_count=1, sha256="0" * 64
             )
+    log_integrate()
 
 
 @contextmanager
@@ -104,6 +106,7 @@ def log(source_provider, sink_provider, data_types, staff, aino, eero) -> Log:
     linked = link_resident(aino, wearable)
     consent = grant_consent(request_consent(sink=wellbeing, source=wearable), aino)
     services.consent_pause(consent=consent)
+    log_integrate()
     first = checkpoints.checkpoint_sign().tree_size
     retired_kid = keys.active_key()["kid"]
     keys.key_rotate()
@@ -115,10 +118,12 @@ def log(source_provider, sink_provider, data_types, staff, aino, eero) -> Log:
         )  # fmt: skip
     refused = request_consent(sink=wellbeing, source=wearable)
     services.consent_refuse(request=refused, resident=aino, language="en", notice_text="n")
+    log_integrate()
     second = checkpoints.checkpoint_sign().tree_size
     link_resident(eero, wearable, reference="watch-owner-2")
     services.consent_withdraw(consent=consent)
     services.link_remove(link=linked)
+    log_integrate()
     third = checkpoints.checkpoint_sign().tree_size
-    receipts = list(Receipt.objects.select_related("entry").order_by("entry__index"))
+    receipts = list(Receipt.objects.select_related("entry").order_by(*Receipt.IN_ORDER))
     return Log(receipts=receipts, retired_kid=retired_kid, checkpoint_sizes=[first, second, third])

@@ -9,18 +9,19 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from ledger import checkpoints, merkle
-from ledger.log import log_append
+from ledger.log import log_pending, log_size
 from ledger.models import SigningKey
 from registry import services as registry_services
 from tests import factories
+from tests.logs import append
 
 pytestmark = pytest.mark.django_db
 
 
 def _append(count: int) -> list:
     """`count` leaves more, "receipt <index>" each."""
-    with transaction.atomic():
-        return [log_append(data=lambda index: f"receipt {index}") for _ in range(count)]
+    start = log_size() + log_pending()
+    return append(*(f"receipt {start + n}" for n in range(count)))
 
 
 @pytest.fixture

@@ -2,18 +2,15 @@
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 
-from ledger.log import log_append
 from ledger.models import Checkpoint
+from tests.logs import append
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_command_signs_the_log_as_it_is(capsys):
-    with transaction.atomic():
-        for n in range(3):
-            log_append(data=f"leaf {n}")
+    append(*(f"leaf {n}" for n in range(3)))
 
     call_command("checkpoint_sign")
 

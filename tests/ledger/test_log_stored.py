@@ -13,7 +13,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from ledger import merkle
-from ledger.log import log_append, log_root, log_size
+from ledger.log import log_integrate, log_queue, log_root, log_size
+from tests.logs import append
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -22,10 +23,8 @@ LEAVES = [f"receipt {n}" for n in range(5)]
 
 @pytest.fixture
 def logged():
-    """Five receipts, appended and committed the ordinary way; the head stands at 5."""
-    with transaction.atomic():
-        for data in LEAVES:
-            log_append(data=data)
+    """Five receipts, queued and integrated the ordinary way; the head stands at 5."""
+    append(*LEAVES)
     return len(LEAVES)
 
 
@@ -67,10 +66,11 @@ def node_insert(level: int, index: int, digest: bytes) -> tuple[str, tuple[objec
 HEAD_TO = "UPDATE ledger_loghead SET tree_size = %s"
 
 
-def test_many_appends_in_one_transaction_commit(logged):
+def test_a_batch_of_many_entries_commits(logged):
     with transaction.atomic():
         for n in range(40):
-            log_append(data=f"batch {n}")
+            log_queue(data=f"batch {n}")
+    log_integrate()
 
     store = merkle.DictStore()
     for size, data in enumerate([*LEAVES, *(f"batch {n}" for n in range(40))]):
@@ -147,3 +147,59 @@ def test_a_leaf_stored_as_an_append_stores_it_commits(logged):
     )
 
     assert log_size() == logged + 1
+
+
+def queued_insert(data: str) -> tuple[str, tuple[object, ...]]:
+    """An entry without an index, as a receipt is written before the sequencer sees it."""
+    return (
+        "INSERT INTO ledger_logentry (id, index, data, sha256, created_at) "
+        "VALUES (%s, NULL, %s, %s, now())",
+        (str(ENTRY_ID), data, hashlib.sha256(data.encode()).hexdigest()),
+    )
+
+
+ENTRY_ID = "00000000-0000-4000-8000-000000000001"
+QUEUE_IT = ("INSERT INTO ledger_logqueue (entry_id) VALUES (%s)", (ENTRY_ID,))
+
+
+def test_an_entry_left_out_of_the_sequencers_queue_is_refused_at_commit(logged):
+    refusal = commit_refused(queued_insert("forgotten"))
+
+    assert "unqueued" in refusal
+
+
+def test_a_queued_entry_commits_and_the_sequencer_integrates_it(logged):
+    commit(queued_insert("waiting"), QUEUE_IT)
+
+    assert log_integrate() == 1
+    assert log_size() == logged + 1
+
+
+def test_a_queued_entry_given_an_index_by_hand_without_its_leaf_is_refused(logged):
+    commit(queued_insert("waiting"), QUEUE_IT)
+
+    refusal = commit_refused(
+        ("UPDATE ledger_logentry SET index = %s WHERE id = %s", (logged, ENTRY_ID)),
+        (HEAD_TO, (logged + 1,)),
+    )
+
+    assert "refused" in refusal
+    assert log_size() == logged
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "UPDATE ledger_logentry SET data = 'edited' WHERE id = %s",
+        "UPDATE ledger_logentry SET index = 99 WHERE id = %s AND index IS NULL "
+        "OR id = (SELECT id FROM ledger_logentry WHERE index = 0)",
+        "DELETE FROM ledger_logentry WHERE id = %s",
+    ],
+)
+def test_an_entry_is_never_edited_moved_or_deleted(logged, change):
+    commit(queued_insert("waiting"), QUEUE_IT)
+
+    with pytest.raises(IntegrityError) as raised:
+        execute(change, (ENTRY_ID,))
+
+    assert "refused" in str(raised.value)
