@@ -31,7 +31,9 @@ run: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py demo_seed
 	$(BIN)/python manage.py demo_banner
-	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/python -m omadata.procfile Procfile
+	@# Receipts reach the log's tree within two seconds, so a proof is there at once.
+	PATH="$(CURDIR)/$(BIN):$$PATH" OMADATA_LOG_MERGE_DELAY=$${OMADATA_LOG_MERGE_DELAY:-2} \
+	  exec $(BIN)/python -m omadata.procfile Procfile
 
 ## test: set up and run the whole suite
 test: $(VENV)/.dev

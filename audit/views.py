@@ -160,6 +160,7 @@ def receipt_detail(request: HttpRequest, receipt_id: UUID) -> HttpResponse:
             "next": following,
             "chain_intact": claimed_previous == expected_previous,
             "inclusion": selectors.receipt_inclusion(receipt),
+            "merge_delay": f"{settings.OMADATA_LOG_MERGE_DELAY:g}",
         },
     )
 

@@ -75,12 +75,19 @@ def _terms_payload(terms: Consent | ConsentRequest, *, language: str) -> tuple[d
     return kantara, omadata
 
 
+# The events that create their subject, so begin its chain: nothing comes before them.
+_FIRST_OF_CHAIN = {Receipt.Event.GRANTED, Receipt.Event.LINK_CREATED, Receipt.Event.REFUSED}
+
+
 def _previous_hash(
     *,
+    event: str,
     consent: Consent | None = None,
     link: ServiceLink | None = None,
     request: ConsentRequest | None = None,
 ) -> str | None:
+    if event in _FIRST_OF_CHAIN:
+        return None
     if consent is not None:
         previous = Receipt.objects.filter(consent=consent)
     elif link is not None:
@@ -110,7 +117,7 @@ def _issue(*, event: str, payload: dict, omadata: dict, **subject: Unpack[_Subje
     omadata = {
         "event": event,
         **omadata,
-        "previous_receipt_sha256": _previous_hash(**subject),
+        "previous_receipt_sha256": _previous_hash(event=event, **subject),
         "operator": settings.BASE_URL,
     }
     payload["omadata"] = omadata

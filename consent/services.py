@@ -5,7 +5,7 @@ import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -406,16 +406,28 @@ def _return_refusal(
     return ""
 
 
-def _link_sink(*, resident: "User", request: ConsentRequest) -> None:
+def _links_of(resident: "User", *services: Service) -> dict[tuple[Any, str], bool]:
+    """Which of `services` the resident has an active or a pending link with, in one query."""
+    rows = ServiceLink.objects.filter(
+        resident=resident, service__in=services,
+        status__in=[ServiceLink.Status.ACTIVE, ServiceLink.Status.PENDING],
+    ).values_list("service_id", "status")  # fmt: skip
+    return dict.fromkeys(rows, True)
+
+
+def _link_sink(
+    *, resident: "User", request: ConsentRequest, links: dict[tuple[Any, str], bool]
+) -> None:
     """The sink asked for this resident, so granting links the resident there too."""
-    if link_active(resident=resident, service=request.sink):
+    if links.get((request.sink.pk, ServiceLink.Status.ACTIVE)):
         return
     # A service that is also a source may hold a link the resident began there and
     # never finished. Its subject may be tied to whoever finished that link page, so
     # it is abandoned, and the sink's own request makes a link with a new subject.
-    ServiceLink.objects.filter(
-        resident=resident, service=request.sink, status=ServiceLink.Status.PENDING
-    ).update(status=ServiceLink.Status.ABANDONED)
+    if links.get((request.sink.pk, ServiceLink.Status.PENDING)):
+        ServiceLink.objects.filter(
+            resident=resident, service=request.sink, status=ServiceLink.Status.PENDING
+        ).update(status=ServiceLink.Status.ABANDONED)
     link = ServiceLink.objects.create(
         resident=resident, service=request.sink, subject=secrets.token_urlsafe(24),
         service_reference=request.subject_reference, status=ServiceLink.Status.ACTIVE,
@@ -459,9 +471,10 @@ def consent_grant(
     """
     _lock_resident(resident)
     request = _open_request(request, resident)
-    if link_active(resident=resident, service=request.source) is None:
+    links = _links_of(resident, request.source, request.sink)
+    if not links.get((request.source.pk, ServiceLink.Status.ACTIVE)):
         raise _state_error("link_required", _("Link your account at the source first."))
-    _link_sink(resident=resident, request=request)
+    _link_sink(resident=resident, request=request, links=links)
     now = timezone.now()
     consent = Consent.objects.create(
         resident=resident, request=request, source=request.source, sink=request.sink,
@@ -472,7 +485,7 @@ def consent_grant(
         language=language, notice_sha256=sha256_hex(notice_text), status_changed_at=now,
         principal=request.principal,
     )  # fmt: skip
-    consent.data_types.set(request.data_types.all())
+    consent.data_types.add(*request.data_types.all())
     previous = Consent.objects.select_for_update().filter(
         resident=resident, source=request.source, sink=request.sink,
         purpose_category=request.purpose_category,
