@@ -139,9 +139,9 @@ def _index_entries(queue_ids: list[int], *, start: int) -> None:
     One statement for the whole batch (the ORM's bulk_update splits it into many
     on SQLite); its parameters are the batch's queue ids and the start.
     """
-    places = ", ".join(["%s"] * len(queue_ids))  # placeholders only: the ids are parameters
+    places = ", ".join(["%s"] * len(queue_ids))
     sql = (
-        'UPDATE ledger_logentry SET "index" = %s + queued.position FROM ('
+        'UPDATE ledger_logentry SET "index" = %s + queued.position FROM ('  # noqa: S608 (placeholders only)
         "SELECT entry_id, row_number() OVER (ORDER BY id) - 1 AS position "
         f"FROM ledger_logqueue WHERE id IN ({places})"
         ") AS queued WHERE ledger_logentry.id = queued.entry_id"
