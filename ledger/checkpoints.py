@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ledger import jws
-from ledger.log import log_root, log_size
+from ledger.log import log_integrate, log_root, log_size
 from ledger.models import Checkpoint
 
 CHECKPOINT_TYP = "log-checkpoint+jwt"
@@ -22,7 +22,12 @@ def checkpoint_latest() -> Checkpoint | None:
 
 
 def checkpoint_sign() -> Checkpoint:
-    """Sign the log's present size and root, unless the latest checkpoint already says so."""
+    """Sign the log's present size and root, unless the latest checkpoint already says so.
+
+    The queue is integrated first, so that a checkpoint covers every receipt issued
+    before it was asked for (unless another sequencer is at it just then).
+    """
+    log_integrate()
     try:
         with transaction.atomic():
             return _checkpoint_sign()
