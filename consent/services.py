@@ -367,7 +367,11 @@ def _link_return(
         return None, "code_unknown"
     _lock_resident(found.link.resident)
     attempt = LinkToken.objects.select_for_update().get(pk=found.pk)
-    link = ServiceLink.objects.select_for_update().select_related("service").get(pk=attempt.link_id)
+    link = (
+        ServiceLink.objects.select_for_update(of=("self",))
+        .select_related("service")
+        .get(pk=attempt.link_id)
+    )
     if attempt.returned_at is not None:
         return attempt, "code_used"
     now = timezone.now()

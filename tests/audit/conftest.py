@@ -1,5 +1,6 @@
 import pytest
 
+from ledger.log import log_integrate
 from tests.factories import (
     grant_consent,
     link_resident,
@@ -15,9 +16,14 @@ def auditor(db):
 
 @pytest.fixture
 def consent(wellbeing, wearable, aino):
-    """Aino's consent to the wellbeing sink's request for her steps; her link comes first."""
+    """Aino's consent to the wellbeing sink's request for her steps; her link comes first.
+
+    The sequencer has integrated its receipts: the audit pages show them in the log.
+    """
     link_resident(aino, wearable)
-    return grant_consent(request_consent(sink=wellbeing, source=wearable), aino)
+    consent = grant_consent(request_consent(sink=wellbeing, source=wearable), aino)
+    log_integrate()
+    return consent
 
 
 @pytest.fixture

@@ -246,6 +246,20 @@ def test_receipt_inclusion_checks_against_the_latest_checkpoint(as_auditor, cons
     assert "The inclusion proof checks against the latest checkpoint" in response.content.decode()
 
 
+def test_a_queued_receipt_is_listed_first_and_its_page_says_it_waits(as_auditor, consent):
+    consent_services.consent_pause(consent=consent)
+    queued = consent.receipts.get(event="consent.paused")
+
+    listing = as_auditor.get("/audit/receipts")
+    page = as_auditor.get(f"/audit/receipts/{queued.pk}")
+
+    assert [row[0] for row in listing.context["rows"]][0] == queued
+    assert page.status_code == 200
+    text = " ".join(page.content.decode().split())
+    assert "Queued: the log's sequencer integrates it into the tree within 10 seconds" in text
+    assert page.context["previous"] == consent.receipts.get(event="consent.granted")
+
+
 def test_receipt_under_a_changed_checkpoint_fails_inclusion(as_auditor, consent):
     checkpoint = checkpoints.checkpoint_sign()
     _tamper(Checkpoint, checkpoint.pk, root="00" * 32)

@@ -3,13 +3,13 @@
 import base64
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from ledger import checkpoints, merkle
-from ledger.log import log_pending, log_size
+from ledger.log import log_pending, log_queue, log_size
 from ledger.models import SigningKey
 from registry import services as registry_services
 from tests import factories
@@ -316,3 +316,38 @@ def test_a_checkpoint_row_whose_root_is_not_hex_is_shown_as_it_is(client):
 
     assert [a.status_code for a in answers] == [200, 200]
     assert answers[1].json()["root"] == "zz" * 32
+
+
+def test_a_queued_receipt_says_so_and_has_no_proof_until_it_is_integrated(auditor_api, client):
+    _append(3)
+    checkpoints.checkpoint_sign()
+    with transaction.atomic():
+        entry = log_queue(data="receipt 3")
+
+    shown = auditor_api.get(f"/api/v1/audit/receipts/{entry.id}").json()
+    proof = client.get(f"/api/v1/audit/receipts/{entry.id}/inclusion", {"tree_size": 3})
+
+    assert (shown["log_index"], shown["integrated"]) == (None, False)
+    assert proof.status_code == 409
+    assert proof.json()["code"] == "not_integrated"
+    assert "within 10 seconds" in proof.json()["message"]
+
+    checkpoints.checkpoint_sign()  # integrates the queue first
+
+    shown = auditor_api.get(f"/api/v1/audit/receipts/{entry.id}").json()
+    proof = client.get(f"/api/v1/audit/receipts/{entry.id}/inclusion")
+    assert (shown["log_index"], shown["integrated"]) == (3, True)
+    assert (proof.status_code, proof.json()["log_index"], proof.json()["tree_size"]) == (200, 3, 4)
+
+
+def test_the_discovery_document_states_the_maximum_merge_delay(client, settings):
+    settings.OMADATA_LOG_MERGE_DELAY = 4.0
+
+    assert client.get("/.well-known/mydata-operator").json()["log_max_merge_delay"] == 4.0
+
+
+def test_the_scheduler_runs_the_sequencer_at_half_the_merge_delay(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["integrate-log"]
+
+    assert entry["task"] == "ledger.log_integrate"
+    assert entry["schedule"] == settings.OMADATA_LOG_MERGE_DELAY / 2

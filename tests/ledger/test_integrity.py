@@ -5,15 +5,17 @@ import time
 from datetime import timedelta
 
 import pytest
+import time_machine
+from django.db import transaction
 from django.utils import timezone
 
 from consent.models import Receipt
 from ledger import jws
 from ledger.integrity import Problem, log_check, root_at
-from ledger.log import DbNodeStore, log_root
+from ledger.log import DbNodeStore, log_queue, log_root
 from ledger.merkle import root
-from ledger.models import Checkpoint, LogEntry, LogHead, LogNode, SigningKey
-from tests.tampering import evidence_unguarded, signed_checkpoint
+from ledger.models import Checkpoint, LogEntry, LogHead, LogNode, LogQueue, SigningKey
+from tests.tampering import evidence_unguarded, issue_receipts, signed_checkpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -197,3 +199,45 @@ def test_a_checkpoint_signed_at_no_time_the_calendar_holds_is_named(log, timesta
         )
         in problems
     )
+
+
+def test_a_receipt_waiting_longer_than_the_merge_delay_is_named(log, settings):
+    issue_receipts(1)  # integrated at once
+    with transaction.atomic():
+        log_queue(data="waiting")
+    assert log_check()[1] == []  # queued just now: within the delay
+
+    later = timezone.now() + timedelta(seconds=settings.OMADATA_LOG_MERGE_DELAY + 5)
+    with time_machine.travel(later, tick=False):
+        _size, problems = log_check()
+
+    assert problems == [Problem("log queue", "1 receipts have waited longer than the merge delay")]
+
+
+def test_an_entry_without_an_index_that_is_not_queued_is_named(log):
+    with transaction.atomic():
+        entry = log_queue(data="dropped from the queue")
+    with evidence_unguarded():
+        LogQueue.objects.filter(entry=entry).delete()
+
+    _size, problems = log_check()
+
+    assert Problem(f"entry {entry.pk}", "has no index and is not queued") in problems
+
+
+def test_a_receipt_signed_before_the_sequencer_must_state_its_own_index(log):
+    """Receipts from before the sequencer state `log_index`; the check holds them to it."""
+    from audit.integrity import receipts_check
+
+    receipt = log.at(3)
+    payload = jws.verify(receipt.jws, typ="consent-receipt+jwt")
+    payload["omadata"]["log_index"] = 7
+    forged = jws.sign(payload, typ="consent-receipt+jwt")
+    with evidence_unguarded():
+        LogEntry.objects.filter(pk=receipt.pk).update(
+            data=forged, sha256=hashlib.sha256(forged.encode()).hexdigest()
+        )
+
+    reasons = {problem.reason for problem in receipts_check()}
+
+    assert "it states the log index 7" in reasons

@@ -3,6 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from ledger.log import log_integrate
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,7 @@ def test_a_downloaded_bundle_verifies(log, auditor_api, verify, tmp_path):
 
 def test_a_range_no_checkpoint_covers_yet_is_409(log, auditor_api):
     factories.link_resident(factories.make_user("late"), log.receipts[0].link.service)
+    log_integrate()  # in the tree, not yet under a checkpoint
 
     answer = auditor_api.get("/api/v1/audit/bundle", {"start": 0, "end": len(log.receipts) + 1})
 

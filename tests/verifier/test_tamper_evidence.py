@@ -108,8 +108,8 @@ def test_two_reordered_receipts_are_both_named(log, verify, tmp_path):
     result = verify("bundle", bundle_file(tmp_path))
 
     assert result.status == 1
-    assert f"receipt {b.pk} (log index 2): it states the log index 5" in result.err
-    assert f"receipt {a.pk} (log index 5): it states the log index 2" in result.err
+    assert f"receipt {b.pk} (log index 2): not the receipt that the log holds" in result.err
+    assert f"receipt {a.pk} (log index 5): not the receipt that the log holds" in result.err
 
 
 def test_a_checkpoint_replaced_by_a_smaller_one_is_named(log, verify, tmp_path):
