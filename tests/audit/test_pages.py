@@ -253,7 +253,7 @@ def test_a_queued_receipt_is_listed_first_and_its_page_says_it_waits(as_auditor,
     listing = as_auditor.get("/audit/receipts")
     page = as_auditor.get(f"/audit/receipts/{queued.pk}")
 
-    assert [row[0] for row in listing.context["rows"]][0] == queued
+    assert listing.context["rows"][0][0] == queued
     assert page.status_code == 200
     text = " ".join(page.content.decode().split())
     assert "Queued: the log's sequencer integrates it into the tree within 10 seconds" in text
