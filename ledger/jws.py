@@ -121,11 +121,12 @@ def verify(token: str, *, typ: str, trusted: dict[str, jwk.JWK] | None = None) -
     if "crit" in header:
         raise JWSError("unknown_crit", "No critical header extension is understood.")
     kid = header.get("kid")
-    key = (
-        (trusted if trusted is not None else keys.published_keys()).get(kid)
-        if isinstance(kid, str)
-        else None
-    )
+    if not isinstance(kid, str):
+        key = None
+    elif trusted is not None:
+        key = trusted.get(kid)
+    else:
+        key = keys.published_key(kid)
     if key is None:
         raise JWSError("unknown_key", "The token's kid is not one of the operator's keys.")
     parsed = jws.JWS()

@@ -159,6 +159,7 @@ _recorded: set[str] = set()
 
 def forget_recorded() -> None:
     _recorded.clear()
+    _published.clear()
 
 
 def key_rotate() -> jwk.JWK:
@@ -201,6 +202,21 @@ def _publish(key: jwk.JWK) -> None:
 def published_keys() -> dict[str, jwk.JWK]:
     """Every key the operator has signed with, by kid: the only keys verification trusts."""
     return {row.kid: jwk.JWK(**row.public_jwk) for row in SigningKey.objects.all()}
+
+
+def published_key(kid: str) -> jwk.JWK | None:
+    """The published key `kid`, read once per process: keys are only ever added (a retired
+    key still verifies what it signed), so a kid this process has not seen yet, and only
+    such a kid, makes it read the key set again."""
+    key = _published.get(kid)
+    if key is None:
+        _published.update(published_keys())
+        key = _published.get(kid)
+    return key
+
+
+# The published keys this process has read; tests that roll the database back clear it.
+_published: dict[str, jwk.JWK] = {}
 
 
 def jwks() -> dict[str, list[dict[str, Any]]]:
