@@ -11,15 +11,11 @@ written and never change.
 """
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from functools import reduce
-from operator import or_
 from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 
 from ledger import merkle
 from ledger.merkle import Position, TreeRangeError
@@ -30,15 +26,20 @@ class DbNodeStore:
     """A merkle.NodeStore over LogNode rows: one query to read, one to write."""
 
     def get_many(self, positions: Iterable[Position]) -> dict[Position, bytes]:
-        by_level: dict[int, list[int]] = defaultdict(list)
-        for level, index in positions:
-            by_level[level].append(index)
-        if not by_level:
+        wanted = list(dict.fromkeys(positions))
+        if not wanted:
             return {}
-        # One condition per level (about log2(n) of them) keeps the query short and
-        # lets each use the (level, index) unique index.
-        where = reduce(or_, (Q(level=lv, index__in=ix) for lv, ix in by_level.items()))
-        rows = LogNode.objects.filter(where).values_list("level", "index", "hash")
+        # A proof's ~2 log2(n) nodes in one plain statement: the ORM took several times
+        # longer to build the same query than the database took to answer it. Each
+        # pair is a lookup in the (level, index) unique index.
+        pairs = ", ".join(["(%s, %s)"] * len(wanted))
+        sql = (
+            'SELECT level, "index", hash FROM ledger_lognode '  # noqa: S608 (placeholders only)
+            f'WHERE (level, "index") IN (VALUES {pairs})'
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [number for position in wanted for number in position])
+            rows = cursor.fetchall()
         # PostgreSQL hands binary columns back as memoryview.
         return {(level, index): bytes(digest) for level, index, digest in rows}
 
