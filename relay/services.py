@@ -123,7 +123,7 @@ def transfer_request(
     digest = request_hash(consent_id=consent.pk, data_types=wanted)
     # Locked before the key is looked up: a repeat that raced its original here
     # waits for it, and then finds it rather than the rule of one unfinished transfer.
-    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    consent = _locked(consent.pk)
     if idempotency_key:
         earlier = Transfer.objects.filter(
             requested_by=organisation, idempotency_key=idempotency_key
@@ -155,14 +155,13 @@ def _transfer_create(
     """Validate and write a new transfer under `consent`, and enqueue its relay after commit.
 
     The one way a transfer comes to be, whether a sink asked for it or the
-    schedule did. Locks the consent row, so that transfers under one consent are
-    counted against its limit one at a time. Runs in the caller's transaction.
+    schedule did. Runs in the caller's transaction, which holds the consent's
+    row lock (`consent` is the row `_locked` read), so that transfers under one
+    consent are counted against its limit one at a time.
     """
-    consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.status != Consent.Status.ACTIVE or consent.valid_until <= now:
         raise Conflict("consent_not_active", _("This consent is not active."))
-    ends = Service.objects.filter(pk__in=[consent.source_id, consent.sink_id])
-    if ends.exclude(status=Service.Status.APPROVED).exists():
+    if any(end.status != Service.Status.APPROVED for end in (consent.source, consent.sink)):
         raise Conflict("service_unavailable", _("A service in this consent is not in use."))
     _check_frequency(consent, now)
     _check_unfinished(consent)
@@ -181,6 +180,15 @@ def _transfer_create(
         ) from None
     transaction.on_commit(lambda: _enqueue(transfer.id))
     return transfer
+
+
+def _locked(consent_id: UUID) -> Consent:
+    """The consent, its row locked until commit, with its source and sink (not locked) read too."""
+    return (
+        Consent.objects.select_for_update(of=("self",))
+        .select_related("source", "sink")
+        .get(pk=consent_id)
+    )
 
 
 def _check_unfinished(consent: Consent) -> None:
@@ -276,7 +284,7 @@ def _transfer_schedule(*, consent: Consent, now: datetime) -> Transfer | None:
     """The consent's scheduled transfer, if it is still due once its row is locked."""
     try:
         with transaction.atomic():
-            locked = Consent.objects.select_for_update().get(pk=consent.pk)
+            locked = _locked(consent.pk)
             if not _schedule_due(locked, now):
                 return None
             return _transfer_create(

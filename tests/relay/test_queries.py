@@ -17,12 +17,27 @@ from tests.servers import Answer
 #   final state (1), the delivery receipt (7: its chain, the log) and the source's
 #   and sink's notifications (2).
 TRANSFER_STATEMENTS = 17
+# Asking for one: the consent's data types (1), the consent locked with its services
+# read (1), the frequency limit (1), the unfinished transfers under the consent and at
+# the sink (2), the new row (1), in savepoints here (4: the request's and the insert's).
+REQUEST_STATEMENTS = 10
 
 
 def signing_key_published(django_capture_on_commit_callbacks) -> None:
     """Publish the test's signing key as a running process has: its row is not read per use."""
     with django_capture_on_commit_callbacks(execute=True):
         keys.active_key()
+
+
+def test_a_transfer_request_costs_a_fixed_number_of_statements(
+    peers, consent, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(REQUEST_STATEMENTS):
+        transfer, created = services.transfer_request(
+            consent=consent, organisation=consent.sink.organisation
+        )
+
+    assert (created, transfer.status) == (True, "queued")
 
 
 def test_a_relayed_transfer_costs_a_fixed_number_of_statements(
