@@ -283,7 +283,10 @@ class _Watchdog:
                     target=self._run, name="outbound-watchdog", daemon=True
                 )
                 self._thread.start()
-            self.lock.notify()
+            if self._due[0][2] is entry:
+                # Woken only when it must wake sooner: with one timeout for all requests,
+                # a new deadline is almost never the first, and a wake-up costs a thread switch.
+                self.lock.notify()
         return entry
 
     def _run(self) -> None:
