@@ -11,12 +11,30 @@ Every request keeps the network rules of `common.netguard`, checked at call time
   send, and the response to its last byte, however slowly it trickles in.
 - The response body is read up to `OMADATA_OUTBOUND_MAX_BYTES` and no further.
 
+Connections are kept alive and reused, under the same rules. An idle connection
+is kept under the key (scheme, host name, port, checked address) it was opened
+for, and a request takes one only after its own URL check has passed and named
+that address among the ones it resolved: a name that now resolves elsewhere, or
+a URL the guard now refuses, never gets an old connection. An https connection
+had its certificate checked for that host name when it was opened. The pool is
+bounded (per key and in all), drops connections idle too long or closed by the
+peer, and keeps only a connection whose answer was read to its end without any
+error; anything else is closed. A reused connection that the peer turns out to
+have closed meanwhile (no byte of an answer came back) is replaced by a new one,
+once, within the same deadline: sinks apply a delivery once per Idempotency-Key
+and notifications carry their id, so a repeat is harmless.
+
 A failure raises `OutboundError` with a stable code. Its message is ours, never
 the peer's text, so it may be stored, shown, or passed on to another service.
 """
 
 import contextlib
+import functools
+import heapq
+import itertools
+import os
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Mapping
@@ -31,6 +49,16 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from common import netguard
 
 _CHUNK = 64 * 1024
+# Idle keep-alive connections kept per (scheme, host, port, address), and in all.
+_IDLE_PER_PEER = 4
+_IDLE_TOTAL = 64
+# An idle connection older than this is closed rather than reused (servers drop
+# idle connections after seconds to minutes; a write into one they dropped is lost).
+_IDLE_SECONDS = 30.0
+# What a reused connection raises when the peer closed it while it was idle.
+_STALE = (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
+
+_Key = tuple[str, str, int, str]  # scheme, host name, port, checked address
 
 
 @dataclass(frozen=True)
@@ -87,15 +115,27 @@ def request(
     except netguard.UnsafeURL as error:
         raise OutboundError(error.code, error.message) from None
     parts = urlsplit(url)
-    with _Watchdog(deadline) as watchdog:
-        connection = _connect(
-            parts=parts, addresses=addresses, deadline=deadline, watchdog=watchdog
+    send = functools.partial(
+        _exchange, method=method, parts=parts, headers=headers or {}, body=body, deadline=deadline
+    )
+    with _watchdog.watch(deadline) as watch:
+        connection, key, reused = _connection(
+            parts=parts, addresses=addresses, deadline=deadline, watch=watch
         )
         response: urllib3.BaseHTTPResponse | None = None
+        keep = False
         try:
-            _send(connection, method=method, parts=parts, headers=headers or {}, body=body)
-            connection.timeout = _remaining(deadline)  # getresponse() gives it to the socket
-            response = connection.getresponse()
+            try:
+                response = send(connection)
+            except _STALE:
+                if not reused:
+                    raise
+                # Closed by the peer while idle, before any answer: once more, on a new one.
+                connection.close()
+                connection, key = _connect(
+                    parts=parts, addresses=addresses, deadline=deadline, watch=watch
+                )
+                response = send(connection)
             if 300 <= response.status < 400:
                 raise OutboundError(
                     "redirect_refused",
@@ -108,20 +148,46 @@ def request(
                 deadline=deadline,
                 limit=max_bytes or settings.OMADATA_OUTBOUND_MAX_BYTES,
             )
+            # The answer read to its end, and the peer not closing: the connection is
+            # ready for the next request.
+            keep = response.closed and connection.sock is not None
         except (OSError, HTTPException, urllib3.exceptions.HTTPError) as error:
             raise _failure(error, deadline=deadline) from None
         finally:
-            # The response holds the socket once the connection has handed it over:
-            # closing both is what lets go of a peer that is still sending.
-            if response is not None:
-                response.close()
-            connection.close()
+            # Not cut by the watchdog meanwhile: a cut connection is never reused.
+            keep = watch.end() and keep
+            if keep:
+                _pool.put(key, connection)
+            else:
+                # The response holds the socket once the connection has handed it over:
+                # closing both is what lets go of a peer that is still sending.
+                if response is not None:
+                    response.close()
+                connection.close()
     return OutboundResponse(
         status=response.status,
         headers={name.lower(): response.headers[name] for name in response.headers},
         body=content,
         elapsed=time.monotonic() - started,
     )
+
+
+def _exchange(
+    connection: HTTPConnection,
+    *,
+    method: str,
+    parts: SplitResult,
+    headers: Mapping[str, str],
+    body: bytes,
+    deadline: float,
+) -> urllib3.BaseHTTPResponse:
+    """Send the request on `connection` and read the answer's status line and headers."""
+    connection.timeout = _remaining(deadline)
+    if connection.sock is not None:  # a reused connection: its socket keeps the old timeout
+        connection.sock.settimeout(connection.timeout)
+    _send(connection, method=method, parts=parts, headers=headers, body=body)
+    connection.timeout = _remaining(deadline)  # getresponse() gives it to the socket
+    return connection.getresponse()
 
 
 def _send(
@@ -157,8 +223,44 @@ def _unsendable() -> OutboundError:
     )
 
 
+class _Watch:
+    """One request's entry with the watchdog: the connection to cut when its deadline comes."""
+
+    def __init__(self, watchdog: "_Watchdog", deadline: float) -> None:
+        self.deadline = deadline
+        self._watchdog = watchdog
+        self._connection: HTTPConnection | None = None
+        self._active = True
+        self._cut = False
+
+    def __enter__(self) -> "_Watch":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.end()
+
+    def watch(self, connection: HTTPConnection) -> None:
+        with self._watchdog.lock:
+            self._connection = connection
+
+    def end(self) -> bool:
+        """Stop watching; whether the connection was left whole (not cut at the deadline)."""
+        with self._watchdog.lock:
+            self._active, self._connection = False, None
+            return not self._cut
+
+    def cut(self) -> None:
+        """Called by the watchdog, holding its lock, once the deadline has come."""
+        sock = self._connection.sock if self._active and self._connection is not None else None
+        if sock is None:
+            return
+        self._cut = True
+        with contextlib.suppress(OSError):  # already closed: the request ended just in time
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 class _Watchdog:
-    """Cuts the connection in hand when the deadline comes.
+    """Cuts the connection in hand when its request's deadline comes: one thread for all.
 
     Socket timeouts bound each read and the body loop checks the deadline, but a
     peer can drip a TLS handshake, a header or a chunk-size line one byte at a
@@ -166,27 +268,119 @@ class _Watchdog:
     blocked read return; the caller then finds the deadline passed.
     """
 
-    def __init__(self, deadline: float) -> None:
-        self._connection: HTTPConnection | None = None
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._cut)
-        self._timer.daemon = True
+    def __init__(self) -> None:
+        self.lock = threading.Condition()
+        self._due: list[tuple[float, int, _Watch]] = []  # a heap, by deadline
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> "_Watchdog":
-        self._timer.start()
-        return self
+    def watch(self, deadline: float) -> _Watch:
+        entry = _Watch(self, deadline)
+        with self.lock:
+            heapq.heappush(self._due, (deadline, next(self._order), entry))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="outbound-watchdog", daemon=True
+                )
+                self._thread.start()
+            if self._due[0][2] is entry:
+                # Woken only when it must wake sooner: with one timeout for all requests,
+                # a new deadline is almost never the first, and a wake-up costs a thread switch.
+                self.lock.notify()
+        return entry
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._timer.cancel()
+    def _run(self) -> None:
+        with self.lock:
+            while True:
+                now = time.monotonic()
+                while self._due and self._due[0][0] <= now:
+                    heapq.heappop(self._due)[2].cut()
+                # An entry that ended early stays until its deadline, holding no connection.
+                self.lock.wait(self._due[0][0] - now if self._due else None)
 
-    def watch(self, connection: HTTPConnection) -> None:
-        self._connection = connection
 
-    def _cut(self) -> None:
-        sock = self._connection.sock if self._connection is not None else None
-        if sock is None:
-            return
-        with contextlib.suppress(OSError):  # already closed: the request ended just in time
-            sock.shutdown(socket.SHUT_RDWR)
+class _Pool:
+    """Idle keep-alive connections, by (scheme, host name, port, checked address)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: dict[_Key, list[tuple[float, HTTPConnection]]] = {}
+
+    def take(self, key: _Key) -> HTTPConnection | None:
+        """An idle connection for `key` that the peer has not closed, or None."""
+        while True:
+            with self._lock:
+                idle = self._idle.get(key)
+                if not idle:
+                    return None
+                since, connection = idle.pop()  # the most recently used
+                if not idle:
+                    del self._idle[key]
+            if time.monotonic() - since < _IDLE_SECONDS and connection.is_connected:
+                return connection
+            connection.close()  # too old, or closed (or written to) by the peer meanwhile
+
+    def put(self, key: _Key, connection: HTTPConnection) -> None:
+        dropped = []
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            idle.append((time.monotonic(), connection))
+            if len(idle) > _IDLE_PER_PEER:
+                dropped.append(idle.pop(0)[1])
+            while sum(map(len, self._idle.values())) > _IDLE_TOTAL:
+                oldest = min(self._idle, key=lambda k: self._idle[k][0][0])
+                dropped.append(self._idle[oldest].pop(0)[1])
+                if not self._idle[oldest]:
+                    del self._idle[oldest]
+        for connection in dropped:
+            connection.close()
+
+    def clear(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for _since, connection in connections:
+                connection.close()
+
+
+_watchdog = _Watchdog()
+_pool = _Pool()
+
+
+def pool_clear() -> None:
+    """Close every idle connection (tests; a process that wants to let go of its peers)."""
+    _pool.clear()
+
+
+def _after_fork() -> None:
+    # A forked child (a prefork worker) has no watchdog thread, maybe a lock held by a
+    # thread that did not come along, and sockets it shares with its parent: it starts
+    # afresh, and leaves the inherited sockets to the parent.
+    global _watchdog, _pool
+    _watchdog, _pool = _Watchdog(), _Pool()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def _connection(
+    *, parts: SplitResult, addresses: list[netguard.IPAddress], deadline: float, watch: _Watch
+) -> tuple[HTTPConnection, _Key, bool]:
+    """An idle connection to one of the checked `addresses`, or a new one; and whether reused."""
+    for address in addresses:
+        key = _key(parts, address)
+        connection = _pool.take(key)
+        if connection is not None:
+            watch.watch(connection)
+            return connection, key, True
+    connection, key = _connect(parts=parts, addresses=addresses, deadline=deadline, watch=watch)
+    return connection, key, False
+
+
+def _key(parts: SplitResult, address: netguard.IPAddress) -> _Key:
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    return (parts.scheme, parts.hostname or "", port, str(address))
 
 
 def _connect(
@@ -194,9 +388,9 @@ def _connect(
     parts: SplitResult,
     addresses: list[netguard.IPAddress],
     deadline: float,
-    watchdog: _Watchdog,
-) -> HTTPConnection:
-    """A connection to the first of the checked `addresses` that accepts one."""
+    watch: _Watch,
+) -> tuple[HTTPConnection, _Key]:
+    """A new connection to the first of the checked `addresses` that accepts one."""
     https = parts.scheme == "https"
     port = parts.port or (443 if https else 80)
     failure: OutboundError | None = None
@@ -208,7 +402,7 @@ def _connect(
             )
         else:
             connection = HTTPConnection(str(address), port, timeout=_remaining(deadline))
-        watchdog.watch(connection)
+        watch.watch(connection)
         try:
             connection.connect()
         except (OSError, urllib3.exceptions.HTTPError) as error:
@@ -222,7 +416,7 @@ def _connect(
         except UnicodeError:  # a host name that cannot be encoded for SNI
             connection.close()
             raise _unsendable() from None
-        return connection
+        return connection, _key(parts, address)
     assert failure is not None  # the URL check never returns an empty list
     raise failure
 

@@ -1,4 +1,12 @@
-"""The Celery app, and the request id that each task's log lines carry (common/correlation.py).
+"""The Celery app, its database connections, and the request id each task's log lines carry.
+
+Celery's Django fixup closes every database connection before and after each
+task, whatever DATABASE_CONN_MAX_AGE says: each task paid for a new PostgreSQL
+session. Here a worker treats a task as Django treats a request: between tasks a
+connection is closed only if it is obsolete (older than DATABASE_CONN_MAX_AGE),
+broken, or left outside autocommit, and it is health-checked before its first use
+in the next task (CONN_HEALTH_CHECKS). What the fixup does around a fork (a child
+drops the connections it inherited) is unchanged.
 
 A task enqueued while a request is handled (after its commit, from an outbox
 row) runs under that request's id, sent along in a message header; a task that
@@ -11,7 +19,9 @@ from contextvars import Token
 from typing import Any
 
 from celery import Celery
+from celery.fixups import django as django_fixup
 from celery.signals import before_task_publish, task_postrun, task_prerun
+from django import db
 
 from common.correlation import (
     request_id_acceptable,
@@ -22,7 +32,42 @@ from common.correlation import (
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omadata.settings")
 
-app = Celery("omadata")
+
+class _WorkerFixup(django_fixup.DjangoWorkerFixup):
+    """Celery's worker fixup, with Django's own rule for connections between tasks."""
+
+    def on_task_prerun(self, sender: Any, **kwargs: Any) -> None:
+        if not getattr(sender.request, "is_eager", False):
+            db.close_old_connections()
+
+    def on_task_postrun(self, sender: Any, **kwargs: Any) -> None:
+        if not getattr(sender.request, "is_eager", False):
+            db.close_old_connections()
+            self.close_cache()
+
+
+class _DjangoFixup(django_fixup.DjangoFixup):
+    """Celery's Django fixup, whose worker part is the one above."""
+
+    _worker_fixup: django_fixup.DjangoWorkerFixup | None
+
+    @property
+    def worker_fixup(self) -> django_fixup.DjangoWorkerFixup:
+        if self._worker_fixup is None:  # made when a worker starts: it reads the app's conf
+            self._worker_fixup = _WorkerFixup(self.app)
+        return self._worker_fixup
+
+    @worker_fixup.setter
+    def worker_fixup(self, value: django_fixup.DjangoWorkerFixup) -> None:
+        self._worker_fixup = value
+
+
+def _django_fixup(app: Celery) -> _DjangoFixup:
+    # In place of Celery's built-in fixup (`fixups` replaces the list), not beside it.
+    return _DjangoFixup(app).install()
+
+
+app = Celery("omadata", fixups=[_django_fixup])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

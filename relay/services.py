@@ -65,7 +65,8 @@ def request_hash(*, consent_id: UUID | str, data_types: list[str]) -> str:
 
 
 def _consent_keys(consent: Consent) -> list[str]:
-    return sorted(consent.data_types.values_list("key", flat=True))
+    # Through .all(): a relayed transfer's consent has its data types prefetched.
+    return sorted(data_type.key for data_type in consent.data_types.all())
 
 
 def _limit_used(consent: Consent, now: datetime) -> tuple[QuerySet[Transfer], int]:
@@ -122,7 +123,7 @@ def transfer_request(
     digest = request_hash(consent_id=consent.pk, data_types=wanted)
     # Locked before the key is looked up: a repeat that raced its original here
     # waits for it, and then finds it rather than the rule of one unfinished transfer.
-    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    consent = _locked(consent.pk)
     if idempotency_key:
         earlier = Transfer.objects.filter(
             requested_by=organisation, idempotency_key=idempotency_key
@@ -154,14 +155,13 @@ def _transfer_create(
     """Validate and write a new transfer under `consent`, and enqueue its relay after commit.
 
     The one way a transfer comes to be, whether a sink asked for it or the
-    schedule did. Locks the consent row, so that transfers under one consent are
-    counted against its limit one at a time. Runs in the caller's transaction.
+    schedule did. Runs in the caller's transaction, which holds the consent's
+    row lock (`consent` is the row `_locked` read), so that transfers under one
+    consent are counted against its limit one at a time.
     """
-    consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.status != Consent.Status.ACTIVE or consent.valid_until <= now:
         raise Conflict("consent_not_active", _("This consent is not active."))
-    ends = Service.objects.filter(pk__in=[consent.source_id, consent.sink_id])
-    if ends.exclude(status=Service.Status.APPROVED).exists():
+    if any(end.status != Service.Status.APPROVED for end in (consent.source, consent.sink)):
         raise Conflict("service_unavailable", _("A service in this consent is not in use."))
     _check_frequency(consent, now)
     _check_unfinished(consent)
@@ -180,6 +180,15 @@ def _transfer_create(
         ) from None
     transaction.on_commit(lambda: _enqueue(transfer.id))
     return transfer
+
+
+def _locked(consent_id: UUID) -> Consent:
+    """The consent, its row locked until commit, with its source and sink (not locked) read too."""
+    return (
+        Consent.objects.select_for_update(of=("self",))
+        .select_related("source", "sink")
+        .get(pk=consent_id)
+    )
 
 
 def _check_unfinished(consent: Consent) -> None:
@@ -275,7 +284,7 @@ def _transfer_schedule(*, consent: Consent, now: datetime) -> Transfer | None:
     """The consent's scheduled transfer, if it is still due once its row is locked."""
     try:
         with transaction.atomic():
-            locked = Consent.objects.select_for_update().get(pk=consent.pk)
+            locked = _locked(consent.pk)
             if not _schedule_due(locked, now):
                 return None
             return _transfer_create(
@@ -319,9 +328,37 @@ def transfer_claim(*, transfer_id: UUID | str) -> Transfer | None:
     )  # fmt: skip
     if not claimed:
         return None
-    return Transfer.objects.select_related(
-        "consent__source", "consent__sink", "consent__resident"
-    ).get(pk=transfer_id)
+    return _claimed(transfer_id)
+
+
+def _claimed(transfer_id: UUID | str) -> Transfer:
+    """A claimed transfer with everything its try reads, in two statements.
+
+    One reads the transfer, its consent (the status and expiry checked before
+    the fetch), both services and their organisations (for the tokens, the
+    receipt and the notifications), and the resident's pairwise id at each
+    service (`source_subject`, `sink_subject`: None without an active link);
+    the other the consent's data types. Nothing here is read again in the try:
+    the consent's terms never change, and a link removed meanwhile withdraws the
+    consent, which the move to `delivering` re-checks.
+    """
+    links = ServiceLink.objects.filter(
+        resident=OuterRef("consent__resident"), status=ServiceLink.Status.ACTIVE
+    ).order_by("pk")
+    return (
+        Transfer.objects.select_related("consent__source__organisation",
+                                        "consent__sink__organisation")
+        .prefetch_related("consent__data_types")
+        .annotate(
+            source_subject=Subquery(
+                links.filter(service=OuterRef("consent__source")).values("subject")[:1]
+            ),
+            sink_subject=Subquery(
+                links.filter(service=OuterRef("consent__sink")).values("subject")[:1]
+            ),
+        )
+        .get(pk=transfer_id)
+    )  # fmt: skip
 
 
 def transfer_relay(*, transfer_id: UUID | str) -> TransferAttempt | None:
@@ -338,21 +375,18 @@ def transfer_relay(*, transfer_id: UUID | str) -> TransferAttempt | None:
     transfer = transfer_claim(transfer_id=transfer_id)
     if transfer is None:
         return None
-    consent = transfer.consent
-    stop = _stop_reason(consent)
+    # The consent as the claim's read found it, after the claim: the check before the fetch.
+    stop = _stop_reason(transfer.consent)
     if stop:
         return _record(transfer=transfer, started=started, outcome=_Outcome(stop))
     fetched = _fetch(transfer)
     if isinstance(fetched, _Outcome):
         return _record(transfer=transfer, started=started, outcome=fetched)
-    moved = Transfer.objects.filter(
-        pk=transfer.pk, status=Transfer.Status.FETCHING, attempts=transfer.attempts
-    ).update(status=Transfer.Status.DELIVERING)
-    if not moved:
+    stopped = _delivering(transfer)
+    if stopped is None:
         return None  # the try outlived its lease, and a newer one owns the transfer
-    stop = _stop_reason(consent)
-    if stop:
-        return _record(transfer=transfer, started=started, outcome=_Outcome(stop))
+    if stopped:
+        return _record(transfer=transfer, started=started, outcome=_Outcome(stopped))
     body, content_type = fetched
     outcome = _deliver(transfer, body=body, content_type=content_type)
     return _record(
@@ -363,8 +397,7 @@ def transfer_relay(*, transfer_id: UUID | str) -> TransferAttempt | None:
 
 
 def _stop_reason(consent: Consent) -> str:
-    """Why the consent no longer allows a transfer, read fresh from the database; "" if it does."""
-    consent.refresh_from_db(fields=["status", "valid_until"])
+    """Why the consent, as last read, no longer allows a transfer; "" if it does."""
     if consent.status in _STOPPED:
         return _STOPPED[consent.status]
     if consent.valid_until <= timezone.now():
@@ -372,21 +405,42 @@ def _stop_reason(consent: Consent) -> str:
     return ""
 
 
-def _subject(consent: Consent, service: Service) -> str | None:
-    return (
-        ServiceLink.objects.filter(
-            resident=consent.resident, service=service, status=ServiceLink.Status.ACTIVE
-        )
-        .values_list("subject", flat=True)
-        .first()
+def _delivering(transfer: Transfer) -> str | None:
+    """Move the try to `delivering` if its consent still allows it, right before the delivery.
+
+    The re-check of the consent and the try's fence are one conditional update.
+    Return "" once moved, why the consent stops the transfer, or None when the
+    try has lost its transfer (its lease ran out and a newer try owns it).
+    """
+    consent = transfer.consent
+    mine = Transfer.objects.filter(
+        pk=transfer.pk, status=Transfer.Status.FETCHING, attempts=transfer.attempts
     )
+    # Twice at most: a consent paused and resumed between the update and the read.
+    for _round in range(2):
+        allowed = mine.filter(
+            consent__status=Consent.Status.ACTIVE, consent__valid_until__gt=timezone.now()
+        )
+        if allowed.update(status=Transfer.Status.DELIVERING):
+            return ""
+        row = mine.values("consent__status", "consent__valid_until").first()
+        if row is None:
+            return None
+        consent.status, consent.valid_until = row["consent__status"], row["consent__valid_until"]
+        stop = _stop_reason(consent)
+        if stop:
+            return stop
+    return None  # left in `fetching`: when its lease ends, the sweeper hands it on
 
 
-def _bearer(transfer: Transfer, service: Service) -> str | _Outcome:
+def _bearer(transfer: Transfer, service: Service, subject: str | None) -> str | _Outcome:
+    """The Authorization value for one request to `service`, or why there is none.
+
+    `subject` is the resident's pairwise id at `service` (see `_claimed`).
+    """
     consent = transfer.consent
     if service.status != Service.Status.APPROVED:
         return _Outcome("service_not_approved")
-    subject = _subject(consent, service)
     if subject is None:
         return _Outcome("link_missing")
     covered = _consent_keys(consent)
@@ -402,7 +456,7 @@ def _bearer(transfer: Transfer, service: Service) -> str | _Outcome:
 def _fetch(transfer: Transfer) -> tuple[bytes, str] | _Outcome:
     """GET the data from the source; the body and its content type, or why not."""
     source = transfer.consent.source
-    bearer = _bearer(transfer, source)
+    bearer = _bearer(transfer, source, transfer.source_subject)  # type: ignore[attr-defined]
     if isinstance(bearer, _Outcome):
         return _Outcome(f"source_{bearer.error}")
     try:
@@ -438,7 +492,7 @@ def content_digest(body: bytes) -> str:
 def _deliver(transfer: Transfer, *, body: bytes, content_type: str) -> _Outcome:
     """POST the body to the sink with the transfer's id as its Idempotency-Key."""
     sink = transfer.consent.sink
-    bearer = _bearer(transfer, sink)
+    bearer = _bearer(transfer, sink, transfer.sink_subject)  # type: ignore[attr-defined]
     if isinstance(bearer, _Outcome):
         return _Outcome(f"sink_{bearer.error}")
     headers = {

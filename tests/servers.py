@@ -107,6 +107,7 @@ class Answer:
     drip: float = 0.0  # wait this long before each byte of the body
     drip_head: bool = False  # drip the status line and headers as well
     flood: int = 0  # send this many bytes instead of the body, with no Content-Length
+    hang_up: bool = False  # close the connection after answering, without saying so
 
 
 def redirect(location: str, status: int = 302) -> Answer:
@@ -133,16 +134,21 @@ class WebhookReceiver:
     It records every request and answers from `answers` in order (a plain 200
     when they run out). Given the operator's JWKS with `trust`, it verifies each
     body as a service would, with PyJWT: a library independent of the operator's.
+    It closes each connection after one answer, or with `keep_alive` keeps it open
+    for the next request (HTTP/1.1); `connections` counts the connections it took.
     """
 
-    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None, keep_alive: bool = False) -> None:
+        self.keep_alive = keep_alive
+        self.connections = 0
         self.requests: list[Received] = []
         self.answers: list[Answer] = []
         self.sni_names: list[str | None] = []
         self._jwks: dict | None = None
         self._audience: str | None = None
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _ReceiverHandler)
+        handler = _KeepAliveHandler if keep_alive else _ReceiverHandler
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.receiver = self  # type: ignore[attr-defined]
         if tls is not None:
             tls.sni_callback = lambda _sock, name, _ctx: self.sni_names.append(name)
@@ -196,8 +202,8 @@ class TransferPeer(WebhookReceiver):
     verified claims; `applied` the Idempotency-Keys a sink has applied, once each.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, keep_alive: bool = False) -> None:
+        super().__init__(keep_alive=keep_alive)
         self.url = f"http://127.0.0.1:{self.port}/data"
         self.subject: str | None = None
         self.applied: list[str] = []
@@ -229,6 +235,12 @@ class TransferPeer(WebhookReceiver):
 class _ReceiverHandler(BaseHTTPRequestHandler):
     server: ThreadingHTTPServer
 
+    def setup(self) -> None:
+        super().setup()
+        receiver: WebhookReceiver = self.server.receiver  # type: ignore[attr-defined]
+        with receiver._lock:
+            receiver.connections += 1
+
     def do_GET(self) -> None:
         self._handle()
 
@@ -249,21 +261,25 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
         )
         receiver._verify(received)
         receiver.requests.append(received)
+        answer = receiver._next_answer()
+        # Closed after one answer unless the receiver keeps connections and the answer does.
+        self.close_connection = answer.hang_up or not receiver.keep_alive
         try:
-            self._answer(receiver._next_answer(), received)
+            self._answer(answer, received, keep_alive=receiver.keep_alive)
         except OSError:
-            pass  # the client went away, as clients cut off at a limit do
+            self.close_connection = True  # the client went away, as clients cut off at a limit do
         finally:
-            self.close_connection = True
             received.done.set()
 
-    def _answer(self, answer: Answer, received: Received) -> None:
+    def _answer(self, answer: Answer, received: Received, *, keep_alive: bool) -> None:
         time.sleep(answer.stall)
         lines = [f"HTTP/1.1 {answer.status} {HTTPStatus(answer.status).phrase}"]
         lines += [f"{name}: {value}" for name, value in answer.headers.items()]
         if not answer.flood:
             lines.append(f"Content-Length: {len(answer.body)}")
-        lines += ["Connection: close", "", ""]
+        if not keep_alive:
+            lines.append("Connection: close")
+        lines += ["", ""]
         self._write("\r\n".join(lines).encode(), drip=answer.drip if answer.drip_head else 0)
         if answer.flood:
             chunk = b"x" * 65536
@@ -280,6 +296,10 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
             self.wfile.write(piece)
             if received is not None:
                 received.sent += len(piece)
+
+
+class _KeepAliveHandler(_ReceiverHandler):
+    protocol_version = "HTTP/1.1"  # a connection stays open after an answer
 
 
 class AcceptCounter:

@@ -103,10 +103,13 @@ def _forget_broker_connections() -> None:
     app.amqp._producer_pool = None
 
 
-def start_worker(*, broker_url: str, folder: Path, name: str, **env: str) -> subprocess.Popen:
+def start_worker(
+    *, broker_url: str, folder: Path, name: str, include: str = "", **env: str
+) -> subprocess.Popen:
     """A Celery worker process (solo pool) on `broker_url` and the test database.
 
-    Its log is at `process.log_path`; `env` adds or overrides environment variables.
+    Its log is at `process.log_path`; `include` names a module of tasks it loads
+    besides the apps'; `env` adds or overrides environment variables.
     """
     log_path = folder / f"{name}.log"
     environment = {
@@ -129,7 +132,8 @@ def start_worker(*, broker_url: str, folder: Path, name: str, **env: str) -> sub
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "omadata", "worker", "--pool", "solo",
              "--hostname", f"{name}-{uuid.uuid4().hex[:8]}@%h", "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+             "--without-gossip", "--without-mingle", "--without-heartbeat",
+             *(["--include", include] if include else [])],
             cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     process.log_path = log_path  # type: ignore[attr-defined]

@@ -204,3 +204,133 @@ def test_header_that_cannot_be_encoded_is_an_outbound_error_and_is_never_sent(re
 
     assert caught.value.code == "invalid_request"
     assert receiver.requests == []
+
+
+# -- keep-alive ------------------------------------------------------------------
+
+
+@pytest.fixture
+def keep_alive_receiver():
+    """A receiver that keeps each connection open for the next request, as most servers do."""
+    outbound.pool_clear()
+    server = WebhookReceiver(keep_alive=True).start()
+    yield server
+    outbound.pool_clear()
+    server.stop()
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_two_requests_to_one_peer_share_one_connection(keep_alive_receiver):
+    receiver = keep_alive_receiver
+    receiver.answers = [Answer(body=b"first"), Answer(body=b"second")]
+
+    bodies = [post(receiver.url).body, post(receiver.url).body]
+
+    assert bodies == [b"first", b"second"]
+    assert (len(receiver.requests), receiver.connections) == (2, 1)
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_a_peer_that_closes_after_each_answer_gets_a_connection_per_request(receiver):
+    post(receiver.url)
+    post(receiver.url)
+
+    assert (len(receiver.requests), receiver.connections) == (2, 2)
+
+
+def test_a_kept_connection_is_not_used_once_the_guard_refuses_its_url(
+    keep_alive_receiver, settings
+):
+    settings.OMADATA_ALLOW_LOOPBACK_URLS = True
+    post(keep_alive_receiver.url)
+    settings.OMADATA_ALLOW_LOOPBACK_URLS = False
+
+    error = failure_of(keep_alive_receiver.url)
+
+    assert error.code == "forbidden_address"
+    assert len(keep_alive_receiver.requests) == 1
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_a_kept_connection_is_not_used_once_the_name_resolves_elsewhere(
+    keep_alive_receiver, fake_dns, monkeypatch
+):
+    url = f"http://hooks.test.example:{keep_alive_receiver.port}/hooks"
+    monkeypatch.setitem(fake_dns, "hooks.test.example", ["127.0.0.1"])
+    post(url)
+    # Now the name answers with another address, where nothing listens.
+    monkeypatch.setitem(fake_dns, "hooks.test.example", ["127.0.0.2"])
+
+    error = failure_of(url)
+
+    assert error.code == "connection_failed"
+    assert (len(keep_alive_receiver.requests), keep_alive_receiver.connections) == (1, 1)
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_a_kept_connection_is_not_used_for_another_host_name(
+    keep_alive_receiver, fake_dns, monkeypatch
+):
+    monkeypatch.setitem(fake_dns, "hooks.test.example", ["127.0.0.1"])
+    post(keep_alive_receiver.url)
+
+    post(f"http://hooks.test.example:{keep_alive_receiver.port}/hooks")
+
+    assert keep_alive_receiver.connections == 2
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_a_connection_whose_answer_failed_is_not_used_again(keep_alive_receiver, settings):
+    settings.OMADATA_OUTBOUND_MAX_BYTES = 1000
+    keep_alive_receiver.answers = [Answer(body=b"x" * 1001), Answer(body=b"fine")]
+    assert failure_of(keep_alive_receiver.url).code == "response_too_large"
+
+    assert post(keep_alive_receiver.url).body == b"fine"
+    assert keep_alive_receiver.connections == 2
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_a_connection_the_peer_closed_while_idle_is_replaced(keep_alive_receiver):
+    keep_alive_receiver.answers = [Answer(body=b"first", hang_up=True), Answer(body=b"second")]
+    post(keep_alive_receiver.url)
+
+    assert post(keep_alive_receiver.url).body == b"second"
+    assert (len(keep_alive_receiver.requests), keep_alive_receiver.connections) == (2, 2)
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_a_kept_connection_is_cut_at_the_deadline_of_its_next_request(
+    keep_alive_receiver, settings
+):
+    settings.OMADATA_OUTBOUND_TIMEOUT = 1.0
+    keep_alive_receiver.answers = [Answer(), Answer(body=b"x" * 50, drip=0.2)]
+    post(keep_alive_receiver.url)
+    started = time.monotonic()
+
+    error = failure_of(keep_alive_receiver.url)
+
+    assert error.code == "timeout"
+    assert 1.0 <= time.monotonic() - started < 1.6
+    assert keep_alive_receiver.connections == 1
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_a_kept_https_connection_was_checked_for_its_host_name_once(
+    tmp_path, monkeypatch, fake_dns
+):
+    ca, cert, key = tls_certificate(tmp_path, "hooks.test.example")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    monkeypatch.setitem(fake_dns, "hooks.test.example", ["127.0.0.1"])
+    outbound.pool_clear()
+    server = WebhookReceiver(tls=context, keep_alive=True).start()
+    try:
+        url = f"https://hooks.test.example:{server.port}/hooks"
+        statuses = [post(url).status, post(url).status]
+    finally:
+        outbound.pool_clear()
+        server.stop()
+
+    assert statuses == [200, 200]
+    assert (server.sni_names, server.connections) == (["hooks.test.example"], 1)
