@@ -101,7 +101,7 @@ def receipt_payload(index: int, receipt_id: str, previous: str | None) -> dict:
             "sink": service, "data_types": ["wellbeing.steps"],
             "valid_until": "2026-01-01T00:00:00+00:00",
             "frequency": {"kind": "recurring", "limit": 1, "period": "day"},
-            "previous_receipt_sha256": previous, "operator": OPERATOR, "log_index": index,
+            "previous_receipt_sha256": previous, "operator": OPERATOR,
         },
     }  # fmt: skip
 
