@@ -1,4 +1,4 @@
-"""Consent receipts: signed, chained per consent or link, and appended to the log.
+"""Consent receipts: signed, chained per consent or link, and queued for the log's sequencer.
 
 The payload follows the Kantara Consent Receipt v1.1 fields, with an `omadata`
 object for what Kantara lacks (the event, status, source and sink, terms, the
