@@ -9,6 +9,10 @@ A client whose owner is deactivated authenticates no more. Scopes depend on
 whose client asks: an auditor's client may hold `audit:read`
 and nothing else, a provider's client every scope but that one.
 
+Client secrets are stored with omadata/hashers.py's fast hasher (they are
+random, not passwords); one stored with an older hasher is stored again with
+it when it next authenticates.
+
 A request must name one client (RFC 6749 2.3): one that sends Basic
 credentials for one client and a form body for another is refused before
 either is checked, so that a guess at one client's secret cannot ride on
@@ -26,9 +30,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, identify_hasher, make_password
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from oauth2_provider.models import get_application_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import SettingsScopes
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import IntrospectTokenView
 from oauthlib.common import Request as OAuthLibRequest
 
@@ -47,6 +54,25 @@ class Validator(OAuth2Validator):
             request.client = None
             return None
         return application
+
+    def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
+        """DOT's check; a right secret stored with another hasher is stored again with ours.
+
+        The update names the row by its old stored value: a salted hash is its
+        row's alone, and a request that upgraded it first leaves nothing to update.
+        """
+        try:
+            identify_hasher(stored_secret)
+        except ValueError:  # stored unhashed: DOT compares in constant time
+            return bool(super()._check_secret(provided_secret, stored_secret))
+        hasher = oauth2_settings.CLIENT_SECRET_HASHER
+
+        def store_again(secret: str) -> None:
+            get_application_model().objects.filter(client_secret=stored_secret).update(
+                client_secret=make_password(secret, hasher=hasher)
+            )
+
+        return check_password(provided_secret, stored_secret, store_again, preferred=hasher)
 
 
 class AudienceScopes(SettingsScopes):

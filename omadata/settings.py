@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.conf import global_settings
 from django.utils.translation import gettext_lazy as _
 
 from common.env import (
@@ -149,6 +150,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Passwords: Django's slow default first. OAuth2 client secrets, 256 random
+# bits each, are stored with the last one (OAUTH2_PROVIDER's CLIENT_SECRET_HASHER
+# below, omadata/hashers.py says why); it must stay listed for them to verify.
+PASSWORD_HASHERS = [*global_settings.PASSWORD_HASHERS, "omadata.hashers.ClientSecretHasher"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -319,6 +325,7 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": list(OMADATA_PROVIDER_SCOPES),
     "SCOPES_BACKEND_CLASS": "omadata.oauth.AudienceScopes",
     "OAUTH2_VALIDATOR_CLASS": "omadata.oauth.Validator",
+    "CLIENT_SECRET_HASHER": "sha256_secret",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OMADATA_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
     # Follow the OAuth 2.0 Security BCP (RFC 9700) everywhere: tokens stored
     # hashed, never in query strings, no implicit or password grants.
