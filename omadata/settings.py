@@ -320,6 +320,11 @@ OMADATA_AUDITOR_SCOPES = {
     "audit:read": "Read the receipt log and sign checkpoints on demand (auditors only)",
 }
 OMADATA_SCOPES = OMADATA_PROVIDER_SCOPES | OMADATA_AUDITOR_SCOPES
+# A validated access token is kept this long in the cache (never past its
+# expiry): an owner deactivated or a membership removed ends its tokens within
+# this time; revoking a token or credential ends them at once (registry/tokens.py).
+# 0 reads every token from the database.
+OMADATA_TOKEN_CACHE_SECONDS = env_int("OMADATA_TOKEN_CACHE_SECONDS", 10, minimum=0)
 OAUTH2_PROVIDER = {
     "SCOPES": dict(OMADATA_SCOPES),
     "DEFAULT_SCOPES": list(OMADATA_PROVIDER_SCOPES),

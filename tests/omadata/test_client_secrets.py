@@ -93,3 +93,16 @@ def test_passwords_keep_djangos_slow_default_hasher(settings):
 
     assert get_hasher("default").algorithm == "pbkdf2_sha256"
     assert project.OAUTH2_PROVIDER["CLIENT_SECRET_HASHER"] == ClientSecretHasher.algorithm
+
+
+def test_the_token_endpoint_reads_the_client_with_its_owner_at_once(
+    client, source_provider, django_assert_max_num_queries
+):
+    """The client with its owner and provider; the auditors group; the token written
+    (in a savepoint here) and read back for DOT's signal."""
+    application, secret = services.credential_create(provider=source_provider, name="new")
+
+    with django_assert_max_num_queries(6):
+        answer = token(client, application, secret)
+
+    assert answer.status_code == 200
