@@ -135,10 +135,23 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'omadata.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
         conn_health_checks=True,
     )
 }
+_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+# A PostgreSQL session costs ~5 ms to open: each process keeps its own for this
+# long, checked before each request's first query (conn_health_checks) so that
+# one the server closed is replaced rather than failing the request.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60 if _POSTGRESQL else 0)
+if _POSTGRESQL:
+    # Parameters bound by the server, and a statement sent this many times in a
+    # session prepared, so PostgreSQL plans it once (docs/operating.md has the
+    # figures). Off (0) behind a pooler in transaction mode that cannot keep them.
+    _prepare = env_int("DATABASE_PREPARE_THRESHOLD", 5)
+    DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": _prepare > 0,
+        "prepare_threshold": _prepare or None,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the workers share the file: WAL lets readers go on
     # while one writes, and IMMEDIATE transactions queue writers instead of
