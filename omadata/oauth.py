@@ -54,6 +54,7 @@ from registry.tokens import token_cache_forget, token_cache_get, token_cache_set
 # What a client's owner brings along: its provider membership and organisation,
 # or none (an auditor's client), read in the same statement.
 _OWNER = "user__provider__organisation"
+_HASHES = ("user__password", "application__client_secret", "application__user__password")
 
 
 class Validator(OAuth2Validator):
@@ -100,7 +101,12 @@ class Validator(OAuth2Validator):
         cached = token_cache_get(checksum)
         if cached is not None:
             return cached
-        tokens = get_access_token_model().objects.select_related("user", f"application__{_OWNER}")
+        tokens = (
+            get_access_token_model()
+            .objects.select_related("user", f"application__{_OWNER}")
+            # Not wanted here, and kept out of the cache: hashes of passwords and secrets.
+            .defer(*_HASHES)
+        )
         try:
             found = tokens.get(token_checksum=checksum)
         except ObjectDoesNotExist:

@@ -6,7 +6,8 @@ for an hour. So a token read from the database is kept in the default cache
 (Redis in production, shared by every host; files under var/ otherwise,
 shared by the processes of one machine) for OMADATA_TOKEN_CACHE_SECONDS, and
 never past its expiry. The key is the token's SHA-256, as the database keeps
-it: the cache holds no usable token.
+it: the cache holds no usable token, and no password's or client secret's
+hash either (omadata/oauth.py leaves those out of the read).
 
 Revocation through the operator's own paths (RFC 7009's endpoint, revoking a
 credential, taking the auditor role) drops the token at once, and again after

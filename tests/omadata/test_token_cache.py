@@ -1,6 +1,7 @@
 """Access tokens kept briefly in the cache: revoked ones still stop, at once or within
 OMADATA_TOKEN_CACHE_SECONDS, and none outlives its expiry."""
 
+import pickle
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from registry import services
+from registry.tokens import token_cache_get, token_checksum
 from tests.factories import basic_auth
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +110,13 @@ def test_a_revoked_credentials_token_is_refused_at_once_from_redis(
     services.credential_revoke(provider=source_provider, application=application)
 
     assert refused(read(token))
+
+
+def test_the_cache_holds_no_password_or_secret_hash(client, source_provider):
+    application, _auth, token = issue(client, source_provider)
+    assert read(token).status_code == 200
+
+    kept = pickle.dumps(token_cache_get(token_checksum(token)))
+
+    assert application.client_secret.encode() not in kept
+    assert source_provider.user.password.encode() not in kept
