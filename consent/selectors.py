@@ -22,9 +22,17 @@ def _consents() -> QuerySet[Consent]:
 def consent_list_for_organisation(
     *, organisation: Organisation, status: str | None = None
 ) -> QuerySet[Consent]:
-    """Consents whose source or sink belongs to `organisation`."""
-    consents = _consents().filter(
-        Q(source__organisation=organisation) | Q(sink__organisation=organisation)
+    """Consents whose source or sink belongs to `organisation`.
+
+    With what the API states of them (the sink's organisation, the request's
+    account reference, the data types) and no more: the API reads these often.
+    """
+    consents = (
+        Consent.objects.select_related("sink", "request")
+        .prefetch_related("data_types")
+        .filter(
+            Q(source__organisation_id=organisation.pk) | Q(sink__organisation_id=organisation.pk)
+        )
     )
     if status:
         consents = consents.filter(status=status)

@@ -5,18 +5,28 @@ token is `{"active": false}`, the answer for an unknown one, so that no client
 learns whether another client's token is live, what it may do or whose it is.
 It takes POST only: a token in a query string ends up in access logs.
 
-A client whose owner is deactivated authenticates no more. Scopes depend on
-whose client asks: an auditor's client may hold `audit:read`
-and nothing else, a provider's client every scope but that one.
+A client whose owner is deactivated authenticates no more, and its tokens stop
+working (within OMADATA_TOKEN_CACHE_SECONDS). Scopes depend on whose client
+asks: an auditor's client may hold `audit:read` and nothing else, a provider's
+client every scope but that one.
+
+Client secrets are stored with omadata/hashers.py's fast hasher (they are
+random, not passwords); one stored with an older hasher is stored again with
+it when it next authenticates. An access token is looked up in one statement
+with its application, the application's owner and the owner's provider
+membership with its organisation, so that API views find the caller's
+organisation (registry/access.py) without another query, and is then kept
+briefly in the cache (registry/tokens.py says for how long, and what revokes
+it at once).
 
 A request must name one client (RFC 6749 2.3): one that sends Basic
 credentials for one client and a form body for another is refused before
 either is checked, so that a guess at one client's secret cannot ride on
 another client's success.
 
-Revocation (RFC 7009) needs nothing of ours: django-oauth-toolkit's view takes
-POST only and revokes only the calling client's tokens (tests/omadata/
-test_oauth_endpoints.py holds it to that).
+Revocation (RFC 7009) is django-oauth-toolkit's: its view takes POST only and
+revokes only the calling client's tokens (tests/omadata/test_oauth_endpoints.py
+holds it to that); ours drops the token from the cache as well.
 """
 
 import json
@@ -26,27 +36,100 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, identify_hasher, make_password
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from oauth2_provider.models import get_access_token_model, get_application_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import SettingsScopes
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import IntrospectTokenView
 from oauthlib.common import Request as OAuthLibRequest
 
 from common.throttles import token_client_ids
 from ledger.access import AUDITORS_GROUP
 from registry.selectors import provider_of_user
+from registry.tokens import token_cache_forget, token_cache_get, token_cache_set, token_checksum
+
+# What a client's owner brings along: its provider membership and organisation,
+# or none (an auditor's client), read in the same statement.
+_OWNER = "user__provider__organisation"
+_HASHES = ("user__password", "application__client_secret", "application__user__password")
 
 
 class Validator(OAuth2Validator):
-    """DOT's validator, but a client whose owner is deactivated does not authenticate."""
+    """DOT's validator: a client whose owner is deactivated neither authenticates nor
+    uses its tokens; each lookup reads the owner in the same statement."""
 
     def _load_application(self, client_id: str, request: Any) -> Any:
+        if not request.client:
+            # DOT takes an application already on the request as loaded.
+            applications = get_application_model().objects.select_related(_OWNER)
+            try:
+                request.client = applications.get(client_id=client_id)
+            except (ObjectDoesNotExist, ValueError):  # ValueError: a NUL byte, on PostgreSQL
+                request.client = None  # DOT looks again, and answers
         application = super()._load_application(client_id, request)
         owner = getattr(application, "user", None)
         if application is not None and (owner is None or not owner.is_active):
             request.client = None
             return None
         return application
+
+    def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
+        """DOT's check; a right secret stored with another hasher is stored again with ours.
+
+        The update names the row by its old stored value: a salted hash is its
+        row's alone, and a request that upgraded it first leaves nothing to update.
+        """
+        try:
+            identify_hasher(stored_secret)
+        except ValueError:  # stored unhashed: DOT compares in constant time
+            return bool(super()._check_secret(provided_secret, stored_secret))
+        hasher = oauth2_settings.CLIENT_SECRET_HASHER
+
+        def store_again(secret: str) -> None:
+            get_application_model().objects.filter(client_secret=stored_secret).update(
+                client_secret=make_password(secret, hasher=hasher)
+            )
+
+        return check_password(provided_secret, stored_secret, store_again, preferred=hasher)
+
+    def _load_access_token(self, token: str) -> Any:
+        """The token with its client and the client's owner: from the cache, or one query."""
+        checksum = token_checksum(token)
+        cached = token_cache_get(checksum)
+        if cached is not None:
+            return cached
+        tokens = (
+            get_access_token_model()
+            .objects.select_related("user", f"application__{_OWNER}")
+            # Not wanted here, and kept out of the cache: hashes of passwords and secrets.
+            .defer(*_HASHES)
+        )
+        try:
+            found = tokens.get(token_checksum=checksum)
+        except ObjectDoesNotExist:
+            return None
+        token_cache_set(found)
+        return found
+
+    def revoke_token(self, token: str, token_type_hint: str | None, request: Any) -> None:
+        """DOT's revocation (the calling client's own tokens only), and the cache forgets it."""
+        super().revoke_token(token, token_type_hint, request)
+        token_cache_forget([token_checksum(token)])
+
+    def validate_bearer_token(self, token: str, scopes: list[str], request: Any) -> bool:
+        if not super().validate_bearer_token(token, scopes, request):
+            return False
+        owner = getattr(request.client, "user", None)
+        if owner is None or not owner.is_active:
+            request.oauth2_error = {
+                "error": "invalid_token",
+                "error_description": "The access token is invalid.",
+            }
+            return False
+        return True
 
 
 class AudienceScopes(SettingsScopes):

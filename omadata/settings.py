@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.conf import global_settings
 from django.utils.translation import gettext_lazy as _
 
 from common.env import (
@@ -134,10 +135,23 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'omadata.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
         conn_health_checks=True,
     )
 }
+_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+# A PostgreSQL session costs ~5 ms to open: each process keeps its own for this
+# long, checked before each request's first query (conn_health_checks) so that
+# one the server closed is replaced rather than failing the request.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60 if _POSTGRESQL else 0)
+if _POSTGRESQL:
+    # Parameters bound by the server, and a statement sent this many times in a
+    # session prepared, so PostgreSQL plans it once (docs/operating.md has the
+    # figures). Off (0) behind a pooler in transaction mode that cannot keep them.
+    _prepare = env_int("DATABASE_PREPARE_THRESHOLD", 5)
+    DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": _prepare > 0,
+        "prepare_threshold": _prepare or None,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the workers share the file: WAL lets readers go on
     # while one writes, and IMMEDIATE transactions queue writers instead of
@@ -149,6 +163,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Passwords: Django's slow default first. OAuth2 client secrets, 256 random
+# bits each, are stored with the last one (OAUTH2_PROVIDER's CLIENT_SECRET_HASHER
+# below, omadata/hashers.py says why); it must stay listed for them to verify.
+PASSWORD_HASHERS = [*global_settings.PASSWORD_HASHERS, "omadata.hashers.ClientSecretHasher"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -314,11 +333,17 @@ OMADATA_AUDITOR_SCOPES = {
     "audit:read": "Read the receipt log and sign checkpoints on demand (auditors only)",
 }
 OMADATA_SCOPES = OMADATA_PROVIDER_SCOPES | OMADATA_AUDITOR_SCOPES
+# A validated access token is kept this long in the cache (never past its
+# expiry): an owner deactivated or a membership removed ends its tokens within
+# this time; revoking a token or credential ends them at once (registry/tokens.py).
+# 0 reads every token from the database.
+OMADATA_TOKEN_CACHE_SECONDS = env_int("OMADATA_TOKEN_CACHE_SECONDS", 10, minimum=0)
 OAUTH2_PROVIDER = {
     "SCOPES": dict(OMADATA_SCOPES),
     "DEFAULT_SCOPES": list(OMADATA_PROVIDER_SCOPES),
     "SCOPES_BACKEND_CLASS": "omadata.oauth.AudienceScopes",
     "OAUTH2_VALIDATOR_CLASS": "omadata.oauth.Validator",
+    "CLIENT_SECRET_HASHER": "sha256_secret",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OMADATA_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
     # Follow the OAuth 2.0 Security BCP (RFC 9700) everywhere: tokens stored
     # hashed, never in query strings, no implicit or password grants.

@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django.contrib.auth import get_user_model
 from django.db.models import ManyToManyRel, Model, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -62,9 +63,15 @@ def data_type_list() -> QuerySet[DataType]:
 
 
 def provider_of_user(user: "User | AnonymousUser | None") -> Provider | None:
-    """The provider membership of a user, or None (residents, staff, auditors)."""
+    """The provider membership of a user, or None (residents, staff, auditors).
+
+    No query when the user was read with `select_related("provider__organisation")`,
+    as an OAuth2 client's owner is (omadata/oauth.py).
+    """
     if user is None or not user.is_authenticated:
         return None
+    if get_user_model().provider.is_cached(user):
+        return getattr(user, "provider", None)
     try:
         return Provider.objects.select_related("organisation").get(user=user)
     except Provider.DoesNotExist:

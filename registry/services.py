@@ -22,6 +22,7 @@ from ledger.access import AUDITORS_GROUP, is_auditor
 from registry import selectors
 from registry.models import AuditEvent, DataType, Organisation, Provider, Service
 from registry.selectors import provider_of_user
+from registry.tokens import token_cache_forget_of
 from registry.ytunnus import is_valid_business_id
 
 if TYPE_CHECKING:
@@ -140,13 +141,14 @@ def credential_create(*, provider: Provider, name: str) -> tuple[Any, str]:
 
 
 def credential_revoke(*, provider: Provider, application: Any) -> None:
-    """Delete an application; its tokens go with it, so they stop working at once."""
+    """Delete an application; its tokens go with it, and out of the cache: they stop at once."""
     with transaction.atomic():
         _audit(
             action=AuditEvent.Action.CREDENTIAL_REVOKED, actor=provider.user,
             organisation=provider.organisation, client_id=application.client_id,
             name=application.name,
         )  # fmt: skip
+        token_cache_forget_of(applications=[application.pk])
         application.delete()
 
 
@@ -183,6 +185,7 @@ def auditor_revoke(*, user: "User", actor: "User | None") -> bool:
     with transaction.atomic():
         user.groups.remove(*user.groups.filter(name=AUDITORS_GROUP))
         clients = list(Application.objects.filter(user=user).values_list("client_id", flat=True))
+        token_cache_forget_of(applications=Application.objects.filter(user=user))
         Application.objects.filter(user=user).delete()
         _account_audit(
             action=AuditEvent.Action.AUDITOR_REVOKED, actor=actor, username=user.username,

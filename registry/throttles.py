@@ -3,7 +3,7 @@
 from django.http import HttpRequest
 
 from common.throttles import WindowThrottle
-from registry.models import Provider
+from registry.selectors import provider_of_user
 
 
 class ApiOrganisationThrottle(WindowThrottle):
@@ -20,9 +20,6 @@ class ApiOrganisationThrottle(WindowThrottle):
         application = getattr(getattr(request, "auth", None), "application", None)
         if application is None:
             return []
-        organisation = (
-            Provider.objects.filter(user_id=application.user_id)
-            .values_list("organisation_id", flat=True)
-            .first()
-        )
-        return [] if organisation is None else [str(organisation)]
+        # No query: the token was read with its application's owner and provider.
+        provider = provider_of_user(application.user)
+        return [] if provider is None else [str(provider.organisation_id)]

@@ -141,7 +141,7 @@ def _rate_limits_from_zero(run_cache):
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = factories.FAST_HASHERS
 
 
 @pytest.fixture(autouse=True)

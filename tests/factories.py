@@ -18,6 +18,11 @@ from registry import services as registry_services
 from registry.models import DataType, Service
 
 PASSWORD = "correct horse battery"
+# Users' passwords hashed fast in tests; client secrets with the hasher they have in production.
+FAST_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "omadata.hashers.ClientSecretHasher",
+]
 # The consent notice as the resident saw it: its SHA-256 goes into the receipt.
 NOTICE = "<p>Espoo asks for your steps.</p>"
 

@@ -379,3 +379,23 @@ def test_a_link_token_with_deep_json_is_refused_at_the_token_field(
     assert response.status_code == 400
     assert [f["field"] for f in response.json()["fields"]] == ["token"]
     assert response.json()["fields"][0]["code"] in ("token_invalid_json", "max_length")
+
+
+def test_a_consent_read_takes_four_statements_with_its_token_check(
+    sink_provider, consent, django_assert_max_num_queries
+):
+    """The token with its client, owner and organisation; the consent; its data types; its
+    receipts, however many: nothing is read once per receipt or per data type. The
+    next read with the same token finds it in the cache."""
+    services.consent_pause(consent=consent)
+    services.consent_resume(consent=consent)
+    api = api_as(sink_provider, ALL)
+
+    with django_assert_max_num_queries(4):
+        first = api.get(f"/api/v1/consents/{consent.id}")
+    with django_assert_max_num_queries(3):
+        again = api.get(f"/api/v1/consents/{consent.id}")
+
+    assert first.status_code == again.status_code == 200
+    assert len(first.json()["receipts"]) == 3
+    assert again.json() == first.json()

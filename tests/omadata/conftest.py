@@ -14,6 +14,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from common import netguard
 from ledger import keys
+from tests.factories import FAST_HASHERS
 from tests.world import DNS, build_world
 
 
@@ -57,7 +58,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
         return [ipaddress.ip_address(DNS[host])] if host in DNS else []
 
     folder = tmp_path_factory.mktemp("world-keys")
-    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    hashers = FAST_HASHERS
     with (
         django_db_blocker.unblock(),
         override_settings(PASSWORD_HASHERS=hashers, OMADATA_KEYS_DIR=folder),

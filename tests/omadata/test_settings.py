@@ -312,3 +312,34 @@ def test_malformed_allowed_ports_stop_the_process():
 
     assert result.returncode != 0
     assert "OMADATA_ALLOWED_PORTS must list port numbers" in result.stderr
+
+
+def database_in(environment: dict) -> dict:
+    """How long the settings keep a database session, and its options, for `environment`."""
+    show = (
+        "import json; from django.conf import settings; db = settings.DATABASES['default']; "
+        "print(json.dumps({'age': db['CONN_MAX_AGE'], 'options': db.get('OPTIONS', {})}))"
+    )
+    result = manage("shell", "-v", "0", "-c", show, env=environment)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_postgresql_sessions_are_kept_and_repeated_statements_prepared(tmp_path):
+    found = database_in({**PRODUCTION, "OMADATA_VAR_DIR": str(tmp_path)})
+
+    assert found == {"age": 60, "options": {"server_side_binding": True, "prepare_threshold": 5}}
+
+
+def test_prepared_statements_are_off_with_a_threshold_of_zero(tmp_path):
+    environment = {**PRODUCTION, "OMADATA_VAR_DIR": str(tmp_path)}
+
+    found = database_in({**environment, "DATABASE_PREPARE_THRESHOLD": "0"})
+
+    assert found["options"] == {"server_side_binding": False, "prepare_threshold": None}
+
+
+def test_sqlite_opens_a_connection_per_request(tmp_path):
+    found = database_in({"OMADATA_VAR_DIR": str(tmp_path), "DATABASE_URL": ""})
+
+    assert found["age"] == 0
