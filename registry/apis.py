@@ -4,6 +4,7 @@ import hashlib
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag
@@ -24,6 +25,9 @@ from registry.generation import generation_kept, remembered
 from registry.models import DataType, Service
 
 ERRORS = {code: ErrorOutput for code in (400, 401, 403, 404, 413, 415)}
+# Pages of the public registry a process keeps, rendered, per registry generation:
+# enough for every page and filter clients ask for, bounded whatever they send.
+PUBLIC_PAGES_KEPT = 256
 
 
 def _texts(max_length: int, *, paragraphs: bool) -> type[StrictSerializer]:
@@ -176,24 +180,26 @@ class ServiceFilterInput(serializers.Serializer):
     )
 
 
-def _public_documents() -> dict[str, dict]:
-    """Every approved service's public view by id, in slug order."""
-    documents = ServicePublicOutput(selectors.service_list_public(), many=True).data
-    return {document["id"]: document for document in documents}
+def _public_views() -> dict[str, bytes]:
+    """Every approved service's public view by id, rendered as JSON, in slug order."""
+    renderer = JSONRenderer()
+    views = ServicePublicOutput(selectors.service_list_public(), many=True).data
+    return {view["id"]: renderer.render(view) for view in views}
 
 
-def _public_services(*, role: str | None = None, data_type: str | None = None) -> list[dict]:
-    """The public views of approved services, as the filters choose them, in slug order.
+def _public_services(
+    *, kept: dict, role: str | None = None, data_type: str | None = None
+) -> list[bytes]:
+    """The rendered public views of approved services the filters choose, in slug order.
 
     Each view is built once per process per registry generation; for each choice of
     filters only the ids are kept. A data type that does not exist matches nothing
     and is not kept: what is kept is bounded by the registry, never by what clients
-    send. One statement when all is kept.
+    send. `kept`: the registry store the request got from generation_kept().
     """
-    kept = generation_kept()
-    documents = remembered("public services", _public_documents, kept=kept)
+    views = remembered("public services", _public_views, kept=kept)
     if role is None and not data_type:
-        return list(documents.values())
+        return list(views.values())
     if data_type and data_type not in selectors.data_type_keys_cached(kept=kept):
         return []
     ids = remembered(
@@ -203,26 +209,32 @@ def _public_services(*, role: str | None = None, data_type: str | None = None) -
     )
     # Should a change commit between the two reads, the ids may name a service the views
     # lack: the next request reads both again, under the change's new generation.
-    return [documents[pk] for pk in ids if pk in documents]
+    return [views[pk] for pk in ids if pk in views]
 
 
-def _public_service(service_id: UUID) -> dict:
-    """The public view of one approved service, or 404."""
+def _public_service(service_id: UUID) -> bytes:
+    """The rendered public view of one approved service, or 404."""
     try:
-        return remembered("public services", _public_documents)[str(service_id)]
+        return remembered("public services", _public_views)[str(service_id)]
     except KeyError:
         raise Http404 from None
 
 
-def _public_answer(request: Request, data: Any) -> HttpResponse:
-    """`data` as JSON with a strong ETag of its bytes; 304 Not Modified if the client has them.
+def _page_body(envelope: dict, results: list[bytes]) -> bytes:
+    """A page as JSON: its envelope rendered, with the rendered views as its `results`."""
+    head = JSONRenderer().render({**envelope, "results": []})
+    # `results` is the envelope's last member: its empty list closes the document.
+    return head.removesuffix(b"[]}") + b"[" + b",".join(results) + b"]}"
+
+
+def _public_answer(request: Request, body: bytes) -> HttpResponse:
+    """`body` (JSON) with a strong ETag of its bytes; 304 Not Modified if the client has them.
 
     Caches may keep the answer but must ask again before each use (`no-cache`), so a
     change to the registry shows at the next request, and asking again costs a 304.
     An answer to a request with credentials gets no public Cache-Control: the
     PrivateNoStoreMiddleware makes it `no-store`, like every such answer.
     """
-    body = JSONRenderer().render(data)
     response = HttpResponse(body, content_type="application/json")
     response["ETag"] = quote_etag(hashlib.sha256(body).hexdigest())
     if "HTTP_AUTHORIZATION" not in request.META:
@@ -261,16 +273,34 @@ class ServiceCollectionApi(ApiView):
         responses={200: page_of(ServicePublicOutput), 400: ErrorOutput},
     )
     def get(self, request: Request) -> HttpResponse:
+        kept = generation_kept()
+        # A page is all its address says (filters, page, and the host its links name),
+        # given the registry's generation and the page settings.
+        address = (
+            request.build_absolute_uri(),
+            settings.OMADATA_PAGE_MAX_LIMIT,
+            settings.REST_FRAMEWORK["PAGE_SIZE"],
+        )
+        pages: dict[tuple, bytes] = remembered("public pages", dict, kept=kept)
+        body = pages.get(address)
+        if body is None:
+            body = self._page(request, kept)
+            if len(pages) < PUBLIC_PAGES_KEPT:
+                pages[address] = body
+        return _public_answer(request, body)
+
+    def _page(self, request: Request, kept: dict) -> bytes:
         filters = ServiceFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         paginator = BoundedLimitOffsetPagination()
         # DRF pages a list as well as a queryset: it counts with len().
-        page: list[dict] | None = paginator.paginate_queryset(
-            _public_services(**filters.validated_data),  # type: ignore[arg-type]
+        page: list[bytes] | None = paginator.paginate_queryset(
+            _public_services(kept=kept, **filters.validated_data),  # type: ignore[arg-type]
             request,
             view=self,
         )
-        return _public_answer(request, paginator.get_paginated_response(page).data)
+        envelope = paginator.get_paginated_response([]).data
+        return _page_body(envelope, page or [])
 
     @extend_schema(
         operation_id="services_register",

@@ -9,7 +9,7 @@ import re
 import pytest
 from django.db import connection, transaction
 
-from registry import selectors, services
+from registry import apis, selectors, services
 from registry.generation import generation_current, generation_kept
 from registry.models import Service
 from tests.docs.examples import DOCS
@@ -99,12 +99,39 @@ def test_filters_choose_from_the_kept_list(client, wearable, wellbeing):
     assert slugs(client, f"{LIST}?limit=1&offset=1") == ["wellbeing"]
 
 
+def test_the_list_holds_each_service_as_its_own_read_shows_it(client, wearable, wellbeing):
+    listed = client.get(f"{LIST}?limit=1&offset=1").json()
+
+    assert listed["count"] == 2
+    assert listed["previous"].endswith(f"{LIST}?limit=1")
+    assert listed["next"] is None
+    assert listed["results"] == [client.get(f"{LIST}/{wellbeing.pk}").json()]
+
+
 def test_an_unknown_data_type_matches_nothing_and_is_not_kept(client, wearable):
     assert slugs(client, f"{LIST}?data_type=no.such_type") == []
 
     kept = generation_kept()
     assert kept is not None
     assert not [key for key in kept if "no.such_type" in str(key)]
+
+
+def test_the_pages_kept_are_bounded(client, wearable, wellbeing, monkeypatch):
+    monkeypatch.setattr(apis, "PUBLIC_PAGES_KEPT", 2)
+    paths = [f"{LIST}?limit=1", f"{LIST}?limit=1&offset=1", f"{LIST}?role=sink"]
+
+    answers = [slugs(client, path) for path in paths] + [slugs(client, paths[2])]
+
+    assert answers == [["wearable"], ["wellbeing"], ["wellbeing"], ["wellbeing"]]
+    assert len(generation_kept()["public pages"]) == 2
+
+
+def test_a_refused_page_is_refused_again(client, wearable):
+    first = client.get(f"{LIST}?limit=100000")
+    again = client.get(f"{LIST}?limit=100000")
+
+    assert first.status_code == again.status_code == 400
+    assert again.json()["fields"][0]["field"] == "limit"
 
 
 # -- every change shows at the next request ----------------------------------------------
