@@ -30,6 +30,11 @@ class OrganisationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # organisations are created with `manage.py provider_create`
 
+    def save_model(
+        self, request: HttpRequest, obj: Organisation, form: forms.ModelForm, change: bool
+    ) -> None:
+        services.organisation_update(organisation=obj, changed=form.changed_data)
+
 
 class ProviderForm(forms.ModelForm):
     def clean_user(self) -> Any:

@@ -1,12 +1,18 @@
 """The registry's REST API: register and manage services; the public registry."""
 
+import hashlib
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.utils.cache import get_conditional_response
+from django.utils.http import quote_etag
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,9 +21,13 @@ from common.api import ApiView, ErrorOutput, ReadableText, RequiresScope, Strict
 from common.pagination import BoundedLimitOffsetPagination, PageInput, page_of
 from registry import selectors, services
 from registry.access import caller_provider
+from registry.generation import generation_kept, remembered
 from registry.models import DataType, Service
 
 ERRORS = {code: ErrorOutput for code in (400, 401, 403, 404, 413, 415)}
+# Pages of the public registry a process keeps, rendered, per registry generation:
+# enough for every page and filter clients ask for, bounded whatever they send.
+PUBLIC_PAGES_KEPT = 256
 
 
 def _texts(max_length: int, *, paragraphs: bool) -> type[StrictSerializer]:
@@ -170,6 +180,71 @@ class ServiceFilterInput(serializers.Serializer):
     )
 
 
+def _public_views() -> dict[str, bytes]:
+    """Every approved service's public view by id, rendered as JSON, in slug order."""
+    renderer = JSONRenderer()
+    views = ServicePublicOutput(selectors.service_list_public(), many=True).data
+    return {view["id"]: renderer.render(view) for view in views}
+
+
+def _public_services(
+    *, kept: dict, role: str | None = None, data_type: str | None = None
+) -> list[bytes]:
+    """The rendered public views of approved services the filters choose, in slug order.
+
+    Each view is built once per process per registry generation; for each choice of
+    filters only the ids are kept. A data type that does not exist matches nothing
+    and is not kept: what is kept is bounded by the registry, never by what clients
+    send. `kept`: the registry store the request got from generation_kept().
+    """
+    views = remembered("public services", _public_views, kept=kept)
+    if role is None and not data_type:
+        return list(views.values())
+    if data_type and data_type not in selectors.data_type_keys_cached(kept=kept):
+        return []
+    ids = remembered(
+        ("public service ids", role, data_type),
+        lambda: selectors.service_ids_public(role=role, data_type=data_type),
+        kept=kept,
+    )
+    # Should a change commit between the two reads, the ids may name a service the views
+    # lack: the next request reads both again, under the change's new generation.
+    return [views[pk] for pk in ids if pk in views]
+
+
+def _public_service(service_id: UUID) -> bytes:
+    """The rendered public view of one approved service, or 404."""
+    try:
+        return remembered("public services", _public_views)[str(service_id)]
+    except KeyError:
+        raise Http404 from None
+
+
+def _page_body(envelope: dict, results: list[bytes]) -> bytes:
+    """A page as JSON: its envelope rendered, with the rendered views as its `results`."""
+    head = JSONRenderer().render({**envelope, "results": []})
+    # `results` is the envelope's last member: its empty list closes the document.
+    return head.removesuffix(b"[]}") + b"[" + b",".join(results) + b"]}"
+
+
+def _public_answer(request: Request, body: bytes) -> HttpResponse:
+    """`body` (JSON) with a strong ETag of its bytes; 304 Not Modified if the client has them.
+
+    Caches may keep the answer but must ask again before each use (`no-cache`), so a
+    change to the registry shows at the next request, and asking again costs a 304.
+    An answer to a request with credentials gets no public Cache-Control: the
+    PrivateNoStoreMiddleware makes it `no-store`, like every such answer.
+    """
+    response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = quote_etag(hashlib.sha256(body).hexdigest())
+    if "HTTP_AUTHORIZATION" not in request.META:
+        response["Cache-Control"] = "public, no-cache"
+    conditional = get_conditional_response(
+        request._request, etag=response["ETag"], response=response
+    )
+    return conditional or response  # it answers `response` itself when no condition applies
+
+
 def _bearer_sent(request: Request) -> bool:
     return request.META.get("HTTP_AUTHORIZATION", "").lower().startswith("bearer ")
 
@@ -197,14 +272,35 @@ class ServiceCollectionApi(ApiView):
         parameters=[ServiceFilterInput, PageInput],
         responses={200: page_of(ServicePublicOutput), 400: ErrorOutput},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
+        kept = generation_kept()
+        # A page is all its address says (filters, page, and the host its links name),
+        # given the registry's generation and the page settings.
+        address = (
+            request.build_absolute_uri(),
+            settings.OMADATA_PAGE_MAX_LIMIT,
+            settings.REST_FRAMEWORK["PAGE_SIZE"],
+        )
+        pages: dict[tuple, bytes] = remembered("public pages", dict, kept=kept)
+        body = pages.get(address)
+        if body is None:
+            body = self._page(request, kept)
+            if len(pages) < PUBLIC_PAGES_KEPT:
+                pages[address] = body
+        return _public_answer(request, body)
+
+    def _page(self, request: Request, kept: dict) -> bytes:
         filters = ServiceFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         paginator = BoundedLimitOffsetPagination()
-        page = paginator.paginate_queryset(
-            selectors.service_list_public(**filters.validated_data), request, view=self
+        # DRF pages a list as well as a queryset: it counts with len().
+        page: list[bytes] | None = paginator.paginate_queryset(
+            _public_services(kept=kept, **filters.validated_data),  # type: ignore[arg-type]
+            request,
+            view=self,
         )
-        return paginator.get_paginated_response(ServicePublicOutput(page, many=True).data)
+        envelope = paginator.get_paginated_response([]).data
+        return _page_body(envelope, page or [])
 
     @extend_schema(
         operation_id="services_register",
@@ -239,7 +335,7 @@ class ServiceDetailApi(ApiView):
         "sees the public view of an approved service, and 404 otherwise. A token that is "
         "sent but invalid or expired gets 401.",
     )
-    def get(self, request: Request, service_id: UUID) -> Response:
+    def get(self, request: Request, service_id: UUID) -> HttpResponse:
         token: Any = request.auth  # django-oauth-toolkit's AccessToken (untyped), or None
         if token is None and _bearer_sent(request):
             # An expired token should say so, not quietly show the public view.
@@ -250,8 +346,7 @@ class ServiceDetailApi(ApiView):
             service = owned.filter(pk=service_id).first()
             if service is not None:
                 return Response(ServiceOwnOutput(service).data)
-        service = selectors.service_get_public(service_id=service_id)
-        return Response(ServicePublicOutput(service).data)
+        return _public_answer(request, _public_service(service_id))
 
     @extend_schema(
         operation_id="services_update",

@@ -159,6 +159,26 @@ class Service(LocalizedMixin, models.Model):
         return [role for role, on in (("source", self.is_source), ("sink", self.is_sink)) if on]
 
 
+class RegistryGeneration(models.Model):
+    """One row whose token changes in the transaction of every change to the registry.
+
+    Processes keep what they built from registry rows under the token they read
+    (registry/generation.py): reading this row tells them whether it still holds.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            # One registry, one generation: a second row would be a second truth.
+            models.CheckConstraint(condition=models.Q(id=1), name="registry_generation_one_row"),
+        ]
+
+    def __str__(self) -> str:
+        return self.token
+
+
 class AuditEvent(models.Model):
     """An append-only record of a change to the registry, or of an event about an
     account (a login lockout), and who made it.

@@ -1,5 +1,7 @@
 """Reads of the registry, each scoped to who may see what."""
 
+import copy
+from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -9,6 +11,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from oauth2_provider.models import get_application_model
 
+from registry.generation import generation_kept, remembered
 from registry.models import DataType, Organisation, Provider, Service
 
 if TYPE_CHECKING:
@@ -27,6 +30,17 @@ def service_list_public(
     *, role: str | None = None, data_type: str | None = None
 ) -> QuerySet[Service]:
     """Approved services: the only ones anybody outside their organisation sees."""
+    return _with_relations(_approved(role=role, data_type=data_type))
+
+
+def service_ids_public(*, role: str | None = None, data_type: str | None = None) -> list[str]:
+    """The ids of service_list_public(), in its order, as the API writes them."""
+    return [
+        str(pk) for pk in _approved(role=role, data_type=data_type).values_list("id", flat=True)
+    ]
+
+
+def _approved(*, role: str | None, data_type: str | None) -> QuerySet[Service]:
     services = Service.objects.filter(status=Service.Status.APPROVED)
     if role == "source":
         services = services.filter(is_source=True)
@@ -36,7 +50,7 @@ def service_list_public(
         services = services.filter(
             Q(offered_types__key=data_type) | Q(accepted_types__key=data_type)
         ).distinct()
-    return _with_relations(services)
+    return services
 
 
 def service_list_owned(*, organisation: Organisation) -> QuerySet[Service]:
@@ -51,15 +65,56 @@ def service_access(*, organisation: Organisation, service_id: UUID) -> Service:
         raise Http404 from None
 
 
-def service_get_public(*, service_id: UUID) -> Service:
-    try:
-        return service_list_public().get(pk=service_id)
-    except Service.DoesNotExist:
-        raise Http404 from None
-
-
 def data_type_list() -> QuerySet[DataType]:
     return DataType.objects.all()
+
+
+def data_type_keys_cached(*, kept: dict[Hashable, Any] | None = None) -> frozenset[str]:
+    """Every data type's key, read once per process per registry generation.
+
+    `kept`: the store the caller got from generation_kept() for this request, if any.
+    """
+    return remembered(
+        "data type keys",
+        lambda: frozenset(DataType.objects.values_list("key", flat=True)),
+        kept=kept,
+    )
+
+
+def services_cached(*, service_ids: Iterable[UUID]) -> dict[UUID, Service]:
+    """Services by id, each with its organisation and data types, kept by this process.
+
+    One statement (the registry generation, registry/generation.py) when all are
+    kept, one more to read those that are not. Kept rows are read again once any
+    change to the registry has committed, so a service's `status` is as fresh as a
+    plain read of its row at that moment: callers check it as they would on such a
+    row. Services of every status are returned; ids of no service are left out.
+
+    Each answer is a copy, but a shallow one: read it, never save it. It holds no
+    lock: a caller that must keep a service from being suspended while it acts
+    locks the row itself (`select_for_update`), as it would without this cache.
+    """
+    wanted = list(dict.fromkeys(service_ids))
+    kept = generation_kept()
+    found = {pk: kept[("service", pk)] for pk in wanted if ("service", pk) in kept}
+    missing = [pk for pk in wanted if pk not in found]
+    if missing:
+        for service in _with_relations(Service.objects.filter(pk__in=missing)):
+            found[service.pk] = kept[("service", service.pk)] = service
+    return {pk: _copy(service) for pk, service in found.items()}
+
+
+def service_cached(*, service_id: UUID) -> Service | None:
+    """One service as services_cached() gives it, or None if there is none with this id."""
+    return services_cached(service_ids=[service_id]).get(service_id)
+
+
+def _copy(service: Service) -> Service:
+    """A copy that callers may set attributes on without changing what the process keeps."""
+    clone = copy.copy(service)  # Django copies the instance's state and related-object cache
+    clone.organisation = copy.copy(service.organisation)
+    clone._prefetched_objects_cache = dict(service._prefetched_objects_cache)  # type: ignore[attr-defined]
+    return clone
 
 
 def provider_of_user(user: "User | AnonymousUser | None") -> Provider | None:

@@ -20,6 +20,7 @@ from common.errors import Conflict
 from common.netguard import UnsafeURL, check_service_url, normalize_url
 from ledger.access import AUDITORS_GROUP, is_auditor
 from registry import selectors
+from registry.generation import generation_bump
 from registry.models import AuditEvent, DataType, Organisation, Provider, Service
 from registry.selectors import provider_of_user
 from registry.tokens import token_cache_forget_of
@@ -94,6 +95,20 @@ def organisation_create(
         _audit(
             action=AuditEvent.Action.ORGANISATION_CREATED, actor=actor, organisation=organisation
         )
+        generation_bump()
+    return organisation
+
+
+def organisation_update(*, organisation: Organisation, changed: list[str]) -> Organisation:
+    """Save staff's change to an organisation (its name, contact, verified) from the admin.
+
+    The public registry shows each service's organisation, so the change is a
+    change to the registry: processes read it again.
+    """
+    with transaction.atomic():
+        organisation.save()
+        if changed:
+            generation_bump()
     return organisation
 
 
@@ -407,6 +422,7 @@ def service_register(*, organisation: Organisation, actor: "User", spec: dict) -
         action=AuditEvent.Action.SERVICE_REGISTERED, actor=actor,
         organisation=organisation, service=service,
     )  # fmt: skip
+    generation_bump()
     return service
 
 
@@ -435,6 +451,7 @@ def service_update(*, service: Service, actor: "User", spec: dict) -> Service:
         action=AuditEvent.Action.SERVICE_UPDATED, actor=actor, organisation=service.organisation,
         service=service, fields=sorted(changed), review_reopened=reopened,
     )  # fmt: skip
+    generation_bump()
     return service
 
 
@@ -459,6 +476,7 @@ def _set_status(
             action=action, actor=actor, organisation=service.organisation, service=service,
             previous=previous, reason=reason,
         )  # fmt: skip
+        generation_bump()
     return service
 
 
@@ -495,6 +513,7 @@ def data_type_save(*, data_type: DataType, actor: "User", changed: list[str]) ->
     with transaction.atomic():
         data_type.save()
         AuditEvent.objects.create(action=action, actor=actor, detail=detail)
+        generation_bump()
     return data_type
 
 
@@ -511,3 +530,4 @@ def data_type_delete(*, data_type: DataType, actor: "User") -> None:
             action=AuditEvent.Action.DATA_TYPE_DELETED, actor=actor, detail={"key": data_type.key}
         )
         data_type.delete()
+        generation_bump()

@@ -140,6 +140,15 @@ def _rate_limits_from_zero(run_cache):
 
 
 @pytest.fixture(autouse=True)
+def _registry_read_afresh():
+    """Each test starts with nothing kept from the registry: the database rolled back
+    the last test's rows, and with them its generation token (registry/generation.py)."""
+    from registry import generation
+
+    generation.forget()
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = factories.FAST_HASHERS
 

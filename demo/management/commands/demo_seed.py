@@ -19,6 +19,7 @@ from oauth2_provider.models import get_application_model
 
 from ledger import keys
 from registry import services
+from registry.generation import generation_bump
 from registry.models import DataType, Organisation, Provider, Service
 from registry.selectors import credential_list
 
@@ -115,6 +116,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             for spec in DATA_TYPES:
                 DataType.objects.update_or_create(key=spec["key"], defaults=spec)
+            # Some rows here are written directly, not through registry.services: the new
+            # generation commits with this whole transaction, so one bump covers them all.
+            generation_bump()
             result = {
                 "resident": self._login(saved, "resident", "aino"),
                 "auditor": self._login(saved, "auditor", "auditor"),
