@@ -313,7 +313,7 @@ def test_inclusion_and_consistency_proofs_verify(client, consent):
     first = CheckpointOutput(checkpoint_sign()).data
     services.consent_resume(consent=consent)
     second = CheckpointOutput(checkpoint_sign()).data
-    receipt = consent.receipts.order_by("entry__index").first()
+    receipt = consent.receipts.order_by(*Receipt.IN_ORDER).first()
 
     inclusion = client.get(f"/api/v1/audit/receipts/{receipt.pk}/inclusion").json()
     consistency = client.get(

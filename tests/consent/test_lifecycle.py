@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def events(consent) -> list[str]:
-    return list(consent.receipts.order_by("entry__index").values_list("event", flat=True))
+    return list(consent.receipts.order_by(*Receipt.IN_ORDER).values_list("event", flat=True))
 
 
 def test_grant_creates_an_active_consent_with_a_signed_receipt(consent, aino):
@@ -66,7 +66,7 @@ def test_each_change_chains_to_the_previous_receipt(consent):
     services.consent_resume(consent=consent)
     services.consent_withdraw(consent=consent)
 
-    receipts = list(consent.receipts.order_by("entry__index"))
+    receipts = list(consent.receipts.order_by(*Receipt.IN_ORDER))
     assert events(consent) == [
         "consent.granted", "consent.paused", "consent.resumed", "consent.withdrawn",
     ]  # fmt: skip
@@ -165,7 +165,9 @@ def test_receipts_fill_the_log_without_gaps(consent):
     services.consent_pause(consent=consent)
     log_integrate()
 
-    indexes = list(Receipt.objects.order_by("entry__index").values_list("entry__index", flat=True))
+    indexes = list(
+        Receipt.objects.order_by(*Receipt.IN_ORDER).values_list("entry__index", flat=True)
+    )
     assert indexes == list(range(len(indexes)))
     assert LogHead.objects.get().tree_size == len(indexes)
 

@@ -54,7 +54,7 @@ def test_transfer_is_delivered_with_digest_and_idempotency_key(peers, consent):
 def test_delivery_issues_a_receipt_chained_to_the_consent(peers, consent):
     source, _sink = peers
     source.answers = [Answer(body=b"12345")]
-    previous = Receipt.objects.filter(consent=consent).order_by("-entry__index").first()
+    previous = Receipt.objects.filter(consent=consent).order_by(*Receipt.LATEST_FIRST).first()
 
     transfer = relay_until_final(request_transfer(consent))
 
