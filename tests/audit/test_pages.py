@@ -220,7 +220,7 @@ def test_receipt_page_shows_a_changed_receipt_as_not_verified(as_auditor, consen
 
 def test_receipt_page_links_the_previous_and_next_of_its_chain(as_auditor, consent):
     consent_services.consent_withdraw(consent=consent)
-    granted, withdrawn = consent.receipts.order_by("entry__index")
+    granted, withdrawn = consent.receipts.order_by(*Receipt.IN_ORDER)
 
     first = as_auditor.get(f"/audit/receipts/{granted.pk}")
     second = as_auditor.get(f"/audit/receipts/{withdrawn.pk}")
