@@ -31,7 +31,7 @@ from ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from ledger.models import Checkpoint, SigningKey
+from ledger.models import Checkpoint, LogEntry, LogQueue, SigningKey
 from registry.models import Service
 from relay.models import Transfer
 
@@ -119,16 +119,37 @@ def _chain(receipt: Receipt) -> QuerySet[Receipt]:
 
 
 def receipt_neighbours(receipt: Receipt) -> tuple[Receipt | None, Receipt | None]:
-    """The previous and the next receipt of this receipt's chain."""
+    """The previous and the next receipt of this receipt's chain.
+
+    A receipt read while queued may be integrated before its neighbours are read:
+    its place is read again, and it is judged as queued only if it still was after
+    its neighbours were read (an index, once given, never changes).
+    """
+    chain = _chain(receipt).exclude(pk=receipt.pk)
     index = receipt.entry.index
-    chain = _chain(receipt)
-    if index is not None:
-        before = Q(entry__index__lt=index)
-        after = Q(entry__index__gt=index) | Q(entry__index__isnull=True)
-    else:  # still queued: after every integrated receipt, in queue order among the rest
-        place = receipt.entry.queued.id
-        before = Q(entry__index__isnull=False) | Q(entry__queued__id__lt=place)
-        after = Q(entry__queued__id__gt=place)
+    if index is None:
+        place = LogQueue.objects.filter(entry_id=receipt.entry_id).values_list("id", flat=True)
+        queued_at = place.first()
+        if queued_at is not None:
+            # Still queued: after every integrated receipt, in queue order among the rest.
+            found = _neighbours(
+                chain,
+                before=Q(entry__index__isnull=False) | Q(entry__queued__id__lt=queued_at),
+                after=Q(entry__queued__id__gt=queued_at),
+            )
+            if place.exists():
+                return found
+        index = LogEntry.objects.values_list("index", flat=True).get(pk=receipt.entry_id)
+    return _neighbours(
+        chain,
+        before=Q(entry__index__lt=index),
+        after=Q(entry__index__gt=index) | Q(entry__index__isnull=True),
+    )
+
+
+def _neighbours(
+    chain: QuerySet[Receipt], *, before: Q, after: Q
+) -> tuple[Receipt | None, Receipt | None]:
     previous = chain.filter(before).order_by(*Receipt.LATEST_FIRST).first()
     following = chain.filter(after).order_by(*Receipt.IN_ORDER).first()
     return previous, following

@@ -430,3 +430,69 @@ CREATE CONSTRAINT TRIGGER omadata_evidence_stored AFTER INSERT ON ledger_logentr
 ALTER TABLE ledger_logentry ENABLE ALWAYS TRIGGER omadata_evidence_stored;
 """,
     )
+
+
+# -- added with ledger 0007: the sequencer's queue holds its place ----------------------
+
+# A queue row is a receipt's place in line for the tree. Taken out before the entry has
+# its index, the receipt would never reach the tree (its request's effects kept); put in
+# for an entry that has one, the sequencer would give it a second, or stop there for
+# good. So, at commit: a queue row deleted leaves its entry integrated, and one that
+# stays names an entry still waiting. A row is never changed; only the owner empties
+# the table.
+_LOG_QUEUE_FUNCTIONS = """
+CREATE FUNCTION omadata_log_queue_holds_its_place() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog AS $$
+DECLARE
+  position bigint;
+  present boolean;
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    EXECUTE format('SELECT index FROM %I.ledger_logentry WHERE id = $1', TG_TABLE_SCHEMA)
+      INTO position USING OLD.entry_id;
+    IF position IS NULL THEN
+      RAISE EXCEPTION 'ledger_logqueue: refused: entry % left the queue without its index',
+                      OLD.entry_id
+        USING ERRCODE = 'integrity_constraint_violation',
+              HINT = 'Only the sequencer takes an entry out of the queue, as it integrates it.';
+    END IF;
+    RETURN NULL;
+  END IF;
+  EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.ledger_logqueue WHERE id = $1)',
+                 TG_TABLE_SCHEMA)
+    INTO present USING NEW.id;
+  IF NOT present THEN
+    RETURN NULL;  -- queued and integrated in one transaction
+  END IF;
+  EXECUTE format('SELECT index FROM %I.ledger_logentry WHERE id = $1', TG_TABLE_SCHEMA)
+    INTO position USING NEW.entry_id;
+  IF position IS NOT NULL THEN
+    RAISE EXCEPTION 'ledger_logqueue: refused: entry % is in the tree already, at %',
+                    NEW.entry_id, position
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  RETURN NULL;
+END $$;
+"""
+
+
+def log_queue_holds_its_place() -> PostgresOnlySQL:
+    """ledger_logqueue's triggers: a row is written once and goes only with its entry's index."""
+    return PostgresOnlySQL(
+        f"""{_LOG_QUEUE_FUNCTIONS}
+CREATE TRIGGER omadata_evidence_rows BEFORE UPDATE ON ledger_logqueue
+  FOR EACH ROW EXECUTE FUNCTION {REFUSE_CHANGE}();
+ALTER TABLE ledger_logqueue ENABLE ALWAYS TRIGGER omadata_evidence_rows;
+CREATE TRIGGER omadata_evidence_truncate BEFORE TRUNCATE ON ledger_logqueue
+  FOR EACH STATEMENT EXECUTE FUNCTION {REFUSE_TRUNCATE}();
+ALTER TABLE ledger_logqueue ENABLE ALWAYS TRIGGER omadata_evidence_truncate;
+CREATE CONSTRAINT TRIGGER omadata_evidence_stored AFTER INSERT OR DELETE ON ledger_logqueue
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+  EXECUTE FUNCTION omadata_log_queue_holds_its_place();
+ALTER TABLE ledger_logqueue ENABLE ALWAYS TRIGGER omadata_evidence_stored;
+""",
+        "DROP TRIGGER omadata_evidence_stored ON ledger_logqueue;\n"
+        "DROP TRIGGER omadata_evidence_truncate ON ledger_logqueue;\n"
+        "DROP TRIGGER omadata_evidence_rows ON ledger_logqueue;\n"
+        "DROP FUNCTION omadata_log_queue_holds_its_place();",
+    )

@@ -18,8 +18,8 @@ that address among the ones it resolved: a name that now resolves elsewhere, or
 a URL the guard now refuses, never gets an old connection. An https connection
 had its certificate checked for that host name when it was opened. The pool is
 bounded (per key and in all), drops connections idle too long or closed by the
-peer, and keeps only a connection whose answer was read to its end without any
-error; anything else is closed. A reused connection that the peer turns out to
+peer, and keeps only a connection whose final (not 1xx) answer was read to its end
+without any error; anything else is closed. A reused connection that the peer turns out to
 have closed meanwhile (no byte of an answer came back) is replaced by a new one,
 once, within the same deadline: sinks apply a delivery once per Idempotency-Key
 and notifications carry their id, so a repeat is harmless.
@@ -149,8 +149,10 @@ def request(
                 limit=max_bytes or settings.OMADATA_OUTBOUND_MAX_BYTES,
             )
             # The answer read to its end, and the peer not closing: the connection is
-            # ready for the next request.
-            keep = response.closed and connection.sock is not None
+            # ready for the next request. Not after an informational (1xx) answer, which
+            # http.client returns as if final: the final answer to this request may still
+            # come on the connection, and would be read as the next request's.
+            keep = response.closed and connection.sock is not None and response.status >= 200
         except (OSError, HTTPException, urllib3.exceptions.HTTPError) as error:
             raise _failure(error, deadline=deadline) from None
         finally:

@@ -118,8 +118,11 @@ def _integrate_batch(limit: int) -> int | None:
             if LogHead.objects.filter(id=1).exists():
                 return None
             head, _created = LogHead.objects.select_for_update().get_or_create(id=1)
+        # An entry already in the tree is never integrated again: a queue row naming one
+        # (PostgreSQL refuses it, SQLite cannot) stays, and the integrity check names it.
         queued = list(
             LogQueue.objects.select_related("entry")
+            .filter(entry__index__isnull=True)
             .only("id", "entry__id", "entry__data")
             .order_by("id")[:limit]
         )

@@ -10,9 +10,10 @@ it: the cache holds no usable token, and no password's or client secret's
 hash either (omadata/oauth.py leaves those out of the read).
 
 Revocation through the operator's own paths (RFC 7009's endpoint, revoking a
-credential, taking the auditor role) drops the token at once, and again after
-commit (a request that read the token just before the commit may have put it
-back: then it is gone within OMADATA_TOKEN_CACHE_SECONDS).
+credential, taking the auditor role) puts a tombstone in the token's place at
+once, and again after commit, for OMADATA_TOKEN_CACHE_SECONDS; a token is kept
+only where nothing is (`add`, not `set`). So a request that read the token from
+the database just before the revocation committed cannot keep it afterwards.
 Anything else that ends a token's use (an owner deactivated, a provider
 membership removed, a row deleted by hand) takes effect within
 OMADATA_TOKEN_CACHE_SECONDS. Every read still checks expiry and scope, and
@@ -44,15 +45,21 @@ def _key(checksum: str) -> str:
     return f"oauth2-token:{checksum}"
 
 
+# What a revoked token's key holds instead of the token, until a reader could no
+# longer be about to keep what it read before the revocation.
+_REVOKED = "revoked"
+
+
 def token_cache_get(checksum: str) -> Any:
     """The access token kept under `checksum`, or None."""
     if not settings.OMADATA_TOKEN_CACHE_SECONDS:
         return None
     try:
-        return cache.get(_key(checksum))
+        kept = cache.get(_key(checksum))
     except Exception:
         logger.warning("access token not read from the cache: the cache failed", exc_info=True)
         return None
+    return None if kept == _REVOKED else kept
 
 
 def token_cache_set(access_token: Any) -> None:
@@ -62,23 +69,25 @@ def token_cache_set(access_token: Any) -> None:
     if seconds < 1:
         return
     try:
-        cache.set(_key(access_token.token_checksum), access_token, seconds)
+        # `add`: never over a revoked token's tombstone.
+        cache.add(_key(access_token.token_checksum), access_token, seconds)
     except Exception:
         logger.warning("access token not kept in the cache: the cache failed", exc_info=True)
 
 
 def token_cache_forget(checksums: Iterable[str]) -> None:
-    """Drop these tokens from the cache now, and again when the revoking transaction commits.
+    """Put tombstones in these tokens' places now, and again when the revoking transaction commits.
 
-    Again, since a request that reads a token before the commit puts it back;
-    dropped for nothing if the transaction rolls back, the token is read afresh.
+    Again, so that they last OMADATA_TOKEN_CACHE_SECONDS from the commit: a request
+    that read a token before the commit cannot keep it meanwhile. If the
+    transaction rolls back, the tokens are read from the database for that long.
     """
     if not settings.OMADATA_TOKEN_CACHE_SECONDS:
         return
     keys = [_key(checksum) for checksum in checksums]
     if keys:
-        _delete(keys)
-        transaction.on_commit(lambda: _delete(keys))
+        _bury(keys)
+        transaction.on_commit(lambda: _bury(keys))
 
 
 def token_cache_forget_of(*, applications: Any) -> None:
@@ -87,8 +96,8 @@ def token_cache_forget_of(*, applications: Any) -> None:
     token_cache_forget(tokens.values_list("token_checksum", flat=True))
 
 
-def _delete(keys: list[str]) -> None:
+def _bury(keys: list[str]) -> None:
     try:
-        cache.delete_many(keys)
+        cache.set_many(dict.fromkeys(keys, _REVOKED), settings.OMADATA_TOKEN_CACHE_SECONDS)
     except Exception:
         logger.warning("revoked tokens not dropped from the cache: the cache failed")

@@ -605,6 +605,15 @@ def _record_outcome(
         changes = {"status": _FINAL[result], "finished_at": now, "error_code": error}
         if result == TransferAttempt.Outcome.DELIVERED:
             changes.update(byte_count=body_size, sha256=body_sha256, content_type=content_type)
+            # The delivery receipt continues the consent's chain: lock the consent, as
+            # every other receipt of it does, before the chain is read, and first (before
+            # the transfer's row), as a transfer request does. Else a pause committing
+            # meanwhile and this receipt would both name the same receipt before them.
+            transfer.consent.status = (
+                Consent.objects.select_for_update(of=("self",))
+                .values_list("status", flat=True)
+                .get(pk=transfer.consent_id)
+            )
     # Fenced by the try's number: a try that outlived its lease must not undo
     # what a newer try of the same transfer has recorded.
     updated = Transfer.objects.filter(

@@ -30,7 +30,7 @@ from tests.factories import (
 
 EVIDENCE_TABLES = (
     "ledger_logentry", "ledger_lognode", "ledger_checkpoint", "ledger_signingkey",
-    "ledger_loghead", "consent_receipt",
+    "ledger_loghead", "ledger_logqueue", "consent_receipt",
 )  # fmt: skip
 
 

@@ -1,6 +1,8 @@
 """The outbound HTTP client against real servers on 127.0.0.1."""
 
+import socket
 import ssl
+import threading
 import time
 
 import pytest
@@ -334,3 +336,84 @@ def test_a_kept_https_connection_was_checked_for_its_host_name_once(
 
     assert statuses == [200, 200]
     assert (server.sni_names, server.connections) == (["hooks.test.example"], 1)
+
+
+class EarlyHintsServer:
+    """A keep-alive server that sends 103 Early Hints at once and its final answer later.
+
+    The final answer to a request goes out only when the next request on the same
+    connection has arrived: the moment a busy server's slow answer would reach a
+    client that had taken the 103 for the answer and sent another request already.
+    A request on a connection of its own is answered `own answer to <path>`.
+    """
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def start(self) -> "EarlyHintsServer":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.listener.close()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                sock, _address = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._connection, args=(sock,), daemon=True).start()
+
+    def _connection(self, sock: socket.socket) -> None:
+        reader = sock.makefile("rb")
+        with sock, reader:
+            first = self._request(reader)
+            if first is None:
+                return
+            if first == "/hinted":
+                sock.sendall(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n")
+                second = self._request(reader)
+                self._answer(sock, b"the answer to /hinted")
+                if second is not None:
+                    self._answer(sock, f"the answer to {second}".encode())
+                return
+            self._answer(sock, f"own answer to {first}".encode())
+
+    @staticmethod
+    def _request(reader) -> str | None:
+        line = reader.readline()
+        if not line:
+            return None
+        length = 0
+        while (header := reader.readline()) not in (b"\r\n", b""):
+            name, _, value = header.decode().partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        reader.read(length)
+        return line.split()[1].decode()
+
+    @staticmethod
+    def _answer(sock: socket.socket, body: bytes) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        sock.sendall(head + body)
+
+
+@pytest.mark.usefixtures("loopback_allowed")
+def test_an_informational_answer_never_leaves_its_connection_for_the_next_request(settings):
+    """A 103 is not the final answer: the connection's next answer belongs to its request."""
+    settings.OMADATA_OUTBOUND_TIMEOUT = 5.0
+    outbound.pool_clear()
+    server = EarlyHintsServer().start()
+    try:
+        hinted = outbound.request(method="GET", url=server.url + "/hinted")
+        other = outbound.request(method="GET", url=server.url + "/other")
+    finally:
+        outbound.pool_clear()
+        server.stop()
+
+    assert hinted.status == 103
+    assert other.body == b"own answer to /other"

@@ -16,6 +16,7 @@ from ledger.log import (
 from ledger.merkle import TreeRangeError
 from ledger.models import LogEntry, LogHead, LogNode, LogQueue
 from tests.logs import append
+from tests.tampering import evidence_unguarded
 
 pytestmark = pytest.mark.django_db
 
@@ -201,3 +202,18 @@ def test_queueing_outside_a_transaction_is_refused():
         log_queue(data="loose")
 
     assert not LogEntry.objects.exists()
+
+
+def test_an_integrated_entry_queued_again_by_hand_keeps_its_one_index(logged, memory):
+    """PostgreSQL refuses the queue row at commit (test_log_stored.py); SQLite has no
+    triggers, and the sequencer must not give the entry a second index anyway."""
+    entry = LogEntry.objects.get(index=3)
+    with evidence_unguarded():
+        LogQueue.objects.create(entry=entry)
+
+    log_integrate()
+
+    entry.refresh_from_db()
+    assert entry.index == 3
+    assert log_size() == len(LEAVES)
+    assert log_root() == merkle.root(memory, size=len(LEAVES))

@@ -203,3 +203,25 @@ def test_an_entry_is_never_edited_moved_or_deleted(logged, change):
         execute(change, (ENTRY_ID,))
 
     assert "refused" in str(raised.value)
+
+
+def test_a_waiting_entry_taken_out_of_the_queue_is_refused_at_commit(logged):
+    """Else the receipt would never reach the tree: lost, with its request's effects kept."""
+    commit(queued_insert("waiting"), QUEUE_IT)
+
+    refusal = commit_refused(("DELETE FROM ledger_logqueue WHERE entry_id = %s", (ENTRY_ID,)))
+
+    assert "refused" in refusal
+    assert log_integrate() == 1
+    assert log_size() == logged + 1
+
+
+def test_an_integrated_entry_queued_again_is_refused_at_commit(logged):
+    """Else the sequencer would give it a second index, or stop at it for good."""
+    commit(queued_insert("waiting"), QUEUE_IT)
+    log_integrate()
+
+    refusal = commit_refused(QUEUE_IT)
+
+    assert "refused" in refusal
+    assert log_integrate() == 0  # the sequencer goes on

@@ -8,10 +8,11 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.utils import timezone
+from oauth2_provider.models import get_access_token_model
 from rest_framework.test import APIClient
 
 from registry import services
-from registry.tokens import token_cache_get, token_checksum
+from registry.tokens import token_cache_get, token_cache_set, token_checksum
 from tests.factories import basic_auth
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +121,29 @@ def test_the_cache_holds_no_password_or_secret_hash(client, source_provider):
 
     assert application.client_secret.encode() not in kept
     assert source_provider.user.password.encode() not in kept
+
+
+def _read_from_the_database(token: str):
+    """The token as a request reads it from the database, before it keeps it in the cache."""
+    tokens = get_access_token_model().objects.select_related("application__user")
+    return tokens.get(token_checksum=token_checksum(token))
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("how", ["credential", "endpoint"])
+def test_a_request_that_read_a_token_before_its_revocation_cannot_keep_it_after(
+    client, source_provider, shared_cache, django_capture_on_commit_callbacks, how
+):
+    application, auth, token = issue(client, source_provider)
+    # A request reads the token from the database, then the revocation commits (dropping
+    # it from the cache at once and after commit), then the request keeps what it read.
+    found = _read_from_the_database(token)
+    with django_capture_on_commit_callbacks(execute=True):
+        if how == "credential":
+            services.credential_revoke(provider=source_provider, application=application)
+        else:
+            revoked = client.post("/o/revoke_token/", {"token": token}, HTTP_AUTHORIZATION=auth)
+            assert revoked.status_code == 200
+    token_cache_set(found)
+
+    assert refused(read(token))

@@ -44,13 +44,14 @@ DELETES = {
     "webhooks_notificationattempt": "DELETE FROM webhooks_notificationattempt",
     "relay_transferattempt": "DELETE FROM relay_transferattempt",
 }
-GUARDED = [*CHANGES, "ledger_signingkey", "ledger_loghead"]
+GUARDED = [*CHANGES, "ledger_signingkey", "ledger_loghead", "ledger_logqueue"]
 # Beyond refusing changes: who may write keys, the log checked at commit, the audit clock.
 MORE_TRIGGERS = [
     ("ledger_signingkey", "omadata_evidence_owner"),
     ("ledger_loghead", "omadata_evidence_stored"),
     ("ledger_logentry", "omadata_evidence_stored"),
     ("ledger_lognode", "omadata_evidence_stored"),
+    ("ledger_logqueue", "omadata_evidence_stored"),
     ("registry_auditevent", "omadata_evidence_now"),
 ]
 KEY_CHANGE = "UPDATE ledger_signingkey SET {} WHERE kid = %s"

@@ -13,10 +13,11 @@ from tests.servers import Answer
 #   the claim (1), the transfer with its consent, services, organisations and both
 #   pairwise ids (1), the consent's data types (1), the move to `delivering` with
 #   the consent's re-check (1); then one transaction (2 here: a savepoint and its
-#   release inside the test's transaction) with the attempt row (1), the transfer's
-#   final state (1), the delivery receipt (7: its chain, the log) and the source's
-#   and sink's notifications (2).
-TRANSFER_STATEMENTS = 17
+#   release inside the test's transaction) with the consent locked (1: the receipt
+#   continues its chain), the attempt row (1), the transfer's final state (1), the
+#   delivery receipt (7: its chain, the log) and the source's and sink's
+#   notifications (2).
+TRANSFER_STATEMENTS = 18
 # Asking for one: the consent's data types (1), the consent locked with its services
 # read (1), the frequency limit (1), the unfinished transfers under the consent and at
 # the sink (2), the new row (1), in savepoints here (4: the request's and the insert's).
