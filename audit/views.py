@@ -105,11 +105,16 @@ def receipt_list(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data
     receipts = list(_receipt_query(filters)[: PAGE_SIZE + 1])
     kept = {name: value for name, value in request.GET.items() if name != "before"}
-    following = None
+    following, unshown = None, 0
     if len(receipts) > PAGE_SIZE:
         receipts = receipts[:PAGE_SIZE]
         last = receipts[-1].entry.index
-        # A page that ends among receipts still queued goes on with the whole log.
+        if last is None:
+            # The page ends among receipts still queued: it goes on with the whole log,
+            # and says how many more are queued (listed once integrated, within seconds).
+            shown = sum(1 for receipt in receipts if receipt.entry.index is None)
+            queued = _receipt_query(filters).filter(entry__index__isnull=True).count()
+            unshown = queued - shown
         following = "?" + urlencode({**kept, "before": log_size() if last is None else last})
     rows = [(receipt, *selectors.receipt_services(receipt)) for receipt in receipts]
     return render(
@@ -117,7 +122,8 @@ def receipt_list(request: HttpRequest) -> HttpResponse:
         "audit/receipts.html",
         {
             "form": form, "rows": rows, "next": following, "paged": filters["before"] is not None,
-            "csv_query": urlencode(kept), "csv_max": CSV_MAX,
+            "csv_query": urlencode(kept), "csv_max": CSV_MAX, "unshown_queued": unshown,
+            "merge_delay": f"{settings.OMADATA_LOG_MERGE_DELAY:g}",
         },
     )  # fmt: skip
 
