@@ -410,25 +410,23 @@ def _return_refusal(
     return ""
 
 
-def _links_of(resident: "User", *services: Service) -> dict[tuple[Any, str], bool]:
+def _links_of(resident: "User", *services: Service) -> set[tuple[Any, str]]:
     """Which of `services` the resident has an active or a pending link with, in one query."""
     rows = ServiceLink.objects.filter(
         resident=resident, service__in=services,
         status__in=[ServiceLink.Status.ACTIVE, ServiceLink.Status.PENDING],
     ).values_list("service_id", "status")  # fmt: skip
-    return dict.fromkeys(rows, True)
+    return set(rows)
 
 
-def _link_sink(
-    *, resident: "User", request: ConsentRequest, links: dict[tuple[Any, str], bool]
-) -> None:
+def _link_sink(*, resident: "User", request: ConsentRequest, links: set[tuple[Any, str]]) -> None:
     """The sink asked for this resident, so granting links the resident there too."""
-    if links.get((request.sink.pk, ServiceLink.Status.ACTIVE)):
+    if (request.sink.pk, ServiceLink.Status.ACTIVE) in links:
         return
     # A service that is also a source may hold a link the resident began there and
     # never finished. Its subject may be tied to whoever finished that link page, so
     # it is abandoned, and the sink's own request makes a link with a new subject.
-    if links.get((request.sink.pk, ServiceLink.Status.PENDING)):
+    if (request.sink.pk, ServiceLink.Status.PENDING) in links:
         ServiceLink.objects.filter(
             resident=resident, service=request.sink, status=ServiceLink.Status.PENDING
         ).update(status=ServiceLink.Status.ABANDONED)
@@ -476,7 +474,7 @@ def consent_grant(
     _lock_resident(resident)
     request = _open_request(request, resident)
     links = _links_of(resident, request.source, request.sink)
-    if not links.get((request.source.pk, ServiceLink.Status.ACTIVE)):
+    if (request.source.pk, ServiceLink.Status.ACTIVE) not in links:
         raise _state_error("link_required", _("Link your account at the source first."))
     _link_sink(resident=resident, request=request, links=links)
     now = timezone.now()

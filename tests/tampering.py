@@ -19,6 +19,7 @@ from consent.receipts import transfer_receipt_issue
 from ledger import checkpoints, jws, keys
 from ledger.checkpoints import CHECKPOINT_TYP
 from ledger.log import log_integrate
+from ledger.models import LogEntry
 from tests.factories import (
     grant_consent,
     link_resident,
@@ -43,6 +44,14 @@ def issue_receipts(count: int) -> None:
                 consent=consent, transfer_id=str(uuid.uuid4()), byte_count=1, sha256="0" * 64
             )
     log_integrate()
+
+
+def swap_places(a: Receipt, b: Receipt) -> None:
+    """Give two receipts each other's place in the log, as an owner rewriting it could."""
+    with evidence_unguarded():
+        LogEntry.objects.filter(pk=a.pk).update(index=-1)
+        LogEntry.objects.filter(pk=b.pk).update(index=a.log_index)
+        LogEntry.objects.filter(pk=a.pk).update(index=b.log_index)
 
 
 @contextmanager

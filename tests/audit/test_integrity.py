@@ -15,7 +15,7 @@ from ledger import jws
 from ledger.log import log_integrate, log_root
 from ledger.models import Checkpoint, LogEntry, SigningKey
 from tests.factories import grant_consent, request_consent
-from tests.tampering import evidence_unguarded, signed_checkpoint
+from tests.tampering import evidence_unguarded, signed_checkpoint, swap_places
 
 pytestmark = pytest.mark.django_db
 
@@ -95,10 +95,7 @@ def test_a_deleted_receipt_is_named_by_its_index_and_its_chain(log):
 
 def test_two_reordered_receipts_are_both_named(log):
     a, b = log.at(2), log.at(5)
-    with evidence_unguarded():
-        LogEntry.objects.filter(pk=a.pk).update(index=-1)
-        LogEntry.objects.filter(pk=b.pk).update(index=2)
-        LogEntry.objects.filter(pk=a.pk).update(index=5)
+    swap_places(a, b)
 
     check = integrity_check()
 

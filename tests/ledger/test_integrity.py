@@ -15,7 +15,7 @@ from ledger.integrity import Problem, log_check, root_at
 from ledger.log import DbNodeStore, log_queue, log_root
 from ledger.merkle import root
 from ledger.models import Checkpoint, LogEntry, LogHead, LogNode, LogQueue, SigningKey
-from tests.tampering import evidence_unguarded, issue_receipts, signed_checkpoint
+from tests.tampering import evidence_unguarded, issue_receipts, signed_checkpoint, swap_places
 
 pytestmark = pytest.mark.django_db
 
@@ -75,10 +75,7 @@ def test_a_deleted_receipt_is_named(log):
 
 def test_two_reordered_receipts_are_both_named(log):
     a, b = log.at(2), log.at(5)
-    with evidence_unguarded():
-        LogEntry.objects.filter(pk=a.pk).update(index=-1)
-        LogEntry.objects.filter(pk=b.pk).update(index=2)
-        LogEntry.objects.filter(pk=a.pk).update(index=5)
+    swap_places(a, b)
 
     _size, problems = log_check()
 

@@ -14,7 +14,7 @@ from consent.receipts import RECEIPT_TYP, receipt_verify
 from ledger import jws
 from ledger.log import log_root
 from ledger.models import Checkpoint, LogEntry, SigningKey
-from tests.tampering import evidence_unguarded, signed_checkpoint
+from tests.tampering import evidence_unguarded, signed_checkpoint, swap_places
 from tests.verifier.conftest import bundle_file
 
 pytestmark = pytest.mark.django_db
@@ -100,10 +100,7 @@ def test_a_deleted_receipt_is_named_by_its_index_and_its_chain(log, verify, tmp_
 
 def test_two_reordered_receipts_are_both_named(log, verify, tmp_path):
     a, b = log.at(2), log.at(5)
-    with evidence_unguarded():
-        LogEntry.objects.filter(pk=a.pk).update(index=-1)
-        LogEntry.objects.filter(pk=b.pk).update(index=2)
-        LogEntry.objects.filter(pk=a.pk).update(index=5)
+    swap_places(a, b)
 
     result = verify("bundle", bundle_file(tmp_path))
 
