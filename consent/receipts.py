@@ -148,17 +148,29 @@ def consent_receipt_issue(*, consent: Consent, event: str, reason: str = "") -> 
 
 
 def transfer_receipt_issue(
-    *, consent: Consent, transfer_id: str, byte_count: int, sha256: str
+    *,
+    consent: Consent,
+    transfer_id: str,
+    byte_count: int,
+    sha256: str,
+    part: int,
+    parts: int,
+    source: Service,
 ) -> Receipt:
-    """The evidence that a transfer's body reached the sink, chained to the consent's receipts.
+    """The evidence that one part of a transfer reached the sink, chained to the consent's
+    receipts: one receipt per part delivered.
 
-    It states the body's size and SHA-256, never its content.
+    It states the part's source, its number in the run, and the body's size and
+    SHA-256, never its content.
     """
     payload, terms = _terms_payload(consent, language=consent.language)
     omadata = {
         "consent_id": str(consent.id),
         "status": consent.status,
         "transfer_id": str(transfer_id),
+        "part": part,
+        "parts": parts,
+        "part_source": _service_ref(source),
         "byte_count": byte_count,
         "sha256": sha256,
         **terms,
