@@ -8,7 +8,7 @@ from django.http import Http404
 
 from consent.models import Consent
 from registry.models import Organisation
-from relay.models import Transfer, TransferAttempt
+from relay.models import Transfer, TransferAttempt, TransferPart
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -40,6 +40,9 @@ def transfer_access_for_sink(*, organisation: Organisation, transfer_id: UUID) -
 
 def transfer_list_for_resident(*, resident: "User", consent: Consent) -> QuerySet[Transfer]:
     """The transfers made under `consent`, if it is the resident's; none otherwise."""
-    return Transfer.objects.filter(consent=consent, consent__resident=resident).order_by(
-        "-created_at"
+    parts = TransferPart.objects.select_related("source").order_by("number")
+    return (
+        Transfer.objects.filter(consent=consent, consent__resident=resident)
+        .prefetch_related(Prefetch("parts", parts))
+        .order_by("-created_at")
     )

@@ -448,9 +448,7 @@ def test_identity_content_encoding_is_relayed(peers, consent):
 def test_fetch_url_stored_before_normalisation_fails_the_transfer(peers, consent, path):
     source, sink = peers
     # Written past the service layer, as a URL stored before URLs were normalised was.
-    Service.objects.filter(pk=consent.sources.get().service_id).update(
-        fetch_url=source.url + path
-    )
+    Service.objects.filter(pk=consent.sources.get().service_id).update(fetch_url=source.url + path)
 
     transfer = relay_until_final(request_transfer(consent))
 
