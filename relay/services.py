@@ -755,6 +755,7 @@ def _record_outcome(
     waiting = [part for part in parts if part.status == TransferPart.Status.QUEUED]
     attempt = None
     delay = 0.0
+    result: str
     if outcome.error:
         result, error = TransferAttempt.Outcome.CANCELLED, outcome.error
         attempt = TransferAttempt.objects.create(
@@ -831,7 +832,7 @@ def _evidence(*, transfer: Transfer, event: str, changes: dict) -> None:
         {
             "number": part.number, "source": str(part.source_id), "status": part.status,
             "byte_count": part.byte_count, "sha256": part.sha256, "error_code": part.error_code,
-            "receipt": part.receipt.jws if part.receipt_id else None,
+            "receipt": part.receipt.jws if part.receipt is not None else None,
         }
         for part in parts
     ]  # fmt: skip
