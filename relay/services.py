@@ -54,6 +54,8 @@ _STOPPED: dict[str, str] = {
     Consent.Status.PAUSED: "consent_paused",
     Consent.Status.EXPIRED: "consent_expired",
 }
+# A try owns its transfer in these states, fenced by its number.
+_TRYING = [Transfer.Status.FETCHING, Transfer.Status.DELIVERING]
 # A recurring consent's limit counts over a rolling window of its period.
 _WINDOW: dict[str, timedelta] = {
     Period.DAY: timedelta(days=1),
@@ -439,7 +441,11 @@ def transfer_relay(*, transfer_id: UUID | str) -> TransferAttempt | None:
     if stop:
         return _record(transfer=transfer, started=started, outcome=_Outcome(stop))
     waiting = [part for part in transfer.parts.all() if part.status == TransferPart.Status.QUEUED]
-    for part in waiting:
+    for index, part in enumerate(waiting):
+        # The claim's lease covers one part's fetch and delivery: each further part
+        # renews it, so that the sweeper never hands on a run that is still going.
+        if index and not _lease_renew(transfer):
+            return None
         part_started = timezone.now()
         fetched = _fetch(transfer, part)
         if isinstance(fetched, _Outcome):
@@ -461,6 +467,16 @@ def transfer_relay(*, transfer_id: UUID | str) -> TransferAttempt | None:
         if not recorded:
             return None
     return _record(transfer=transfer, started=started, outcome=_Outcome())
+
+
+def _lease_renew(transfer: Transfer) -> bool:
+    """Own the try for two more requests from now; False if a newer try owns the transfer."""
+    now = timezone.now()
+    return bool(
+        Transfer.objects.filter(
+            pk=transfer.pk, attempts=transfer.attempts, status__in=_TRYING
+        ).update(next_attempt_at=outbox.lease_end(now=now, requests=2))
+    )
 
 
 def _stop_reason(consent: Consent) -> str:
@@ -581,10 +597,6 @@ def _deliver(transfer: Transfer, part: TransferPart, *, body: bytes, content_typ
         return _Outcome(f"sink_{failure.code}", failure.status)
     error = outbox.http_error(response.status)
     return _Outcome(f"sink_{error}" if error else "", response.status)
-
-
-# A try owns its transfer in these states, fenced by its number.
-_TRYING = [Transfer.Status.FETCHING, Transfer.Status.DELIVERING]
 
 
 def _record_part(

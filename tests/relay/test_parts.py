@@ -7,6 +7,7 @@ checks the operator's tokens with its JWKS.
 import jwt
 import pytest
 
+from common import outbox
 from consent import services as consent_services
 from consent.models import Receipt, ServiceLink
 from consent.receipts import receipt_verify
@@ -256,3 +257,15 @@ def test_a_suspended_source_stops_the_whole_consent(peers, consent, city, staff,
     response = sink_api.post(URL, {"consent": str(consent.id)}, format="json")
 
     assert (response.status_code, response.json()["code"]) == (409, "service_unavailable")
+
+
+def test_each_further_part_renews_the_lease_so_the_sweeper_leaves_the_run_alone(peers, consent):
+    watch, _records, _sink = peers
+    watch.answers = [Answer(body=b"{}", stall=0.3)]
+
+    transfer = relay_until_final(request_transfer(consent))
+
+    first = TransferAttempt.objects.get(transfer=transfer, part__number=1)
+    lease = outbox.lease_end(now=first.finished_at, requests=2)
+    # Renewed after the first part ended; the claim's lease ended before the stall did.
+    assert transfer.next_attempt_at >= lease
