@@ -24,6 +24,7 @@ _not_run: dict[str, list[str]] = {}
 FAKE_DNS = {
     "wearable.example.fi": ["93.184.215.14"],
     "sink.example.fi": ["93.184.215.15"],
+    "city.example.fi": ["93.184.215.18"],
     "hooks.example.fi": ["2606:2800:21f:cb07::1"],
     "internal.example.fi": ["10.1.2.3"],
     "router.example.fi": ["192.168.1.1"],
