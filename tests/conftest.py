@@ -252,6 +252,26 @@ def wellbeing(sink_provider, data_types, staff):
 
 
 @pytest.fixture
+def city(data_types, staff):
+    """Helsinki's records: an approved source of contact details, with a webhook."""
+    helsinki = factories.make_provider(
+        name="Helsingin kaupunki", business_id="0201256-6", username="helsinki"
+    )
+    return factories.register_service(helsinki, factories.city_spec(), approve_by=staff)
+
+
+@pytest.fixture
+def joiner(sink_provider, data_types, staff):
+    """Espoo's sink that takes steps, heart rate and contact details: from several sources."""
+    spec = factories.sink_spec(
+        slug="joiner", webhook_url="https://sink.example.fi/hooks",
+        sink={"delivery_url": "https://sink.example.fi/deliver",
+              "data_types": ["wellbeing.steps", "wellbeing.heart_rate", "city.contact_details"]},
+    )  # fmt: skip
+    return factories.register_service(sink_provider, spec, approve_by=staff)
+
+
+@pytest.fixture
 def staff(db):
     return factories.make_user("staff", is_staff=True, is_superuser=True)
 

@@ -18,35 +18,15 @@ from tests.factories import (
     city_spec,
     grant_consent,
     link_resident,
-    make_provider,
     register_service,
     request_consent,
     request_consent_over,
-    sink_spec,
 )
 from webhooks.models import Notification
 
 pytestmark = pytest.mark.django_db
 ALL = "services:read consents:request consents:read links:write"
 STEPS, HEART, CONTACT = "wellbeing.steps", "wellbeing.heart_rate", "city.contact_details"
-
-
-@pytest.fixture
-def city(data_types, staff):
-    """Helsinki's records: an approved source of contact details, with a webhook."""
-    helsinki = make_provider(name="Helsingin kaupunki", business_id="0201256-6", username="hki")
-    return register_service(helsinki, city_spec(), approve_by=staff)
-
-
-@pytest.fixture
-def joiner(sink_provider, data_types, staff):
-    """Espoo's sink that takes steps, heart rate and contact details, with a webhook."""
-    spec = sink_spec(
-        slug="joiner", webhook_url="https://sink.example.fi/hooks",
-        sink={"delivery_url": "https://sink.example.fi/deliver",
-              "data_types": [STEPS, HEART, CONTACT]},
-    )  # fmt: skip
-    return register_service(sink_provider, spec, approve_by=staff)
 
 
 @pytest.fixture
