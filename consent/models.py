@@ -139,7 +139,7 @@ class ConsentTerms(LocalizedMixin, models.Model):
 
     def source_groups(self) -> list[tuple[Service, list[DataType]]]:
         """Each source with the data types wanted from it, as the consent screen groups them."""
-        types = {data_type.key: data_type for data_type in self.data_types.all()}  # type: ignore[attr-defined]
+        types = {data_type.key: data_type for data_type in self.data_types.all()}
         return [
             (part.service, [types[key] for key in part.data_types if key in types])
             for part in self.source_parts()
