@@ -1,4 +1,8 @@
-"""The audit lists as CSV files: what each file holds, written row by row as it is sent."""
+"""The audit lists as CSV files: what each file holds, written row by row as it is sent.
+
+A receipt's `source` column holds the slugs of all its sources, in the consent's
+order, separated by a space (a slug has no spaces): a consent may join several.
+"""
 
 import csv
 from collections.abc import Iterable, Iterator
@@ -66,10 +70,11 @@ def receipt_rows(receipts: Iterable[Receipt]) -> Iterator[list[object]]:
     """RECEIPT_COLUMNS of each receipt. The pseudonym is read from the consent, request or
     link row the receipt was signed from, not decoded from each receipt's payload."""
     for receipt in receipts:
-        source, sink = selectors.receipt_services(receipt)
+        sources, sink = selectors.receipt_services(receipt)
         yield [
             receipt.entry.index, receipt.pk, receipt.event, utc(receipt.entry.created_at),
-            receipt.consent_id, source.slug if source else "", sink.slug if sink else "",
+            receipt.consent_id, " ".join(source.slug for source in sources),
+            sink.slug if sink else "",
             selectors.receipt_pseudonym(receipt), receipt.entry.sha256,
         ]  # fmt: skip
 

@@ -35,8 +35,9 @@ CONSENT_EVENTS = {
 TRANSFER_OUTCOMES = (
     Transfer.Status.DELIVERED, Transfer.Status.FAILED, Transfer.Status.CANCELLED,
 )  # fmt: skip
-# A transfer's two services: the figures are kept apart by the role the service had in it.
-ROLES = {"sink": "consent__sink", "source": "consent__source"}
+# A transfer's services: the figures are kept apart by the role the service had in it. A
+# consent may join several sources: its transfer counts once for each of them, as a source.
+ROLES = {"sink": "consent__sink_id", "source": "consent__sources__service_id"}
 
 
 @dataclass
@@ -164,8 +165,13 @@ def _transfer_figures(transfers: QuerySet[Transfer], path: str) -> dict[UUID, Tr
             duration, filter=Q(status=Transfer.Status.DELIVERED, finished_at__isnull=False),
             output_field=DurationField(),
         )  # fmt: skip
-    rows = transfers.values(service_id=F(f"{path}_id")).annotate(**counts).order_by()
-    return {row.pop("service_id"): TransferFigures(**row) for row in rows}
+    # A consent names each source once, so grouping by a source counts each transfer once.
+    rows = transfers.values(service_id=F(path)).annotate(**counts).order_by()
+    return {
+        service_id: TransferFigures(**row)
+        for row in rows
+        if (service_id := row.pop("service_id")) is not None
+    }
 
 
 def _medians_in_python(transfers: QuerySet[Transfer]) -> dict[str, dict[UUID, timedelta]]:
@@ -175,12 +181,16 @@ def _medians_in_python(transfers: QuerySet[Transfer]) -> dict[str, dict[UUID, ti
     """
     durations: dict[str, dict[UUID, list[timedelta]]] = {role: defaultdict(list) for role in ROLES}
     delivered = transfers.filter(status=Transfer.Status.DELIVERED, finished_at__isnull=False)
-    paths = [f"{path}_id" for path in ROLES.values()]
-    for *service_ids, created_at, finished_at in delivered.values_list(
-        *paths, "created_at", "finished_at"
+    # The join gives a row per source of a transfer: its sink counts it on the first only.
+    seen: set[UUID] = set()
+    for transfer_id, sink_id, source_id, created_at, finished_at in delivered.values_list(
+        "pk", ROLES["sink"], ROLES["source"], "created_at", "finished_at"
     ).order_by():
-        for role, service_id in zip(ROLES, service_ids, strict=True):
-            durations[role][service_id].append(finished_at - created_at)
+        if transfer_id not in seen:
+            seen.add(transfer_id)
+            durations["sink"][sink_id].append(finished_at - created_at)
+        if source_id is not None:
+            durations["source"][source_id].append(finished_at - created_at)
     return {
         role: {service_id: _median(times) for service_id, times in by_service.items()}
         for role, by_service in durations.items()

@@ -13,12 +13,12 @@ from itertools import chain, islice, pairwise
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from audit.integrity import RowSubject, signed_subject
-from consent.models import Consent, Receipt
+from consent.models import Consent, ConsentSource, Receipt, RequestSource
 from consent.receipts import RECEIPT_TYP
 from ledger import jws
 from ledger.checkpoints import b64, checkpoint_latest
@@ -35,15 +35,17 @@ from ledger.models import Checkpoint, LogEntry, LogQueue, SigningKey
 from registry.models import Service
 from relay.models import Transfer
 
-# Each receipt row names its services and its subject: one query for the whole page.
-_RELATED = (
-    "entry", "consent__source", "consent__sink", "request__source", "request__sink",
-    "link__service",
-)  # fmt: skip
+# Each receipt row names its services and its subject: one query for the whole page, and
+# one more for the sources of its consents (one for its refused requests', if any).
+_RELATED = ("entry", "consent__sink", "request__sink", "link__service")
+_SOURCES = (
+    Prefetch("consent__sources", ConsentSource.objects.select_related("service")),
+    Prefetch("request__sources", RequestSource.objects.select_related("service")),
+)
 
 
 def _receipts() -> QuerySet[Receipt]:
-    return Receipt.objects.select_related(*_RELATED)
+    return Receipt.objects.select_related(*_RELATED).prefetch_related(*_SOURCES)
 
 
 def receipt_query(
@@ -69,9 +71,16 @@ def receipt_query(
     if event:
         receipts = receipts.filter(event=event)
     if service:
+        # Any one of several sources: Exists, so that a receipt is listed once.
+        consent_source = ConsentSource.objects.filter(
+            consent=OuterRef("consent_id"), service__slug=service
+        )
+        request_source = RequestSource.objects.filter(
+            request=OuterRef("request_id"), service__slug=service
+        )
         receipts = receipts.filter(
-            Q(consent__source__slug=service) | Q(consent__sink__slug=service)
-            | Q(request__source__slug=service) | Q(request__sink__slug=service)
+            Q(consent__sink__slug=service) | Exists(consent_source)
+            | Q(request__sink__slug=service) | Exists(request_source)
             | Q(link__service__slug=service)
         )  # fmt: skip
     if consent_id is not None:
@@ -99,14 +108,15 @@ def receipt_access(*, receipt_id: UUID) -> Receipt:
         raise Http404 from None
 
 
-def receipt_services(receipt: Receipt) -> tuple[Service | None, Service | None]:
-    """The receipt's source and sink; a link's receipt names its one service as the source."""
+def receipt_services(receipt: Receipt) -> tuple[list[Service], Service | None]:
+    """The receipt's sources, in order, and its sink; a link's receipt names its one service
+    as its source. Read from the rows it was signed from (`_receipts` prefetches them)."""
     terms = receipt.consent or receipt.request
     if terms is not None:
-        return terms.source, terms.sink
+        return [part.service for part in terms.source_parts()], terms.sink
     if receipt.link is not None:
-        return receipt.link.service, None
-    return None, None
+        return [receipt.link.service], None
+    return [], None
 
 
 def _chain(receipt: Receipt) -> QuerySet[Receipt]:
@@ -339,7 +349,11 @@ def _consistency(
 
 def consent_access(*, consent_id: UUID) -> Consent:
     try:
-        return Consent.objects.select_related("source", "sink").get(pk=consent_id)
+        return (
+            Consent.objects.select_related("sink")
+            .prefetch_related(Prefetch("sources", ConsentSource.objects.select_related("service")))
+            .get(pk=consent_id)
+        )
     except Consent.DoesNotExist:
         raise Http404 from None
 

@@ -147,7 +147,7 @@ def receipt_detail(request: HttpRequest, receipt_id: UUID) -> HttpResponse:
     receipt = selectors.receipt_access(receipt_id=receipt_id)
     verification = selectors.receipt_verify(receipt)
     previous, following = selectors.receipt_neighbours(receipt)
-    source, sink = selectors.receipt_services(receipt)
+    sources, sink = selectors.receipt_services(receipt)
     omadata = verification.payload.get("omadata")
     claimed_previous = omadata.get("previous_receipt_sha256") if isinstance(omadata, dict) else None
     expected_previous = previous.entry.sha256 if previous is not None else None
@@ -156,7 +156,7 @@ def receipt_detail(request: HttpRequest, receipt_id: UUID) -> HttpResponse:
         "audit/receipt.html",
         {
             "receipt": receipt,
-            "source": source,
+            "sources": sources,
             "sink": sink,
             "verification": verification,
             "omadata": omadata if isinstance(omadata, dict) else {},

@@ -97,7 +97,8 @@ def receipt_payload(index: int, receipt_id: str, previous: str | None) -> dict:
         "sensitive": False, "spiCat": [],
         "omadata": {
             "event": "consent.granted", "consent_id": consent_id, "status": "active",
-            "request_id": consent_id, "notice_sha256": "0" * 64, "source": service,
+            "request_id": consent_id, "notice_sha256": "0" * 64,
+            "sources": [{**service, "data_types": ["wellbeing.steps"]}],
             "sink": service, "data_types": ["wellbeing.steps"],
             "valid_until": "2026-01-01T00:00:00+00:00",
             "frequency": {"kind": "recurring", "limit": 1, "period": "day"},

@@ -119,9 +119,13 @@ def consent_link_start(request: AuthenticatedHttpRequest, request_id: UUID) -> H
     )
     services.consent_request_claim(request=consent_request, resident=request.user)
     return_to = settings.BASE_URL + reverse("consent-screen", args=[consent_request.id])
-    # Only a source of this request: the form names which, the first one by default.
-    sources = {str(source.pk): source for source in services.request_sources(consent_request)}
-    source = sources.get(request.POST.get("source", ""), next(iter(sources.values())))
+    # Only a source of this request: the form names which; any other value, the first not
+    # yet linked (the step the screen shows), or the first when all are.
+    sources = services.request_sources(consent_request)
+    source = {str(each.pk): each for each in sources}.get(request.POST.get("source", ""))
+    if source is None:
+        linked = services.links_active(resident=request.user, services=sources)
+        source = next((each for each in sources if each.pk not in linked), sources[0])
     try:
         started = services.link_start(resident=request.user, service=source, return_to=return_to)
     except Conflict as problem:

@@ -24,6 +24,7 @@ _not_run: dict[str, list[str]] = {}
 FAKE_DNS = {
     "wearable.example.fi": ["93.184.215.14"],
     "sink.example.fi": ["93.184.215.15"],
+    "city.example.fi": ["93.184.215.18"],
     "hooks.example.fi": ["2606:2800:21f:cb07::1"],
     "internal.example.fi": ["10.1.2.3"],
     "router.example.fi": ["192.168.1.1"],
@@ -247,6 +248,26 @@ def wearable(source_provider, data_types, staff):
 def wellbeing(sink_provider, data_types, staff):
     """An approved sink accepting steps, with a webhook."""
     spec = factories.sink_spec(webhook_url="https://sink.example.fi/hooks")
+    return factories.register_service(sink_provider, spec, approve_by=staff)
+
+
+@pytest.fixture
+def city(data_types, staff):
+    """Helsinki's records: an approved source of contact details, with a webhook."""
+    helsinki = factories.make_provider(
+        name="Helsingin kaupunki", business_id="0201256-6", username="helsinki"
+    )
+    return factories.register_service(helsinki, factories.city_spec(), approve_by=staff)
+
+
+@pytest.fixture
+def joiner(sink_provider, data_types, staff):
+    """Espoo's sink that takes steps, heart rate and contact details: from several sources."""
+    spec = factories.sink_spec(
+        slug="joiner", webhook_url="https://sink.example.fi/hooks",
+        sink={"delivery_url": "https://sink.example.fi/deliver",
+              "data_types": ["wellbeing.steps", "wellbeing.heart_rate", "city.contact_details"]},
+    )  # fmt: skip
     return factories.register_service(sink_provider, spec, approve_by=staff)
 
 

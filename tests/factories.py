@@ -83,6 +83,24 @@ def source_spec(slug: str = "wearable", **changes) -> dict:
     return spec
 
 
+def city_spec(slug: str = "city-records", **changes) -> dict:
+    """A city's records: a source of contact details at city.example.fi, with a webhook."""
+    spec = {
+        "slug": slug,
+        "name": {"fi": "Kaupungin tiedot", "sv": "Stadens uppgifter", "en": "City records"},
+        "description": {"fi": "Rekisteri.", "sv": "Register.", "en": "A register."},
+        "privacy_policy_url": "https://city.example.fi/privacy",
+        "source": {
+            "fetch_url": "https://city.example.fi/data",
+            "link_url": "https://city.example.fi/link",
+            "data_types": ["city.contact_details"],
+        },
+        "webhook_url": "https://city.example.fi/hooks",
+    }
+    spec.update(changes)
+    return spec
+
+
 def sink_spec(slug: str = "wellbeing", **changes) -> dict:
     """Espoo's wellbeing programme: a sink of steps at sink.example.fi, with no webhook."""
     spec = {
@@ -120,6 +138,14 @@ def request_spec(source: Service, **changes) -> dict:
     return spec
 
 
+def sources_spec(parts: list[tuple[Service, list[str]]], **changes) -> dict:
+    """request_spec in the `sources` form: each (source, data type keys) in order."""
+    spec = request_spec(parts[0][0], **changes)
+    del spec["source"], spec["data_types"]
+    spec["sources"] = [{"source": source.id, "data_types": keys} for source, keys in parts]
+    return spec
+
+
 # -- what the services and residents do --------------------------------------------
 
 
@@ -137,6 +163,13 @@ def register_service(provider, spec: dict, *, approve_by=None) -> Service:
 def request_consent(*, sink: Service, source: Service, **changes) -> ConsentRequest:
     """The sink asks for consent with request_spec(source, **changes)."""
     return consent_services.consent_request_create(sink=sink, spec=request_spec(source, **changes))
+
+
+def request_consent_over(
+    *, sink: Service, parts: list[tuple[Service, list[str]]], **changes
+) -> ConsentRequest:
+    """The sink asks for one consent over several sources: each (source, data type keys)."""
+    return consent_services.consent_request_create(sink=sink, spec=sources_spec(parts, **changes))
 
 
 def link_resident(resident, service: Service, *, reference: str = "watch-owner-1") -> ServiceLink:

@@ -57,7 +57,8 @@ def test_receipts_csv_names_source_and_sink_by_slug(as_auditor, log):
 
     [granted] = rows
     consent = Consent.objects.get(pk=granted["consent_id"])
-    assert (granted["source"], granted["sink"]) == (consent.source.slug, consent.sink.slug)
+    [part] = consent.source_parts()
+    assert (granted["source"], granted["sink"]) == (part.service.slug, consent.sink.slug)
 
 
 def test_receipts_csv_takes_the_lists_filters(as_auditor, log):

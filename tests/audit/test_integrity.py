@@ -214,7 +214,8 @@ def test_a_receipt_row_deleted_from_under_its_leaf_is_named(log):
 
 def test_receipt_rows_moved_to_another_consent_are_named(log, eero):
     mine = next(r for r in log.receipts if r.consent_id and r.event == "consent.granted")
-    other = grant_consent(request_consent(sink=mine.consent.sink, source=mine.consent.source), eero)
+    [part] = mine.consent.source_parts()
+    other = grant_consent(request_consent(sink=mine.consent.sink, source=part.service), eero)
     theirs = other.receipts.get()
     log_integrate()
     with evidence_unguarded():

@@ -83,9 +83,8 @@ def test_resident_links_approves_and_returns_to_the_sink(
 def test_approve_and_refuse_carry_equal_weight(page, live_server, peers, consent_request, aino):
     from consent.models import ConsentRequest, ServiceLink
 
-    ServiceLink.objects.create(
-        resident=aino, service=consent_request.source, subject="s1", status="active"
-    )
+    [part] = consent_request.source_parts()
+    ServiceLink.objects.create(resident=aino, service=part.service, subject="s1", status="active")
     page.goto(f"{live_server.url}/consent/requests/{consent_request.id}")
     _log_in(page)
 
@@ -132,9 +131,8 @@ def test_consent_screen_speaks_the_residents_language(
 def test_resident_withdraws_from_my_consents(page, live_server, peers, consent_request, aino):
     from consent.models import ServiceLink
 
-    ServiceLink.objects.create(
-        resident=aino, service=consent_request.source, subject="s1", status="active"
-    )
+    [part] = consent_request.source_parts()
+    ServiceLink.objects.create(resident=aino, service=part.service, subject="s1", status="active")
     consent = consent_services.consent_grant(
         request=consent_request, resident=aino, language="en", notice_text="n"
     )

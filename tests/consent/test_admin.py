@@ -34,7 +34,7 @@ def test_staff_open_every_changelist_and_its_first_row(client, staff, evidence, 
 
 def test_a_data_type_named_only_by_a_consent_cannot_be_deleted(client, staff, consent):
     steps = consent.data_types.get(key="wellbeing.steps")
-    consent.source.offered_types.remove(steps)
+    consent.source_parts()[0].service.offered_types.remove(steps)
     consent.sink.accepted_types.remove(steps)
     client.force_login(staff)
 
