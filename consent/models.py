@@ -134,8 +134,19 @@ class ConsentTerms(LocalizedMixin, models.Model):
         abstract = True
 
     def source_parts(self) -> list["TermsSource"]:
-        """The sources in order; `sources` is prefetched with their services where listed."""
-        return sorted(self.sources.all(), key=lambda part: part.position)  # type: ignore[attr-defined]
+        """The sources in order; `sources` is prefetched with their services where listed.
+
+        Read once per instance: a request's or consent's sources never change.
+        """
+        known = self.__dict__.get("_source_parts")
+        if known is None:
+            known = sorted(self.sources.all(), key=lambda part: part.position)  # type: ignore[attr-defined]
+            self.__dict__["_source_parts"] = known
+        return known
+
+    def source_parts_known(self, parts: list["TermsSource"]) -> None:
+        """Take `parts`, just written with their services, as the sources: no need to read them."""
+        self.__dict__["_source_parts"] = sorted(parts, key=lambda part: part.position)
 
     def source_groups(self) -> list[tuple[Service, list[DataType]]]:
         """Each source with the data types wanted from it, as the consent screen groups them."""
@@ -275,6 +286,12 @@ class ConsentSource(TermsSource):
 
     def __str__(self) -> str:
         return f"{self.consent_id} {self.position}"
+
+
+def sources_with_services(model: type[models.Model]) -> models.Prefetch:
+    """The `sources` of requests or consents with their services and organisations, in one read."""
+    parts = model.objects.select_related("service__organisation")  # type: ignore[attr-defined]
+    return models.Prefetch("sources", parts)
 
 
 # Log order: integrated receipts by index, then those still queued, in queue order.

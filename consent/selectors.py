@@ -6,19 +6,24 @@ from uuid import UUID
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from consent.models import Consent, ConsentRequest, ConsentSource, Receipt, ServiceLink
+from consent.models import (
+    Consent,
+    ConsentRequest,
+    ConsentSource,
+    Receipt,
+    RequestSource,
+    ServiceLink,
+    sources_with_services,
+)
 from registry.models import Organisation
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-SOURCES = "sources__service__organisation"
-
-
 def _consents() -> QuerySet[Consent]:
     return Consent.objects.select_related("sink__organisation", "request").prefetch_related(
-        "data_types", SOURCES
+        "data_types", sources_with_services(ConsentSource)
     )
 
 
@@ -80,7 +85,7 @@ def request_access_for_resident(*, resident: "User", request_id: UUID) -> Consen
     try:
         request = (
             ConsentRequest.objects.select_related("sink__organisation")
-            .prefetch_related("data_types", SOURCES)
+            .prefetch_related("data_types", sources_with_services(RequestSource))
             .get(pk=request_id)
         )
     except ConsentRequest.DoesNotExist:

@@ -29,6 +29,7 @@ from consent.models import (
     Receipt,
     RequestSource,
     ServiceLink,
+    sources_with_services,
 )
 from consent.receipts import (
     consent_receipt_issue,
@@ -240,7 +241,7 @@ def _open_request(request: ConsentRequest, resident: "User") -> ConsentRequest:
     request = (
         ConsentRequest.objects.select_for_update(of=("self",))
         .select_related("sink__organisation")
-        .prefetch_related("sources__service__organisation")
+        .prefetch_related(sources_with_services(RequestSource))
         .get(pk=request.pk)
     )
     if request.resident_id not in (None, resident.pk):
@@ -555,11 +556,12 @@ def consent_grant(
         principal=request.principal,
     )  # fmt: skip
     consent.data_types.add(*request.data_types.all())
-    ConsentSource.objects.bulk_create(
+    parts = ConsentSource.objects.bulk_create(
         ConsentSource(consent=consent, service=part.service, position=part.position,
                       data_types=part.data_types)
         for part in request.source_parts()
     )  # fmt: skip
+    consent.source_parts_known(parts)
     shared = ConsentSource.objects.filter(consent=OuterRef("pk"), service__in=sources)
     previous = Consent.objects.select_for_update(of=("self",)).filter(
         Exists(shared), resident=resident, sink=request.sink,

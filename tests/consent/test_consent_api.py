@@ -381,19 +381,19 @@ def test_a_link_token_with_deep_json_is_refused_at_the_token_field(
     assert response.json()["fields"][0]["code"] in ("token_invalid_json", "max_length")
 
 
-def test_a_consent_read_takes_four_statements_with_its_token_check(
+def test_a_consent_read_takes_five_statements_with_its_token_check(
     sink_provider, consent, django_assert_max_num_queries
 ):
     """The token with its client, owner and organisation; the consent; its data types; its
-    receipts, however many: nothing is read once per receipt or per data type. The
-    next read with the same token finds it in the cache."""
+    sources; its receipts, however many: nothing is read once per receipt, per data type
+    or per source. The next read with the same token finds it in the cache."""
     services.consent_pause(consent=consent)
     services.consent_resume(consent=consent)
     api = api_as(sink_provider, ALL)
 
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         first = api.get(f"/api/v1/consents/{consent.id}")
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         again = api.get(f"/api/v1/consents/{consent.id}")
 
     assert first.status_code == again.status_code == 200
