@@ -36,8 +36,8 @@ TRANSFER_OUTCOMES = (
     Transfer.Status.DELIVERED, Transfer.Status.FAILED, Transfer.Status.CANCELLED,
 )  # fmt: skip
 # A transfer's services: the figures are kept apart by the role the service had in it. A
-# consent may join several sources: its transfer counts once for each of them, as a source.
-ROLES = {"sink": "consent__sink_id", "source": "consent__sources__service_id"}
+# run has a part from each source it fetched from: it counts once for each, as a source.
+ROLES = {"sink": "consent__sink_id", "source": "parts__source_id"}
 
 
 @dataclass
@@ -165,7 +165,7 @@ def _transfer_figures(transfers: QuerySet[Transfer], path: str) -> dict[UUID, Tr
             duration, filter=Q(status=Transfer.Status.DELIVERED, finished_at__isnull=False),
             output_field=DurationField(),
         )  # fmt: skip
-    # A consent names each source once, so grouping by a source counts each transfer once.
+    # A run has one part per source, so grouping by a source counts each transfer once.
     rows = transfers.values(service_id=F(path)).annotate(**counts).order_by()
     return {
         service_id: TransferFigures(**row)

@@ -41,8 +41,9 @@ def issue_receipts(count: int) -> None:
     for _ in range(count):
         with transaction.atomic():
             transfer_receipt_issue(
-                consent=consent, transfer_id=str(uuid.uuid4()), byte_count=1, sha256="0" * 64
-            )
+                consent=consent, transfer_id=str(uuid.uuid4()), byte_count=1, sha256="0" * 64,
+                part=1, parts=1, source=consent.sources.get().service,
+            )  # fmt: skip
     log_integrate()
 
 
@@ -123,7 +124,8 @@ def log(source_provider, sink_provider, data_types, staff, aino, eero) -> Log:
     with transaction.atomic():  # as the relay issues it, with the transfer's change
         transfer_receipt_issue(
             consent=consent, transfer_id=str(uuid.uuid4()), byte_count=5,
-            sha256=hashlib.sha256(b"12345").hexdigest(),
+            sha256=hashlib.sha256(b"12345").hexdigest(), part=1, parts=1,
+            source=consent.sources.get().service,
         )  # fmt: skip
     refused = request_consent(sink=wellbeing, source=wearable)
     services.consent_refuse(request=refused, resident=aino, language="en", notice_text="n")

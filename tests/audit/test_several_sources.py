@@ -12,7 +12,7 @@ from django.utils import timezone
 from consent import services as consent_services
 from consent.models import Receipt
 from ledger.log import log_integrate
-from relay.models import Transfer
+from relay.models import Transfer, TransferPart
 from tests.factories import grant_consent, link_resident, request_consent_over
 
 pytestmark = pytest.mark.django_db
@@ -98,6 +98,11 @@ def _delivered(consent, seconds: int) -> Transfer:
     Transfer.objects.filter(pk=transfer.pk).update(
         finished_at=transfer.created_at + timedelta(seconds=seconds)
     )
+    for term in consent.sources.all():
+        TransferPart.objects.create(
+            transfer=transfer, number=term.position, source_id=term.service_id,
+            data_types=term.data_types, status=TransferPart.Status.DELIVERED,
+        )  # fmt: skip
     return transfer
 
 

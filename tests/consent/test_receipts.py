@@ -32,7 +32,8 @@ def every_event(consent, consent_request, linked, wellbeing, wearable, aino):
     services.consent_resume(consent=consent)
     transfer_receipt_issue(
         consent=consent, transfer_id=str(uuid.uuid4()), byte_count=5,
-        sha256=hashlib.sha256(b"12345").hexdigest(),
+        sha256=hashlib.sha256(b"12345").hexdigest(), part=1, parts=1,
+        source=consent.sources.get().service,
     )  # fmt: skip
     refused = request_consent(sink=wellbeing, source=wearable)
     services.consent_refuse(request=refused, resident=aino, language="en", notice_text="n")
