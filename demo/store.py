@@ -244,14 +244,15 @@ class Store:
         return self._run("select * from deliveries order by received_at desc")
 
     def account_deliveries(self, account: str) -> list[sqlite3.Row]:
-        """What was delivered under the consents attributed to `account`, newest first.
+        """What was delivered under the consents attributed to `account`, latest first.
 
-        Each with `consent_sources`: the sources of its consent, as attached.
+        Each with `consent_sources`: the sources of its consent, as attached. In the
+        order they were kept (rowid): `received_at` counts whole seconds only.
         """
         return self._run(
             "select d.*, c.sources as consent_sources from deliveries d "
             "join consents c on c.id = d.consent_id "
-            "where c.account = ? order by d.received_at desc, d.part",
+            "where c.account = ? order by d.rowid desc",
             account,
         )
 
