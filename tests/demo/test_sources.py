@@ -11,7 +11,6 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from ledger import jws
-
 from tests.demo.world import SOURCES, get, link_at
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -18,7 +18,7 @@ from tests.demo.world import post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DAYS = ["2026-11-26", "2026-11-27"]
-STEPS = {"wellbeing.steps": [{"date": d, "steps": s} for d, s in zip(DAYS, [8123, 4567])]}
+STEPS = {"wellbeing.steps": [{"date": DAYS[0], "steps": 8123}, {"date": DAYS[1], "steps": 4567}]}
 VISITS = {
     "sports.visits": [
         {"date": DAYS[0], "swims": 1, "gym_visits": 0},
@@ -36,7 +36,8 @@ def part_headers(world, *, transfer_id: str, consent_id: str, part: int | None, 
     now = int(time.time())
     claims = {
         "iss": world.operator, "aud": str(world.wellbeing.id), "sub": "sink-subject",
-        "consent_id": consent_id, "transfer_id": transfer_id, "data_types": sorted(json.loads(body)),
+        "consent_id": consent_id, "transfer_id": transfer_id,
+        "data_types": sorted(json.loads(body)),
         "jti": str(uuid.uuid4()), "iat": now, "exp": now + 120,
     }  # fmt: skip
     if part is not None:
