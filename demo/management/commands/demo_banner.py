@@ -6,7 +6,6 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-
 # The demo services of each journey: what the banner calls them, and their page.
 RESIDENT = [
     ("wellbeing service (sink)", "/wellbeing/"),
