@@ -8,7 +8,6 @@ only source.
 import base64
 import hashlib
 import json
-import re
 import time
 import uuid
 
@@ -19,7 +18,7 @@ from consent.models import Consent
 from demo.newcomer import BROWSER_COOKIE
 from demo.store import account_of
 from ledger import jws
-from tests.demo.world import post
+from tests.demo.world import form_field, link_every_source, operator_post, post
 from tests.servers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -171,37 +170,6 @@ def test_the_page_speaks_the_residents_language(demo_world, newcomer, lang, head
     assert f">{button}</button>" in shown
 
 
-def _form(text: str, name: str) -> str:
-    return re.search(rf'name="{name}" value="([^"]+)"', text)[1]
-
-
-def _operator_post(browser, url: str, page, **data):
-    data["csrfmiddlewaretoken"] = _form(page.text, "csrfmiddlewaretoken")
-    return browser.post(url, data=data, headers={"Referer": page.url}, timeout=10)
-
-
-def link_every_source(world, browser, screen) -> requests.Response:
-    """Press each Link on the consent screen, and Link at the source it leads to.
-
-    The screen asks for the sources not yet linked one after the other; it is
-    back, with nothing left to link, when this returns it.
-    """
-    consent_path = screen.url.split("?")[0].removeprefix(world.operator)
-    linked = 0
-    while f'action="{consent_path}/link' in screen.text:
-        action = re.search(rf'action="({re.escape(consent_path)}/link[^"]*)"', screen.text)[1]
-        at_source = _operator_post(browser, f"{world.operator}{action}", screen)
-        assert "You are signed in to" in at_source.text, at_source.text
-        screen = browser.post(
-            at_source.url.split("?")[0], timeout=10,
-            data={name: _form(at_source.text, name) for name in ("link_token", "csrf_token")},
-        )  # fmt: skip
-        assert screen.url.startswith(f"{world.operator}{consent_path}")
-        linked += 1
-        assert linked <= 5, "the screen keeps asking for links"
-    return screen
-
-
 def test_a_resident_moving_from_helsinki_brings_her_history_to_espoo(demo_world):
     browser = requests.Session()
     browser.headers["Accept-Language"] = "en"
@@ -209,18 +177,18 @@ def test_a_resident_moving_from_helsinki_brings_her_history_to_espoo(demo_world)
     assert "I am moving to Espoo" in landing.text
 
     login = browser.post(
-        f"{demo_world.url}/newcomer/join", data={"csrf_token": _form(landing.text, "csrf_token")},
-        timeout=10,
+        f"{demo_world.url}/newcomer/join",
+        data={"csrf_token": form_field(landing.text, "csrf_token")}, timeout=10,
     )  # fmt: skip
     resident = demo_world.seeded["resident"]
-    screen = _operator_post(
+    screen = operator_post(
         browser, login.url, login, username=resident["username"], password=resident["password"]
     )
     assert "Helsinki resident records" in screen.text
     screen = link_every_source(demo_world, browser, screen)
-    back = _operator_post(
+    back = operator_post(
         browser, f"{screen.url.split('?')[0]}/answer", screen,
-        answer="approve", notice_sha256=_form(screen.text, "notice_sha256"),
+        answer="approve", notice_sha256=form_field(screen.text, "notice_sha256"),
     )  # fmt: skip
 
     assert back.url.startswith(f"{demo_world.url}/newcomer/?answer=approved")

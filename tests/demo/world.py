@@ -134,3 +134,31 @@ def link_at(world: DemoWorld, resident, service: Service, *, return_to: str) -> 
     assert f"{back.scheme}://{back.netloc}{back.path}" == f"{world.operator}/consent/links/return"
     code = parse_qs(back.query)["code"][0]
     return services.link_return(resident=resident, code=code, started={started.attempt}).link
+
+
+def operator_post(browser, url: str, page, **data):
+    """Post a form of the operator's `page` as the browser does, with its CSRF token."""
+    data["csrfmiddlewaretoken"] = form_field(page.text, "csrfmiddlewaretoken")
+    return browser.post(url, data=data, headers={"Referer": page.url}, timeout=10)
+
+
+def link_every_source(world, browser, screen) -> requests.Response:
+    """Press each Link on the consent screen, and Link at the source it leads to.
+
+    The screen asks for the sources not yet linked one after the other; it is
+    back, with nothing left to link, when this returns it.
+    """
+    consent_path = screen.url.split("?")[0].removeprefix(world.operator)
+    linked = 0
+    while f'action="{consent_path}/link' in screen.text:
+        action = re.search(rf'action="({re.escape(consent_path)}/link[^"]*)"', screen.text)[1]
+        at_source = operator_post(browser, f"{world.operator}{action}", screen)
+        assert "You are signed in to" in at_source.text, at_source.text
+        screen = browser.post(
+            at_source.url.split("?")[0], timeout=10,
+            data={name: form_field(at_source.text, name) for name in ("link_token", "csrf_token")},
+        )  # fmt: skip
+        assert screen.url.startswith(f"{world.operator}{consent_path}")
+        linked += 1
+        assert linked <= 5, "the screen keeps asking for links"
+    return screen
