@@ -1,24 +1,36 @@
 """Read-only views for staff: consents, receipts and links are evidence, never edited."""
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from common.admin import ReadOnlyAdmin
-from consent.models import Consent, ConsentRequest, Receipt, ServiceLink
+from consent.models import Consent, ConsentRequest, ConsentTerms, Receipt, ServiceLink
+
+
+class TermsAdmin(ReadOnlyAdmin):
+    list_select_related = ["sink"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("sources__service")
+
+    @admin.display(description=_("sources"))
+    def source_list(self, terms: ConsentTerms) -> str:
+        return ", ".join(part.service.slug for part in terms.source_parts())
 
 
 @admin.register(Consent)
-class ConsentAdmin(ReadOnlyAdmin):
-    list_display = ["id", "source", "sink", "status", "valid_until", "created_at"]
+class ConsentAdmin(TermsAdmin):
+    list_display = ["id", "source_list", "sink", "status", "valid_until", "created_at"]
     list_filter = ["status", "purpose_category"]
-    search_fields = ["id", "source__slug", "sink__slug"]
-    list_select_related = ["source", "sink"]
+    search_fields = ["id", "sources__service__slug", "sink__slug"]
 
 
 @admin.register(ConsentRequest)
-class ConsentRequestAdmin(ReadOnlyAdmin):
-    list_display = ["id", "source", "sink", "status", "created_at", "expires_at"]
+class ConsentRequestAdmin(TermsAdmin):
+    list_display = ["id", "source_list", "sink", "status", "created_at", "expires_at"]
     list_filter = ["status"]
-    list_select_related = ["source", "sink"]
 
 
 @admin.register(Receipt)

@@ -7,7 +7,7 @@ from uuid import UUID
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -53,13 +53,31 @@ class FrequencyInput(StrictSerializer):
         return data
 
 
+def _data_type_keys(**kwargs: Any) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(max_length=100), allow_empty=False, max_length=50, **kwargs
+    )
+
+
+class SourcePartInput(StrictSerializer):
+    # The stubs take this for Field.source; DRF's metaclass takes declared fields off the class.
+    source = serializers.UUIDField(help_text="a source service's id")  # type: ignore[assignment]
+    data_types = _data_type_keys(help_text="the data types wanted from this source")
+
+
 class ConsentRequestInput(StrictSerializer):
     sink = serializers.UUIDField(help_text="your sink service's id")
-    # The stubs take this for Field.source; DRF's metaclass takes declared fields off the class.
-    source = serializers.UUIDField(help_text="the source service's id")  # type: ignore[assignment]
-    data_types = serializers.ListField(
-        child=serializers.CharField(max_length=100), allow_empty=False, max_length=50
+    sources = serializers.ListField(
+        child=SourcePartInput(), required=False, allow_empty=False, max_length=50,
+        help_text="the sources, each with the data types wanted from it: one consent, one "
+        "decision, one transfer run that fetches from each (at most "
+        f"{settings.OMADATA_MAX_CONSENT_SOURCES})",
+    )  # fmt: skip
+    # The one-source form, from before consents could join several: still taken.
+    source = serializers.UUIDField(  # type: ignore[assignment]  # as above
+        required=False, help_text="one source's id; use `sources` instead"
     )
+    data_types = _data_type_keys(required=False, help_text="with `source`")
     purpose = PurposeInput()
     purpose_category = serializers.ChoiceField(PurposeCategory.choices)
     valid_until = serializers.DateTimeField()
@@ -80,15 +98,43 @@ class ConsentRequestInput(StrictSerializer):
         "address), shown to the resident on the consent screen; one line of plain text",
     )  # fmt: skip
 
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        one = "source" in data or "data_types" in data
+        if ("sources" in data) == one or (one and not {"source", "data_types"} <= data.keys()):
+            message = str(_("Name the sources in `sources` (or one in `source` and `data_types`)."))
+            raise serializers.ValidationError(
+                {"sources": [serializers.ErrorDetail(message, "sources_required")]}
+            )
+        if one:
+            data["sources"] = [{"source": data["source"], "data_types": data.pop("data_types")}]
+        return data
+
+
+class SourcePartOutput(serializers.Serializer):
+    source = serializers.UUIDField(source="service_id")  # type: ignore[assignment]  # as above
+    data_types = serializers.ListField(child=serializers.CharField())
+
 
 class TermsOutput(serializers.Serializer):
-    source = serializers.UUIDField(source="source_id")  # type: ignore[assignment]  # as above
+    sources = serializers.SerializerMethodField()
+    source = serializers.SerializerMethodField(  # type: ignore[assignment]  # as above
+        help_text="the source's id when there is one; null when there are several (deprecated: "
+        "read `sources`)"
+    )
     sink = serializers.UUIDField(source="sink_id")
-    data_types = serializers.SerializerMethodField()
+    data_types = serializers.SerializerMethodField(help_text="every source's, together")
     purpose = serializers.SerializerMethodField()
     purpose_category = serializers.CharField()
     valid_until = serializers.DateTimeField()
     frequency = serializers.SerializerMethodField()
+
+    @extend_schema_field(SourcePartOutput(many=True))
+    def get_sources(self, obj: Consent | ConsentRequest) -> list:
+        return SourcePartOutput(obj.source_parts(), many=True).data  # type: ignore[return-value]
+
+    def get_source(self, obj: Consent | ConsentRequest) -> str | None:
+        parts = obj.source_parts()
+        return str(parts[0].service_id) if len(parts) == 1 else None
 
     def get_data_types(self, obj: Consent | ConsentRequest) -> list[str]:
         return sorted(t.key for t in obj.data_types.all())

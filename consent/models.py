@@ -109,9 +109,13 @@ class LinkToken(models.Model):
 
 
 class ConsentTerms(LocalizedMixin, models.Model):
-    """What a resident is asked to agree to; shared by requests and consents."""
+    """What a resident is asked to agree to; shared by requests and consents.
 
-    source = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    The data comes from one or more sources (`sources`, in the order the sink
+    named them), each with the data types wanted from it; `data_types` is the
+    union of theirs.
+    """
+
     sink = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
     data_types = models.ManyToManyField(DataType, related_name="+")
     purpose_fi = models.TextField()
@@ -128,6 +132,18 @@ class ConsentTerms(LocalizedMixin, models.Model):
 
     class Meta:
         abstract = True
+
+    def source_parts(self) -> list["TermsSource"]:
+        """The sources in order; `sources` is prefetched with their services where listed."""
+        return sorted(self.sources.all(), key=lambda part: part.position)  # type: ignore[attr-defined]
+
+    def source_groups(self) -> list[tuple[Service, list[DataType]]]:
+        """Each source with the data types wanted from it, as the consent screen groups them."""
+        types = {data_type.key: data_type for data_type in self.data_types.all()}  # type: ignore[attr-defined]
+        return [
+            (part.service, [types[key] for key in part.data_types if key in types])
+            for part in self.source_parts()
+        ]
 
     def terms(self) -> dict:
         """The terms as receipts and the API state them."""
@@ -210,6 +226,55 @@ class Consent(ConsentTerms):
     @property
     def is_live(self) -> bool:
         return self.status in (self.Status.ACTIVE, self.Status.PAUSED)
+
+
+class TermsSource(models.Model):
+    """One source of a request or a consent, with the data types wanted from it."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField()
+    # Keys of data types the source offers, sorted: the terms never change once written.
+    data_types = models.JSONField(default=list)
+
+    class Meta:
+        abstract = True
+        ordering = ["position"]
+
+
+class RequestSource(TermsSource):
+    request = models.ForeignKey(ConsentRequest, on_delete=models.CASCADE, related_name="sources")
+
+    class Meta(TermsSource.Meta):
+        verbose_name = _("source of a consent request")
+        verbose_name_plural = _("sources of consent requests")
+        constraints = [
+            # A source is named once per request: its data types are one list.
+            models.UniqueConstraint(fields=["request", "service"], name="request_source_once"),
+            models.UniqueConstraint(fields=["request", "position"], name="request_source_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.position}"
+
+
+class ConsentSource(TermsSource):
+    # PROTECT: a consent's terms are evidence, as the consent is.
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="sources")
+
+    class Meta(TermsSource.Meta):
+        verbose_name = _("source of a consent")
+        verbose_name_plural = _("sources of consents")
+        constraints = [
+            models.UniqueConstraint(fields=["consent", "service"], name="consent_source_once"),
+            models.UniqueConstraint(fields=["consent", "position"], name="consent_source_position"),
+        ]
+        indexes = [
+            # A source's consents: link removal, figures, the API's list for the source.
+            models.Index(fields=["service", "consent"], name="consent_source_service"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consent_id} {self.position}"
 
 
 # Log order: integrated receipts by index, then those still queued, in queue order.

@@ -1,10 +1,11 @@
 """Consent receipts: signed, chained per consent or link, and queued for the log's sequencer.
 
 The payload follows the Kantara Consent Receipt v1.1 fields, with an `omadata`
-object for what Kantara lacks (the event, status, source and sink, terms, the
-notice hash and the previous receipt's hash). A receipt does not state its
-index in the log: it is signed in its request's transaction, before the log's
-sequencer gives it a place; the index comes with its inclusion proof.
+object for what Kantara lacks (the event, status, the sources with the data
+types from each, the sink, terms, the notice hash and the previous receipt's
+hash). A receipt does not state its index in the log: it is signed in its
+request's transaction, before the log's sequencer gives it a place; the index
+comes with its inclusion proof.
 """
 
 import hashlib
@@ -46,6 +47,7 @@ def _terms_payload(terms: Consent | ConsentRequest, *, language: str) -> tuple[d
     """The Kantara fields of a consent or a request, and its terms for the omadata object."""
     data_types = sorted(terms.data_types.all(), key=lambda t: t.key)
     sensitive = [t.key for t in data_types if t.sensitive]
+    parts = terms.source_parts()
     purpose = {
         "purpose": terms.localized("purpose", language),
         "purposeCategory": [terms.purpose_category],
@@ -54,7 +56,9 @@ def _terms_payload(terms: Consent | ConsentRequest, *, language: str) -> tuple[d
         "primaryPurpose": True,
         "termination": f"withdrawal by the resident, or {terms.valid_until.isoformat()}",
         "thirdPartyDisclosure": True,
-        "thirdPartyName": terms.source.organisation.name,
+        "thirdPartyName": ", ".join(
+            dict.fromkeys(part.service.organisation.name for part in parts)
+        ),
     }
     kantara = {
         "collectionMethod": "Omadata consent screen",
@@ -67,7 +71,9 @@ def _terms_payload(terms: Consent | ConsentRequest, *, language: str) -> tuple[d
         "spiCat": sensitive,
     }
     omadata = {
-        "source": _service_ref(terms.source),
+        "sources": [
+            {**_service_ref(part.service), "data_types": list(part.data_types)} for part in parts
+        ],
         "sink": _service_ref(terms.sink),
         "data_types": [t.key for t in data_types],
         **terms.terms(),
@@ -142,17 +148,29 @@ def consent_receipt_issue(*, consent: Consent, event: str, reason: str = "") -> 
 
 
 def transfer_receipt_issue(
-    *, consent: Consent, transfer_id: str, byte_count: int, sha256: str
+    *,
+    consent: Consent,
+    transfer_id: str,
+    byte_count: int,
+    sha256: str,
+    part: int,
+    parts: int,
+    source: Service,
 ) -> Receipt:
-    """The evidence that a transfer's body reached the sink, chained to the consent's receipts.
+    """The evidence that one part of a transfer reached the sink, chained to the consent's
+    receipts: one receipt per part delivered.
 
-    It states the body's size and SHA-256, never its content.
+    It states the part's source, its number in the run, and the body's size and
+    SHA-256, never its content.
     """
     payload, terms = _terms_payload(consent, language=consent.language)
     omadata = {
         "consent_id": str(consent.id),
         "status": consent.status,
         "transfer_id": str(transfer_id),
+        "part": part,
+        "parts": parts,
+        "part_source": _service_ref(source),
         "byte_count": byte_count,
         "sha256": sha256,
         **terms,

@@ -3,20 +3,23 @@
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from consent.models import Consent, ConsentRequest, Receipt, ServiceLink
+from consent.models import Consent, ConsentRequest, ConsentSource, Receipt, ServiceLink
 from registry.models import Organisation
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
+SOURCES = "sources__service__organisation"
+
+
 def _consents() -> QuerySet[Consent]:
-    return Consent.objects.select_related(
-        "source__organisation", "sink__organisation", "request"
-    ).prefetch_related("data_types")
+    return Consent.objects.select_related("sink__organisation", "request").prefetch_related(
+        "data_types", SOURCES
+    )
 
 
 def consent_list_for_organisation(
@@ -27,12 +30,13 @@ def consent_list_for_organisation(
     With what the API states of them (the sink's organisation, the request's
     account reference, the data types) and no more: the API reads these often.
     """
+    as_source = ConsentSource.objects.filter(
+        consent=OuterRef("pk"), service__organisation_id=organisation.pk
+    )
     consents = (
         Consent.objects.select_related("sink", "request")
-        .prefetch_related("data_types")
-        .filter(
-            Q(source__organisation_id=organisation.pk) | Q(sink__organisation_id=organisation.pk)
-        )
+        .prefetch_related("data_types", "sources")
+        .filter(Q(sink__organisation_id=organisation.pk) | Exists(as_source))
     )
     if status:
         consents = consents.filter(status=status)
@@ -59,8 +63,10 @@ def consent_access_for_resident(*, resident: "User", consent_id: UUID) -> Consen
 
 def request_access_for_sink(*, organisation: Organisation, request_id: UUID) -> ConsentRequest:
     try:
-        return ConsentRequest.objects.select_related("consent").get(
-            pk=request_id, sink__organisation=organisation
+        return (
+            ConsentRequest.objects.select_related("consent")
+            .prefetch_related("sources")
+            .get(pk=request_id, sink__organisation=organisation)
         )
     except ConsentRequest.DoesNotExist:
         raise Http404 from None
@@ -72,9 +78,11 @@ def request_access_for_resident(*, resident: "User", request_id: UUID) -> Consen
     A request answered by another resident is 404: it is not theirs to see.
     """
     try:
-        request = ConsentRequest.objects.select_related(
-            "source__organisation", "sink__organisation"
-        ).get(pk=request_id)
+        request = (
+            ConsentRequest.objects.select_related("sink__organisation")
+            .prefetch_related("data_types", SOURCES)
+            .get(pk=request_id)
+        )
     except ConsentRequest.DoesNotExist:
         raise Http404 from None
     if request.resident_id not in (None, resident.pk):

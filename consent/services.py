@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,9 +23,11 @@ from common.text import unprintable_character
 from consent.models import (
     Consent,
     ConsentRequest,
+    ConsentSource,
     Frequency,
     LinkToken,
     Receipt,
+    RequestSource,
     ServiceLink,
 )
 from consent.receipts import (
@@ -104,41 +107,81 @@ def _check_frequency(spec: dict) -> None:
         )  # fmt: skip
 
 
-def _request_data_types(source: Service, sink: Service, keys: list[str]) -> list[DataType]:
-    offered = {t.key: t for t in source.offered_types.all()}
+@dataclass(frozen=True)
+class _Part:
+    source: Service
+    keys: list[str]
+
+
+def _request_parts(sink: Service, spec: dict) -> list[_Part]:
+    """The request's sources in order, each approved, with data types it offers and the sink takes.
+
+    `spec["sources"]`: [{"source": id, "data_types": [keys]}]. A request in the
+    one-source form (`spec["source"]`) has its errors named by that form's fields.
+    """
+    one_source = "source" in spec
+    wanted = spec.get("sources") or [{"source": spec["source"], "data_types": spec["data_types"]}]
+    if len(wanted) > settings.OMADATA_MAX_CONSENT_SOURCES:
+        raise _invalid(
+            "sources", "too_many_sources",
+            _("A consent may join at most %(max)d sources.")
+            % {"max": settings.OMADATA_MAX_CONSENT_SOURCES},
+        )  # fmt: skip
+    ids = [part["source"] for part in wanted]
+    if len(set(ids)) != len(ids):
+        raise _invalid(
+            "sources", "duplicate_source",
+            _("Name each source once, with every data type wanted from it."),
+        )  # fmt: skip
+    if sink.pk in ids:
+        raise _invalid(
+            "source" if one_source else "sources", "source_is_sink",
+            _("A service cannot be the source of data for itself."),
+        )  # fmt: skip
+    found = {
+        service.pk: service
+        for service in Service.objects.filter(
+            pk__in=ids, status=Service.Status.APPROVED, is_source=True
+        ).prefetch_related("offered_types")
+    }
     accepted = {t.key for t in sink.accepted_types.all()}
-    not_offered = [k for k in keys if k not in offered]
-    if not_offered:
-        raise _invalid(
-            "data_types", "not_offered",
-            _("The source does not offer: %(keys)s.") % {"keys": ", ".join(not_offered)},
-        )  # fmt: skip
-    not_accepted = [k for k in keys if k not in accepted]
-    if not_accepted:
-        raise _invalid(
-            "data_types", "not_accepted",
-            _("Your sink does not accept: %(keys)s.") % {"keys": ", ".join(not_accepted)},
-        )  # fmt: skip
-    return [offered[k] for k in dict.fromkeys(keys)]
+    parts = []
+    for index, part in enumerate(wanted):
+        field = "" if one_source else f"sources[{index}]."
+        source = found.get(part["source"])
+        if source is None:
+            raise _invalid(f"{field}source", "unknown_source", _("No approved source has this id."))
+        keys = list(dict.fromkeys(part["data_types"]))
+        offered = {t.key for t in source.offered_types.all()}
+        not_offered = [k for k in keys if k not in offered]
+        if not_offered:
+            raise _invalid(
+                f"{field}data_types", "not_offered",
+                _("The source does not offer: %(keys)s.") % {"keys": ", ".join(not_offered)},
+            )  # fmt: skip
+        not_accepted = [k for k in keys if k not in accepted]
+        if not_accepted:
+            raise _invalid(
+                f"{field}data_types", "not_accepted",
+                _("Your sink does not accept: %(keys)s.") % {"keys": ", ".join(not_accepted)},
+            )  # fmt: skip
+        parts.append(_Part(source=source, keys=sorted(keys)))
+    return parts
 
 
 @transaction.atomic
 def consent_request_create(*, sink: Service, spec: dict) -> ConsentRequest:
     """Record a sink's request for consent. The caller has checked that it owns `sink`.
 
-    `spec`: source (service id), data_types, purpose {fi, sv, en}, purpose_category,
-    valid_until, frequency {kind, limit, period}, return_url, state, subject_reference,
-    subject_label (shown to the resident as the account at the sink they join).
+    `spec`: sources [{source (service id), data_types}], purpose {fi, sv, en},
+    purpose_category, valid_until, frequency {kind, limit, period}, return_url,
+    state, subject_reference, subject_label (shown to the resident as the account
+    at the sink they join).
     """
     now = timezone.now()
     if sink.status != Service.Status.APPROVED or not sink.is_sink:
         raise _invalid(None, "sink_not_usable", _("Your service is not an approved sink."))
-    source = Service.objects.filter(
-        pk=spec["source"], status=Service.Status.APPROVED, is_source=True
-    ).first()
-    if source is None:
-        raise _invalid("source", "unknown_source", _("No approved source has this id."))
-    types = _request_data_types(source, sink, spec["data_types"])
+    parts = _request_parts(sink, spec)
     valid_until = spec["valid_until"]
     if valid_until <= now:
         raise _invalid("valid_until", "in_the_past", _("The validity must end in the future."))
@@ -152,7 +195,7 @@ def consent_request_create(*, sink: Service, spec: dict) -> ConsentRequest:
     return_url = _check_return_url(sink, spec["return_url"])
     _check_label(spec.get("subject_label", ""))
     request = ConsentRequest.objects.create(
-        sink=sink, source=source,
+        sink=sink,
         purpose_fi=spec["purpose"]["fi"], purpose_sv=spec["purpose"]["sv"],
         purpose_en=spec["purpose"]["en"], purpose_category=spec["purpose_category"],
         valid_until=valid_until, frequency=spec["frequency"]["kind"],
@@ -163,7 +206,12 @@ def consent_request_create(*, sink: Service, spec: dict) -> ConsentRequest:
         subject_label=spec.get("subject_label", ""),
         expires_at=now + timedelta(seconds=settings.OMADATA_CONSENT_REQUEST_SECONDS),
     )  # fmt: skip
-    request.data_types.set(types)
+    RequestSource.objects.bulk_create(
+        RequestSource(request=request, service=part.source, position=number, data_types=part.keys)
+        for number, part in enumerate(parts, start=1)
+    )
+    keys = {key for part in parts for key in part.keys}
+    request.data_types.set(DataType.objects.filter(key__in=keys))
     return request
 
 
@@ -191,7 +239,8 @@ def _open_request(request: ConsentRequest, resident: "User") -> ConsentRequest:
     # locking them would queue every grant between one source and one sink.
     request = (
         ConsentRequest.objects.select_for_update(of=("self",))
-        .select_related("source__organisation", "sink__organisation")
+        .select_related("sink__organisation")
+        .prefetch_related("sources__service__organisation")
         .get(pk=request.pk)
     )
     if request.resident_id not in (None, resident.pk):
@@ -200,10 +249,15 @@ def _open_request(request: ConsentRequest, resident: "User") -> ConsentRequest:
         raise _state_error("request_answered", _("This request has been answered already."))
     if request.expires_at <= timezone.now():
         raise _state_error("request_expired", _("This request has expired."))
-    for service in (request.source, request.sink):
+    for service in (*request_sources(request), request.sink):
         if service.status != Service.Status.APPROVED:
             raise _state_error("service_unavailable", _("A service in this request is not in use."))
     return request
+
+
+def request_sources(terms: ConsentRequest | Consent) -> list[Service]:
+    """The services the data comes from, in the sink's order."""
+    return [part.service for part in terms.source_parts()]
 
 
 # -- links ------------------------------------------------------------------------------
@@ -213,6 +267,15 @@ def link_active(*, resident: "User", service: Service) -> ServiceLink | None:
     return ServiceLink.objects.filter(
         resident=resident, service=service, status=ServiceLink.Status.ACTIVE
     ).first()
+
+
+def links_active(*, resident: "User", services: Collection[Service]) -> set[Any]:
+    """The ids of those of `services` the resident has an active link with, in one query."""
+    return set(
+        ServiceLink.objects.filter(
+            resident=resident, service__in=services, status=ServiceLink.Status.ACTIVE
+        ).values_list("service_id", flat=True)
+    )
 
 
 def _lock_resident(resident: "User") -> None:
@@ -445,12 +508,13 @@ def link_remove(*, link: ServiceLink) -> ServiceLink:
     link = ServiceLink.objects.select_for_update().get(pk=link.pk)
     if link.status == ServiceLink.Status.REMOVED:
         return link
+    # Every live consent that needs the link: as its sink, or as any one of its
+    # sources (a consent over several sources stops whole, never in part).
+    needs = ConsentSource.objects.filter(consent=OuterRef("pk"), service=link.service)
     live = Consent.objects.filter(
-        resident=link.resident, status__in=[Consent.Status.ACTIVE, Consent.Status.PAUSED]
-    ).filter(source=link.service) | Consent.objects.filter(
-        resident=link.resident, sink=link.service,
+        Q(sink=link.service) | Exists(needs), resident=link.resident,
         status__in=[Consent.Status.ACTIVE, Consent.Status.PAUSED],
-    )  # fmt: skip
+    ).select_for_update(of=("self",))  # fmt: skip
     for consent in live:
         _change(consent, Consent.Status.WITHDRAWN, Receipt.Event.WITHDRAWN, reason="link_removed")
     link.status = ServiceLink.Status.REMOVED
@@ -469,17 +533,20 @@ def consent_grant(
 ) -> Consent:
     """The resident approves `request` as shown in `notice_text`, in `language`.
 
-    A live consent between the same source, sink and purpose is superseded.
+    Every source must be linked. A live consent of the resident's with the same
+    sink and purpose that shares a source is superseded: the new terms replace
+    the old, whether they add a source, drop one, or change what is asked.
     """
     _lock_resident(resident)
     request = _open_request(request, resident)
-    links = _links_of(resident, request.source, request.sink)
-    if (request.source.pk, ServiceLink.Status.ACTIVE) not in links:
-        raise _state_error("link_required", _("Link your account at the source first."))
+    sources = request_sources(request)
+    links = _links_of(resident, *sources, request.sink)
+    if any((source.pk, ServiceLink.Status.ACTIVE) not in links for source in sources):
+        raise _state_error("link_required", _("Link your account at each source first."))
     _link_sink(resident=resident, request=request, links=links)
     now = timezone.now()
     consent = Consent.objects.create(
-        resident=resident, request=request, source=request.source, sink=request.sink,
+        resident=resident, request=request, sink=request.sink,
         purpose_fi=request.purpose_fi, purpose_sv=request.purpose_sv,
         purpose_en=request.purpose_en, purpose_category=request.purpose_category,
         valid_until=request.valid_until, frequency=request.frequency,
@@ -488,8 +555,14 @@ def consent_grant(
         principal=request.principal,
     )  # fmt: skip
     consent.data_types.add(*request.data_types.all())
-    previous = Consent.objects.select_for_update().filter(
-        resident=resident, source=request.source, sink=request.sink,
+    ConsentSource.objects.bulk_create(
+        ConsentSource(consent=consent, service=part.service, position=part.position,
+                      data_types=part.data_types)
+        for part in request.source_parts()
+    )  # fmt: skip
+    shared = ConsentSource.objects.filter(consent=OuterRef("pk"), service__in=sources)
+    previous = Consent.objects.select_for_update(of=("self",)).filter(
+        Exists(shared), resident=resident, sink=request.sink,
         purpose_category=request.purpose_category,
         status__in=[Consent.Status.ACTIVE, Consent.Status.PAUSED],
     ).exclude(pk=consent.pk)  # fmt: skip
@@ -523,14 +596,17 @@ def consent_refuse(
 
 def _notify_change(*, consent: Consent, receipt: Receipt) -> None:
     """Tell the consent's source and sink about its new status, with the receipt."""
+    sources = request_sources(consent)
     data = {
         "consent_id": str(consent.id),
         "status": consent.status,
-        "source": str(consent.source_id),
+        "sources": [str(source.pk) for source in sources],
+        # The one-source form, before consents could join several: null when they do.
+        "source": str(sources[0].pk) if len(sources) == 1 else None,
         "sink": str(consent.sink_id),
         "receipt": receipt.jws,
     }
-    for service in (consent.source, consent.sink):
+    for service in (*sources, consent.sink):
         notify(service=service, event=receipt.event, data=data)
 
 

@@ -63,7 +63,9 @@ def consent_screen(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpR
     consent_request = selectors.request_access_for_resident(
         resident=request.user, request_id=request_id
     )
-    linked = services.link_active(resident=request.user, service=consent_request.source)
+    sources = services.request_sources(consent_request)
+    linked = services.links_active(resident=request.user, services=sources)
+    steps = [{"service": source, "linked": source.pk in linked} for source in sources]
     notice = _notice(consent_request)
     response = render(
         request,
@@ -72,12 +74,16 @@ def consent_screen(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpR
             "req": consent_request,
             "notice": notice,
             "notice_sha256": sha256_hex(notice),
-            "linked": linked is not None,
+            "steps": steps,
+            # One source at a time, in the sink's order: the first not yet linked.
+            "next_link": next((step for step in steps if not step["linked"]), None),
             "answerable": consent_request.status == ConsentRequest.Status.OPEN
             and not services.request_expired(consent_request),
         },
     )
-    return _allow_forms_to(response, consent_request.return_url, consent_request.source.link_url)
+    return _allow_forms_to(
+        response, consent_request.return_url, *(source.link_url for source in sources)
+    )
 
 
 _AUDITOR_DECIDES_NOTHING = gettext_lazy(
@@ -113,10 +119,11 @@ def consent_link_start(request: AuthenticatedHttpRequest, request_id: UUID) -> H
     )
     services.consent_request_claim(request=consent_request, resident=request.user)
     return_to = settings.BASE_URL + reverse("consent-screen", args=[consent_request.id])
+    # Only a source of this request: the form names which, the first one by default.
+    sources = {str(source.pk): source for source in services.request_sources(consent_request)}
+    source = sources.get(request.POST.get("source", ""), next(iter(sources.values())))
     try:
-        started = services.link_start(
-            resident=request.user, service=consent_request.source, return_to=return_to
-        )
+        started = services.link_start(resident=request.user, service=source, return_to=return_to)
     except Conflict as problem:
         messages.error(request, problem.message)
         return redirect("consent-screen", consent_request.id)

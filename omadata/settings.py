@@ -561,6 +561,9 @@ OMADATA_CONSENT_REQUEST_SECONDS = env_int("OMADATA_CONSENT_REQUEST_SECONDS", 864
 OMADATA_LINK_TOKEN_SECONDS = env_int("OMADATA_LINK_TOKEN_SECONDS", 600, minimum=30)
 OMADATA_LINK_RETURN_SECONDS = env_int("OMADATA_LINK_RETURN_SECONDS", 300, minimum=30)
 OMADATA_MAX_RECURRING_LIMIT = 1000
+# A consent joins at most this many sources: each is a link the resident makes
+# and a part every transfer fetches, and the consent screen lists them all.
+OMADATA_MAX_CONSENT_SOURCES = 5
 
 # The operator's signing keys (ledger/keys.py says where each kind comes from).
 OMADATA_KEYS_DIR = Path(env_str("OMADATA_KEYS_DIR", str(VAR_DIR / "keys")))

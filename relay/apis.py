@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from common.api import ApiView, ErrorOutput, RequiresScope, StrictSerializer
 from registry.access import caller_provider
 from relay import selectors, services
-from relay.models import Transfer, TransferAttempt
+from relay.models import Transfer, TransferAttempt, TransferPart
 
 ERRORS = {code: ErrorOutput for code in (400, 401, 403, 404, 409, 413, 415, 422)}
 
@@ -30,12 +30,29 @@ class TransferInput(StrictSerializer):
 
 
 class TransferAttemptOutput(serializers.Serializer):
+    part = serializers.IntegerField(
+        source="part.number", allow_null=True, default=None,
+        help_text="the part tried; null for a try that stopped before any",
+    )  # fmt: skip
     started = serializers.DateTimeField(source="started_at")
     finished = serializers.DateTimeField(source="finished_at")
     outcome = serializers.ChoiceField(TransferAttempt.Outcome.choices)
     http_status = serializers.IntegerField(allow_null=True)
     duration_ms = serializers.IntegerField()
     error = serializers.CharField(help_text="the operator's code; empty when none")
+
+
+class TransferPartOutput(serializers.Serializer):
+    number = serializers.IntegerField(help_text="the part's number in its run, from 1")
+    source = serializers.UUIDField(source="source_id", help_text="the source it comes from")  # type: ignore[assignment]
+    data_types = serializers.ListField(child=serializers.CharField())
+    status = serializers.ChoiceField(TransferPart.Status.choices)
+    idempotency_key = serializers.CharField(help_text="the key it is delivered with")
+    byte_count = serializers.IntegerField(allow_null=True)
+    sha256 = serializers.CharField(help_text="hex SHA-256 of the delivered body; empty until then")
+    content_type = serializers.CharField()
+    error_code = serializers.CharField(help_text="the operator's code; empty when none")
+    delivered_at = serializers.DateTimeField(allow_null=True)
 
 
 class TransferOutput(serializers.Serializer):
@@ -48,10 +65,15 @@ class TransferOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
-    byte_count = serializers.IntegerField(allow_null=True)
-    sha256 = serializers.CharField(help_text="hex SHA-256 of the delivered body")
-    content_type = serializers.CharField()
+    byte_count = serializers.IntegerField(
+        allow_null=True, help_text="the delivered parts' bytes, together"
+    )
+    sha256 = serializers.CharField(
+        help_text="hex SHA-256 of the delivered body, when the run has one part; see `parts`"
+    )
+    content_type = serializers.CharField(help_text="likewise")
     error_code = serializers.CharField()
+    parts = TransferPartOutput(many=True, help_text="one per source, each delivered on its own")
     attempts = TransferAttemptOutput(source="attempt_rows", many=True)
 
 
@@ -98,8 +120,10 @@ class TransferCollectionApi(ApiView):
         parameters=[IDEMPOTENCY_KEY],
         request=TransferInput,
         responses={202: TransferOutput, 200: TransferOutput, **ERRORS, 409: TransferConflictOutput},
-        description="Ask the operator to relay the consent's data from its source to your sink. "
-        "The data types are the consent's, or the part of them named in `data_types`. "
+        description="Ask the operator to relay the consent's data from its sources to your "
+        "sink: one run, with a part per source, each delivered with its own Idempotency-Key "
+        "`<transfer id>.<part number>`. The data types are the consent's, or the part of them "
+        "named in `data_types` (and so only the sources that give them). "
         "Answers 202 with the transfer; follow it at "
         "`/api/v1/transfers/{id}` or by the `transfer.*` notifications. One transfer at a "
         "time under a consent: while one is unfinished, another is 409 "

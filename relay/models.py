@@ -5,14 +5,18 @@ from django.utils.translation import gettext_lazy as _
 
 from common.headers import MAX_CONTENT_TYPE_LENGTH
 from common.models import Attempt
-from consent.models import Consent
-from registry.models import Organisation
+from consent.models import Consent, Receipt
+from registry.models import Organisation, Service
 
 
 class Transfer(models.Model):
-    """One relay of a consent's data from its source to its sink: also the relay's outbox row.
+    """One run that relays a consent's data from its sources to its sink: also the relay's
+    outbox row. It has a part per source (TransferPart), each fetched and delivered
+    on its own; a frequency limit counts runs, not parts.
 
-    The body is never stored: only its size, its SHA-256 and its content type.
+    The bodies are never stored: only their sizes, SHA-256 digests and content
+    types. `byte_count` is the delivered parts' total; `sha256` and
+    `content_type` are the one part's, when the run has one part.
     """
 
     class Status(models.TextChoices):
@@ -93,8 +97,58 @@ UNFINISHED_STATUSES = (
 )
 
 
+class TransferPart(models.Model):
+    """One source's part of a transfer run: fetched from that source, delivered to the sink
+    with its own Idempotency-Key (`<transfer id>.<number>`), evidenced by its own receipt.
+
+    A part delivered stays delivered: a later try of the run fetches only the
+    parts still `queued`.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    id = models.BigAutoField(primary_key=True)
+    # PROTECT: a part is evidence of what moved, as its transfer is.
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="parts")
+    number = models.PositiveSmallIntegerField()
+    source = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    # The keys asked of this source: the consent's for it, or the part of them the sink named.
+    data_types = models.JSONField(default=list)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    byte_count = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    content_type = models.CharField(max_length=MAX_CONTENT_TYPE_LENGTH, blank=True)
+    error_code = models.CharField(max_length=60, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # The signed evidence that this part reached the sink.
+    receipt = models.OneToOneField(
+        Receipt, null=True, blank=True, on_delete=models.PROTECT, related_name="transfer_part"
+    )
+
+    class Meta:
+        ordering = ["transfer", "number"]
+        verbose_name = _("transfer part")
+        verbose_name_plural = _("transfer parts")
+        constraints = [
+            # Numbered 1, 2, … once each: the number is in the part's Idempotency-Key.
+            models.UniqueConstraint(fields=["transfer", "number"], name="transfer_part_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transfer_id}.{self.number}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.transfer_id}.{self.number}"
+
+
 class TransferAttempt(Attempt):
-    """One try at relaying a transfer, whatever came of it."""
+    """One try at relaying one part of a transfer, whatever came of it; a try that stopped
+    before any part (the consent withdrawn, the run ended by the sweeper) names none."""
 
     class Outcome(models.TextChoices):
         DELIVERED = "delivered", _("delivered")
@@ -104,6 +158,9 @@ class TransferAttempt(Attempt):
 
     # PROTECT: an attempt is evidence, never deleted (common/evidence.py), nor is its transfer.
     transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="attempt_rows")
+    part = models.ForeignKey(
+        TransferPart, null=True, blank=True, on_delete=models.PROTECT, related_name="attempts"
+    )
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
 
     class Meta(Attempt.Meta):

@@ -3,12 +3,12 @@
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from consent.models import Consent
 from registry.models import Organisation
-from relay.models import Transfer
+from relay.models import Transfer, TransferAttempt
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 def consent_for_sink(*, organisation: Organisation, consent_id: UUID) -> Consent | None:
     """The consent whose sink belongs to `organisation`, or None, whatever else exists."""
     return (
-        Consent.objects.select_related("sink", "source")
+        Consent.objects.select_related("sink")
+        .prefetch_related("data_types")
         .filter(pk=consent_id, sink__organisation=organisation)
         .first()
     )
@@ -25,7 +26,7 @@ def consent_for_sink(*, organisation: Organisation, consent_id: UUID) -> Consent
 
 def transfer_list_for_sink(*, organisation: Organisation) -> QuerySet[Transfer]:
     return Transfer.objects.filter(consent__sink__organisation=organisation).prefetch_related(
-        "attempt_rows"
+        "parts", Prefetch("attempt_rows", TransferAttempt.objects.select_related("part"))
     )
 
 

@@ -24,19 +24,26 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common import headers, outbound, outbox
-from common.errors import Conflict, Forbidden, Unprocessable
-from consent.models import Consent, Frequency, Period, ServiceLink
+from common.errors import Conflict, Unprocessable
+from consent.models import Consent, ConsentSource, Frequency, Period, ServiceLink
 from consent.receipts import transfer_receipt_issue
 from ledger import jws
 from registry.models import Organisation, Service
-from relay.models import FINAL_STATUSES, UNFINISHED_STATUSES, Transfer, TransferAttempt
+from relay.models import (
+    FINAL_STATUSES,
+    UNFINISHED_STATUSES,
+    Transfer,
+    TransferAttempt,
+    TransferPart,
+)
 from relay.tokens import transfer_token
 from webhooks.services import notify
 
@@ -67,6 +74,11 @@ def request_hash(*, consent_id: UUID | str, data_types: list[str]) -> str:
 def _consent_keys(consent: Consent) -> list[str]:
     # Through .all(): a relayed transfer's consent has its data types prefetched.
     return sorted(data_type.key for data_type in consent.data_types.all())
+
+
+def _source_keys(consent: Consent) -> list[str]:
+    """Every data type the consent's sources give: its data types, read from its sources."""
+    return sorted({key for term in consent.sources.all() for key in term.data_types})
 
 
 def _limit_used(consent: Consent, now: datetime) -> tuple[QuerySet[Transfer], int]:
@@ -113,13 +125,24 @@ def transfer_request(
     (`transfer_in_progress`, `sink_transfer_limit`). The relay task is enqueued
     after commit; a broker that cannot take it is logged and left to the
     sweeper. `data_types` narrows the transfer to a part of the consent's data
-    types (default: all of them); asking for any other is Forbidden, and the
-    source is never asked.
+    types (default: all of them), and so to the sources they come from; asking
+    for any other is a ValidationError on `data_types`, and no source is asked.
     """
     allowed = _consent_keys(consent)
     wanted = sorted(set(data_types)) if data_types is not None else allowed
-    if not set(wanted) <= set(allowed):
-        raise Forbidden("outside_consent", _("The consent does not cover all of these data types."))
+    outside = sorted(set(wanted) - set(allowed))
+    if outside or not wanted:
+        raise ValidationError(
+            {
+                "data_types": [
+                    ValidationError(
+                        _("No source of the consent gives: %(keys)s.")
+                        % {"keys": ", ".join(outside)},
+                        code="outside_consent",
+                    )
+                ]
+            }
+        )
     digest = request_hash(consent_id=consent.pk, data_types=wanted)
     # Locked before the key is looked up: a repeat that raced its original here
     # waits for it, and then finds it rather than the rule of one unfinished transfer.
@@ -161,8 +184,14 @@ def _transfer_create(
     """
     if consent.status != Consent.Status.ACTIVE or consent.valid_until <= now:
         raise Conflict("consent_not_active", _("This consent is not active."))
-    if any(end.status != Service.Status.APPROVED for end in (consent.source, consent.sink)):
+    sources = consent.source_parts()
+    # Every source, not only those asked now: a source suspended stops the consent whole,
+    # as its link removed does, until the city approves it again.
+    if any(s.service.status != Service.Status.APPROVED for s in sources) or (
+        consent.sink.status != Service.Status.APPROVED
+    ):
         raise Conflict("service_unavailable", _("A service in this consent is not in use."))
+    wanted = data_types if data_types is not None else _source_keys(consent)
     _check_frequency(consent, now)
     _check_unfinished(consent)
     try:
@@ -170,8 +199,20 @@ def _transfer_create(
             transfer = Transfer.objects.create(
                 consent=consent, requested_by=organisation, idempotency_key=idempotency_key,
                 request_hash=digest, next_attempt_at=now, scheduled=scheduled,
-                data_types=data_types if data_types is not None else _consent_keys(consent),
+                data_types=wanted,
             )  # fmt: skip
+            # A part for each source that gives any of the data types asked, in the
+            # consent's order, numbered from 1 within the run.
+            asked = [
+                (term.service, [key for key in term.data_types if key in wanted])
+                for term in sources
+            ]
+            TransferPart.objects.bulk_create(
+                TransferPart(transfer=transfer, number=number, source=service, data_types=keys)
+                for number, (service, keys) in enumerate(
+                    [(service, keys) for service, keys in asked if keys], start=1
+                )
+            )
     except IntegrityError:
         _check_unfinished(consent)  # the constraint behind the check, should it ever be passed
         raise Conflict(
@@ -183,10 +224,11 @@ def _transfer_create(
 
 
 def _locked(consent_id: UUID) -> Consent:
-    """The consent, its row locked until commit, with its source and sink (not locked) read too."""
+    """The consent, its row locked until commit, with its sources and sink (not locked) read too."""
     return (
         Consent.objects.select_for_update(of=("self",))
-        .select_related("source", "sink")
+        .select_related("sink")
+        .prefetch_related(Prefetch("sources", ConsentSource.objects.select_related("service")))
         .get(pk=consent_id)
     )
 
@@ -332,29 +374,42 @@ def transfer_claim(*, transfer_id: UUID | str) -> Transfer | None:
 
 
 def _claimed(transfer_id: UUID | str) -> Transfer:
-    """A claimed transfer with everything its try reads, in two statements.
+    """A claimed transfer with everything its try reads, in a fixed number of statements.
 
     One reads the transfer, its consent (the status and expiry checked before
-    the fetch), both services and their organisations (for the tokens, the
-    receipt and the notifications), and the resident's pairwise id at each
-    service (`source_subject`, `sink_subject`: None without an active link);
-    the other the consent's data types. Nothing here is read again in the try:
-    the consent's terms never change, and a link removed meanwhile withdraws the
-    consent, which the move to `delivering` re-checks.
+    the fetch), the sink and its organisation, and the resident's pairwise id at
+    the sink (`sink_subject`: None without an active link); the others the
+    consent's data types and sources (for the receipts) and the run's parts,
+    each with its source, its organisation and the resident's pairwise id there
+    (`subject`). Nothing here is read again in the try: the consent's terms
+    never change, and a link removed meanwhile withdraws the consent, which the
+    move to `delivering` re-checks.
     """
-    links = ServiceLink.objects.filter(
-        resident=OuterRef("consent__resident"), status=ServiceLink.Status.ACTIVE
-    ).order_by("pk")
-    return (
-        Transfer.objects.select_related("consent__source__organisation",
-                                        "consent__sink__organisation")
-        .prefetch_related("consent__data_types")
+    links = ServiceLink.objects.filter(status=ServiceLink.Status.ACTIVE).order_by("pk")
+    parts = (
+        TransferPart.objects.select_related("source__organisation", "receipt__entry")
         .annotate(
-            source_subject=Subquery(
-                links.filter(service=OuterRef("consent__source")).values("subject")[:1]
-            ),
+            subject=Subquery(
+                links.filter(
+                    resident=OuterRef("transfer__consent__resident"), service=OuterRef("source")
+                ).values("subject")[:1]
+            )
+        )
+        .order_by("number")
+    )
+    terms = ConsentSource.objects.select_related("service__organisation")
+    return (
+        Transfer.objects.select_related("consent__sink__organisation")
+        .prefetch_related(
+            "consent__data_types",
+            Prefetch("consent__sources", queryset=terms),
+            Prefetch("parts", queryset=parts),
+        )
+        .annotate(
             sink_subject=Subquery(
-                links.filter(service=OuterRef("consent__sink")).values("subject")[:1]
+                links.filter(
+                    resident=OuterRef("consent__resident"), service=OuterRef("consent__sink")
+                ).values("subject")[:1]
             ),
         )
         .get(pk=transfer_id)
@@ -362,14 +417,18 @@ def _claimed(transfer_id: UUID | str) -> Transfer:
 
 
 def transfer_relay(*, transfer_id: UUID | str) -> TransferAttempt | None:
-    """Make the next try at relaying a transfer, if one is due; return its record.
+    """Make the next try at relaying a transfer, if one is due; return its last record.
 
     Safe to call any number of times, from any number of workers: only the call
-    that claims a due try talks to anyone. The consent is re-checked before the
-    fetch and before the delivery; a transient failure (timeout, failed
-    connection, 5xx, 429) is tried again after a backoff until
-    OMADATA_RELAY_MAX_ATTEMPTS; any other failure is final at once. The body is
-    held in this call's memory only.
+    that claims a due try talks to anyone. A try fetches each part still
+    waiting from its source and delivers it to the sink, one after the other;
+    the consent is re-checked before the first fetch and before each delivery.
+    Each part's outcome is recorded as it comes, so a part delivered is never
+    fetched or delivered again. A transient failure of a part (timeout, failed
+    connection, 5xx, 429) leaves it waiting, and the run is tried again after a
+    backoff until OMADATA_RELAY_MAX_ATTEMPTS; any other failure ends the part
+    at once, and the others go on. The bodies are held in this call's memory
+    only, one at a time.
     """
     started = timezone.now()
     transfer = transfer_claim(transfer_id=transfer_id)
@@ -379,21 +438,29 @@ def transfer_relay(*, transfer_id: UUID | str) -> TransferAttempt | None:
     stop = _stop_reason(transfer.consent)
     if stop:
         return _record(transfer=transfer, started=started, outcome=_Outcome(stop))
-    fetched = _fetch(transfer)
-    if isinstance(fetched, _Outcome):
-        return _record(transfer=transfer, started=started, outcome=fetched)
-    stopped = _delivering(transfer)
-    if stopped is None:
-        return None  # the try outlived its lease, and a newer one owns the transfer
-    if stopped:
-        return _record(transfer=transfer, started=started, outcome=_Outcome(stopped))
-    body, content_type = fetched
-    outcome = _deliver(transfer, body=body, content_type=content_type)
-    return _record(
-        transfer=transfer, started=started, outcome=outcome,
-        body_size=len(body), body_sha256=hashlib.sha256(body).hexdigest(),
-        content_type=content_type,
-    )  # fmt: skip
+    waiting = [part for part in transfer.parts.all() if part.status == TransferPart.Status.QUEUED]
+    for part in waiting:
+        part_started = timezone.now()
+        fetched = _fetch(transfer, part)
+        if isinstance(fetched, _Outcome):
+            if _record_part(transfer=transfer, part=part, started=part_started, outcome=fetched):
+                continue
+            return None
+        stopped = _delivering(transfer)
+        if stopped is None:
+            return None  # the try outlived its lease, and a newer one owns the transfer
+        if stopped:
+            return _record(transfer=transfer, started=started, outcome=_Outcome(stopped))
+        body, content_type = fetched
+        outcome = _deliver(transfer, part, body=body, content_type=content_type)
+        recorded = _record_part(
+            transfer=transfer, part=part, started=part_started, outcome=outcome,
+            body_size=len(body), body_sha256=hashlib.sha256(body).hexdigest(),
+            content_type=content_type,
+        )  # fmt: skip
+        if not recorded:
+            return None
+    return _record(transfer=transfer, started=started, outcome=_Outcome())
 
 
 def _stop_reason(consent: Consent) -> str:
@@ -406,16 +473,14 @@ def _stop_reason(consent: Consent) -> str:
 
 
 def _delivering(transfer: Transfer) -> str | None:
-    """Move the try to `delivering` if its consent still allows it, right before the delivery.
+    """Move the try to `delivering` if its consent still allows it, right before a delivery.
 
     The re-check of the consent and the try's fence are one conditional update.
     Return "" once moved, why the consent stops the transfer, or None when the
     try has lost its transfer (its lease ran out and a newer try owns it).
     """
     consent = transfer.consent
-    mine = Transfer.objects.filter(
-        pk=transfer.pk, status=Transfer.Status.FETCHING, attempts=transfer.attempts
-    )
+    mine = Transfer.objects.filter(pk=transfer.pk, status__in=_TRYING, attempts=transfer.attempts)
     # Twice at most: a consent paused and resumed between the update and the read.
     for _round in range(2):
         allowed = mine.filter(
@@ -430,11 +495,13 @@ def _delivering(transfer: Transfer) -> str | None:
         stop = _stop_reason(consent)
         if stop:
             return stop
-    return None  # left in `fetching`: when its lease ends, the sweeper hands it on
+    return None  # left as it was: when its lease ends, the sweeper hands it on
 
 
-def _bearer(transfer: Transfer, service: Service, subject: str | None) -> str | _Outcome:
-    """The Authorization value for one request to `service`, or why there is none.
+def _bearer(
+    transfer: Transfer, part: TransferPart, service: Service, subject: str | None, **claims: Any
+) -> str | _Outcome:
+    """The Authorization value for one request about `part` to `service`, or why there is none.
 
     `subject` is the resident's pairwise id at `service` (see `_claimed`).
     """
@@ -443,20 +510,23 @@ def _bearer(transfer: Transfer, service: Service, subject: str | None) -> str | 
         return _Outcome("service_not_approved")
     if subject is None:
         return _Outcome("link_missing")
-    covered = _consent_keys(consent)
-    # Never more than the consent covers; a row from before data_types existed has none.
-    asked = sorted(set(transfer.data_types or covered) & set(covered))
+    # Never more than the consent covers from this source.
+    covered = {
+        key for term in consent.sources.all() if term.service_id == part.source_id
+        for key in term.data_types
+    }  # fmt: skip
     token = transfer_token(
         service=service, subject=subject, consent_id=str(consent.id),
-        transfer_id=str(transfer.id), data_types=asked,
+        transfer_id=str(transfer.id), data_types=sorted(set(part.data_types) & covered),
+        part=part.number, parts=len(transfer.parts.all()), **claims,
     )  # fmt: skip
     return f"Bearer {token}"
 
 
-def _fetch(transfer: Transfer) -> tuple[bytes, str] | _Outcome:
-    """GET the data from the source; the body and its content type, or why not."""
-    source = transfer.consent.source
-    bearer = _bearer(transfer, source, transfer.source_subject)  # type: ignore[attr-defined]
+def _fetch(transfer: Transfer, part: TransferPart) -> tuple[bytes, str] | _Outcome:
+    """GET the part's data from its source; the body and its content type, or why not."""
+    source = part.source
+    bearer = _bearer(transfer, part, source, part.subject)  # type: ignore[attr-defined]
     if isinstance(bearer, _Outcome):
         return _Outcome(f"source_{bearer.error}")
     try:
@@ -475,7 +545,7 @@ def _fetch(transfer: Transfer) -> tuple[bytes, str] | _Outcome:
     # unpacked (a few kilobytes of gzip can unpack to gigabytes).
     if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
         return _Outcome("source_bad_content_encoding", response.status)
-    # Kept with the transfer and sent on to the sink: it must be one media type of
+    # Kept with the part and sent on to the sink: it must be one media type of
     # RFC 9110, short enough to keep. An answer without one is octet-stream (8.3).
     declared = response.headers.get("content-type", "")
     content_type = headers.media_type(declared) if declared else "application/octet-stream"
@@ -489,15 +559,17 @@ def content_digest(body: bytes) -> str:
     return f"sha-256=:{base64.b64encode(hashlib.sha256(body).digest()).decode()}:"
 
 
-def _deliver(transfer: Transfer, *, body: bytes, content_type: str) -> _Outcome:
-    """POST the body to the sink with the transfer's id as its Idempotency-Key."""
+def _deliver(transfer: Transfer, part: TransferPart, *, body: bytes, content_type: str) -> _Outcome:
+    """POST the part's body to the sink under the part's own Idempotency-Key."""
     sink = transfer.consent.sink
-    bearer = _bearer(transfer, sink, transfer.sink_subject)  # type: ignore[attr-defined]
+    source = part.source
+    origin = {"id": str(source.id), "slug": source.slug, "organisation": source.organisation.name}
+    bearer = _bearer(transfer, part, sink, transfer.sink_subject, source=origin)  # type: ignore[attr-defined]
     if isinstance(bearer, _Outcome):
         return _Outcome(f"sink_{bearer.error}")
     headers = {
         "Authorization": bearer,
-        "Idempotency-Key": str(transfer.id),
+        "Idempotency-Key": part.idempotency_key,
         "Content-Type": content_type,
         "Content-Digest": content_digest(body),
     }
@@ -511,37 +583,124 @@ def _deliver(transfer: Transfer, *, body: bytes, content_type: str) -> _Outcome:
     return _Outcome(f"sink_{error}" if error else "", response.status)
 
 
-def _record(
+# A try owns its transfer in these states, fenced by its number.
+_TRYING = [Transfer.Status.FETCHING, Transfer.Status.DELIVERING]
+
+
+def _record_part(
     *,
     transfer: Transfer,
+    part: TransferPart,
     started: datetime,
     outcome: _Outcome,
     body_size: int | None = None,
     body_sha256: str = "",
     content_type: str = "",
-) -> TransferAttempt:
-    """Record what the try came to; if that fails, record a final failure instead.
+) -> bool:
+    """Record what one part's try came to; False when the try has lost its transfer.
 
-    A try whose outcome cannot be written (the database refuses a value, the
+    A part's outcome that cannot be written (the database refuses a value, the
     evidence cannot be signed) must not leave its transfer to the sweeper,
-    which would hand it on and deliver again: it fails, in a transaction of its
-    own, with `outcome_unrecorded`. Should even that fail, the error is raised;
-    the sweeper then ends the transfer once its tries are used up.
+    which would hand it on and deliver again: the run fails, in a transaction
+    of its own, with `outcome_unrecorded`.
     """
     try:
-        return _record_outcome(
-            transfer=transfer, started=started, outcome=outcome, body_size=body_size,
-            body_sha256=body_sha256, content_type=content_type,
+        return _record_part_outcome(
+            transfer=transfer, part=part, started=started, outcome=outcome,
+            body_size=body_size, body_sha256=body_sha256, content_type=content_type,
         )  # fmt: skip
     except Exception:  # whatever failed, the transfer must still end
         logger.exception(
-            "transfer %s try %d: its outcome (%s) could not be recorded",
-            transfer.id, transfer.attempts, outcome.error or outcome.http_status,
+            "transfer %s part %d try %d: its outcome (%s) could not be recorded",
+            transfer.id, part.number, transfer.attempts, outcome.error or outcome.http_status,
         )  # fmt: skip
-    return _record_failure(
+    _record_failure(
         transfer=transfer, started=started, error="outcome_unrecorded",
         http_status=outcome.http_status,
     )  # fmt: skip
+    return False
+
+
+@transaction.atomic
+def _record_part_outcome(
+    *,
+    transfer: Transfer,
+    part: TransferPart,
+    started: datetime,
+    outcome: _Outcome,
+    body_size: int | None,
+    body_sha256: str,
+    content_type: str,
+) -> bool:
+    """The part's attempt row and its new state together, with its receipt if delivered."""
+    now = timezone.now()
+    error = outcome.error
+    result = outbox.verdict(
+        error=error, attempts=transfer.attempts, max_attempts=settings.OMADATA_RELAY_MAX_ATTEMPTS
+    )
+    if result == TransferAttempt.Outcome.DELIVERED:
+        # The delivery receipt continues the consent's chain: lock the consent, as
+        # every other receipt of it does, before the chain is read, and first (before
+        # the transfer's row), as a transfer request does. Else a pause committing
+        # meanwhile and this receipt would both name the same receipt before them.
+        transfer.consent.status = (
+            Consent.objects.select_for_update(of=("self",))
+            .values_list("status", flat=True)
+            .get(pk=transfer.consent_id)
+        )
+    # Fenced by the try's number: a try that outlived its lease must not undo what a
+    # newer try of the same transfer has recorded. The lock keeps the fence until commit.
+    owned = (
+        Transfer.objects.select_for_update()
+        .filter(pk=transfer.pk, attempts=transfer.attempts, status__in=_TRYING)
+        .exists()
+    )
+    TransferAttempt.objects.create(
+        transfer=transfer, part=part, started_at=started, finished_at=now, outcome=result,
+        http_status=outcome.http_status, error=error,
+        duration_ms=outbox.duration_ms(started, now),
+    )  # fmt: skip
+    logger.info(
+        "transfer %s part %d try %d: %s %s",
+        transfer.id, part.number, transfer.attempts, result, error or outcome.http_status,
+    )  # fmt: skip
+    if not owned:
+        return False
+    part.error_code = error
+    if result == TransferAttempt.Outcome.DELIVERED:
+        part.status, part.delivered_at = TransferPart.Status.DELIVERED, now
+        part.byte_count, part.sha256, part.content_type = body_size, body_sha256, content_type
+        part.receipt = transfer_receipt_issue(
+            consent=transfer.consent, transfer_id=str(transfer.id), byte_count=body_size or 0,
+            sha256=body_sha256, part=part.number, parts=len(transfer.parts.all()),
+            source=part.source,
+        )  # fmt: skip
+    elif result == TransferAttempt.Outcome.FAILED:
+        part.status = TransferPart.Status.FAILED
+    part.save(
+        update_fields=[
+            "status", "error_code", "delivered_at", "byte_count", "sha256", "content_type",
+            "receipt",
+        ]
+    )  # fmt: skip
+    return True
+
+
+def _record(*, transfer: Transfer, started: datetime, outcome: _Outcome) -> TransferAttempt | None:
+    """End the try: the run waits for its next try, or ends, with its evidence.
+
+    `outcome` is empty when every waiting part has been tried; else it says why
+    the consent stopped the run, and every part still waiting is cancelled.
+    Should that fail, the run fails with `outcome_unrecorded` (see _record_part).
+    """
+    try:
+        return _record_outcome(transfer=transfer, started=started, outcome=outcome)
+    except Exception:  # whatever failed, the transfer must still end
+        logger.exception(
+            "transfer %s try %d: its outcome (%s) could not be recorded",
+            transfer.id, transfer.attempts, outcome.error or "parts tried",
+        )  # fmt: skip
+    return _record_failure(transfer=transfer, started=started, error="outcome_unrecorded")
 
 
 @transaction.atomic
@@ -549,6 +708,9 @@ def _record_failure(
     *, transfer: Transfer, started: datetime, error: str, http_status: int | None = None
 ) -> TransferAttempt:
     """End the transfer `failed` with `error`: its attempt row, state and notification."""
+    # The parts as the database has them: a part's outcome that failed to be written
+    # may have changed the copy this try read.
+    getattr(transfer, "_prefetched_objects_cache", {}).pop("parts", None)
     now = timezone.now()
     attempt = TransferAttempt.objects.create(
         transfer=transfer, started_at=started, finished_at=now,
@@ -557,79 +719,85 @@ def _record_failure(
     )  # fmt: skip
     changes = {"status": Transfer.Status.FAILED, "finished_at": now, "error_code": error}
     updated = Transfer.objects.filter(
-        pk=transfer.pk, attempts=transfer.attempts,
-        status__in=[Transfer.Status.FETCHING, Transfer.Status.DELIVERING],
-    ).update(**changes)  # fmt: skip
+        pk=transfer.pk, attempts=transfer.attempts, status__in=_TRYING
+    ).update(**changes)
     logger.info("transfer %s try %d: failed %s", transfer.id, transfer.attempts, error)
     if updated:
-        _evidence(transfer=transfer, result=TransferAttempt.Outcome.FAILED, error=error,
-                  changes=changes)  # fmt: skip
+        _end_parts(transfer, TransferPart.Status.FAILED, error)
+        _evidence(transfer=transfer, event="transfer.failed", changes=changes)
     return attempt
+
+
+def _end_parts(transfer: Transfer, status: str, error: str) -> None:
+    """The run's parts still waiting end with it, as `status`, saying why (also those read)."""
+    TransferPart.objects.filter(transfer=transfer, status=TransferPart.Status.QUEUED).update(
+        status=status, error_code=error
+    )
+    for part in getattr(transfer, "_prefetched_objects_cache", {}).get("parts", []):
+        if part.status == TransferPart.Status.QUEUED:
+            part.status, part.error_code = status, error
 
 
 @transaction.atomic
 def _record_outcome(
-    *,
-    transfer: Transfer,
-    started: datetime,
-    outcome: _Outcome,
-    body_size: int | None,
-    body_sha256: str,
-    content_type: str,
-) -> TransferAttempt:
-    """Write the try's attempt row and the transfer's new state together, with its evidence."""
+    *, transfer: Transfer, started: datetime, outcome: _Outcome
+) -> TransferAttempt | None:
+    """The run's new state once its try is over, with its evidence.
+
+    Stopped by the consent: an attempt row, the run and its waiting parts
+    cancelled. Otherwise from its parts: some still waiting, the run waits for
+    a backoff (or fails, its tries used up); none, it is delivered if every part
+    was, and failed otherwise, with the first failed part's code.
+    """
     now = timezone.now()
-    error = outcome.error
-    result: str
-    if error in _STOPPED.values():
-        result = TransferAttempt.Outcome.CANCELLED
-    else:
+    # As this try left them: each part's outcome was written as it came, under the fence.
+    parts = list(transfer.parts.all())
+    waiting = [part for part in parts if part.status == TransferPart.Status.QUEUED]
+    attempt = None
+    delay = 0.0
+    if outcome.error:
+        result, error = TransferAttempt.Outcome.CANCELLED, outcome.error
+        attempt = TransferAttempt.objects.create(
+            transfer=transfer, started_at=started, finished_at=now, outcome=result,
+            error=error, duration_ms=outbox.duration_ms(started, now),
+        )  # fmt: skip
+    elif waiting:
+        error = waiting[0].error_code
         result = outbox.verdict(
-            error=error, attempts=transfer.attempts,
+            error=error or "source_unavailable", attempts=transfer.attempts,
             max_attempts=settings.OMADATA_RELAY_MAX_ATTEMPTS,
         )  # fmt: skip
-    attempt = TransferAttempt.objects.create(
-        transfer=transfer, started_at=started, finished_at=now, outcome=result,
-        http_status=outcome.http_status, error=error,
-        duration_ms=outbox.duration_ms(started, now),
-    )  # fmt: skip
-    delay = 0.0
+    else:
+        failed = [part for part in parts if part.status == TransferPart.Status.FAILED]
+        error = failed[0].error_code if failed else ""
+        result = TransferAttempt.Outcome.FAILED if failed else TransferAttempt.Outcome.DELIVERED
     if result == TransferAttempt.Outcome.RETRY:
         delay = backoff_delay(attempt=transfer.attempts)
-        changes = {
+        changes: dict[str, Any] = {
             "status": Transfer.Status.QUEUED,
             "next_attempt_at": now + timedelta(seconds=delay),
             "error_code": error,
         }
     else:
         changes = {"status": _FINAL[result], "finished_at": now, "error_code": error}
-        if result == TransferAttempt.Outcome.DELIVERED:
-            changes.update(byte_count=body_size, sha256=body_sha256, content_type=content_type)
-            # The delivery receipt continues the consent's chain: lock the consent, as
-            # every other receipt of it does, before the chain is read, and first (before
-            # the transfer's row), as a transfer request does. Else a pause committing
-            # meanwhile and this receipt would both name the same receipt before them.
-            transfer.consent.status = (
-                Consent.objects.select_for_update(of=("self",))
-                .values_list("status", flat=True)
-                .get(pk=transfer.consent_id)
-            )
-    # Fenced by the try's number: a try that outlived its lease must not undo
-    # what a newer try of the same transfer has recorded.
+        delivered = [part for part in parts if part.status == TransferPart.Status.DELIVERED]
+        changes["byte_count"] = (
+            sum(part.byte_count or 0 for part in delivered) if delivered else None
+        )
+        if len(parts) == 1 and delivered:
+            changes.update(sha256=delivered[0].sha256, content_type=delivered[0].content_type)
     updated = Transfer.objects.filter(
-        pk=transfer.pk, attempts=transfer.attempts,
-        status__in=[Transfer.Status.FETCHING, Transfer.Status.DELIVERING],
-    ).update(**changes)  # fmt: skip
-    logger.info(
-        "transfer %s try %d: %s %s",
-        transfer.id, transfer.attempts, result, error or outcome.http_status,
-    )  # fmt: skip
+        pk=transfer.pk, attempts=transfer.attempts, status__in=_TRYING
+    ).update(**changes)
+    logger.info("transfer %s try %d: %s %s", transfer.id, transfer.attempts, result, error)
     if not updated:
         return attempt
     if result == TransferAttempt.Outcome.RETRY:
         transaction.on_commit(lambda: _enqueue(transfer.id, countdown=delay))
-    else:
-        _evidence(transfer=transfer, result=result, error=error, changes=changes)
+        return attempt
+    if waiting:
+        _end_parts(transfer, _PART_END[result], error)
+    _evidence(transfer=transfer, event=_EVENTS[result], changes=changes)
     return attempt
 
 
@@ -638,35 +806,49 @@ _FINAL: dict[str, str] = {
     TransferAttempt.Outcome.FAILED: Transfer.Status.FAILED,
     TransferAttempt.Outcome.CANCELLED: Transfer.Status.CANCELLED,
 }
+_PART_END: dict[str, str] = {
+    TransferAttempt.Outcome.FAILED: TransferPart.Status.FAILED,
+    TransferAttempt.Outcome.CANCELLED: TransferPart.Status.CANCELLED,
+}
+_EVENTS: dict[str, str] = {
+    TransferAttempt.Outcome.DELIVERED: "transfer.delivered",
+    TransferAttempt.Outcome.FAILED: "transfer.failed",
+    TransferAttempt.Outcome.CANCELLED: "transfer.cancelled",
+}
 
 
-def _evidence(*, transfer: Transfer, result: str, error: str, changes: dict) -> None:
-    """The receipt and notifications of a transfer's final state, in the same transaction."""
-    consent = transfer.consent
-    data = {"transfer_id": str(transfer.id), "status": changes["status"]}
-    if result == TransferAttempt.Outcome.DELIVERED:
-        receipt = transfer_receipt_issue(
-            consent=consent, transfer_id=str(transfer.id),
-            byte_count=changes["byte_count"], sha256=changes["sha256"],
-        )  # fmt: skip
-        data.update(byte_count=changes["byte_count"], sha256=changes["sha256"])
-        data["receipt"] = receipt.jws
-        _notify(consent=consent, event="transfer.delivered", data=data, source_too=True)
-        return
-    data["error_code"] = error
-    event = (
-        "transfer.cancelled" if result == TransferAttempt.Outcome.CANCELLED else "transfer.failed"
-    )
-    _notify(consent=consent, event=event, data=data)
+def _evidence(*, transfer: Transfer, event: str, changes: dict) -> None:
+    """The notifications of a run's final state, in the same transaction.
 
-
-def _notify(*, consent: Consent, event: str, data: dict, source_too: bool = False) -> None:
-    """Tell the consent's sink (and with `source_too`, its source) about one of its transfers.
-
-    `data` carries only the operator's own codes, never a peer's words.
+    They carry each part's outcome and the receipts of the parts delivered
+    (issued as each was); a run of one part also states its size, digest and
+    receipt at the top, as before runs had parts. Only the operator's own
+    codes, never a peer's words.
     """
-    data = {"consent_id": str(consent.id), **data}
-    for service in (consent.source, consent.sink) if source_too else (consent.sink,):
+    consent = transfer.consent
+    parts = transfer.parts.all()
+    rows = [
+        {
+            "number": part.number, "source": str(part.source_id), "status": part.status,
+            "byte_count": part.byte_count, "sha256": part.sha256, "error_code": part.error_code,
+            "receipt": part.receipt.jws if part.receipt_id else None,
+        }
+        for part in parts
+    ]  # fmt: skip
+    data: dict[str, Any] = {
+        "consent_id": str(consent.id), "transfer_id": str(transfer.id),
+        "status": changes["status"], "parts": rows,
+    }  # fmt: skip
+    if event == "transfer.delivered" and len(rows) == 1:
+        data.update(
+            byte_count=changes["byte_count"], sha256=changes["sha256"], receipt=rows[0]["receipt"]
+        )
+    if event != "transfer.delivered":
+        data["error_code"] = changes["error_code"]
+    services = [consent.sink]
+    if event == "transfer.delivered":
+        services += [part.source for part in parts]
+    for service in services:
         notify(service=service, event=event, data=data)
 
 
@@ -733,13 +915,11 @@ def _transfer_exhaust(*, transfer_id: UUID, now: datetime, cutoff: datetime) -> 
     ).exclude(status__in=FINAL_STATUSES).update(**changes)  # fmt: skip
     if not ended:
         return
-    transfer = Transfer.objects.select_related("consent__source", "consent__sink").get(
-        pk=transfer_id
-    )
+    transfer = Transfer.objects.select_related("consent__sink").get(pk=transfer_id)
     TransferAttempt.objects.create(
         transfer=transfer, started_at=now, finished_at=now, outcome=TransferAttempt.Outcome.FAILED,
         error="attempts_exhausted", duration_ms=0,
     )  # fmt: skip
     logger.warning("transfer %s: tries used up, the last never ended; failed", transfer_id)
-    _evidence(transfer=transfer, result=TransferAttempt.Outcome.FAILED,
-              error="attempts_exhausted", changes=changes)  # fmt: skip
+    _end_parts(transfer, TransferPart.Status.FAILED, "attempts_exhausted")
+    _evidence(transfer=transfer, event="transfer.failed", changes=changes)

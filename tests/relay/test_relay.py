@@ -15,6 +15,7 @@ from django.utils import timezone
 from consent import services as consent_services
 from consent.models import Receipt
 from consent.receipts import receipt_verify
+from registry.models import Service
 from relay import services
 from relay.models import Transfer, TransferAttempt
 from tests.relay.helpers import relay_until_final, request_transfer
@@ -43,7 +44,7 @@ def test_transfer_is_delivered_with_digest_and_idempotency_key(peers, consent):
     assert (fetch.method, fetch.verified) == ("GET", True)
     assert (delivery.method, delivery.verified) == ("POST", True)
     assert delivery.body == body
-    assert delivery.headers["idempotency-key"] == str(transfer.id)
+    assert delivery.headers["idempotency-key"] == f"{transfer.id}.1"
     assert delivery.headers["content-type"] == "application/json"
     digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
     assert delivery.headers["content-digest"] == f"sha-256=:{digest}:"
@@ -161,8 +162,8 @@ def test_sink_500_is_tried_again_with_the_same_idempotency_key(peers, consent, f
     transfer = relay_until_final(request_transfer(consent))
 
     assert (transfer.status, transfer.attempts) == ("delivered", 2)
-    assert [r.headers["idempotency-key"] for r in sink.requests] == [str(transfer.id)] * 2
-    assert sink.applied == [str(transfer.id)]
+    assert [r.headers["idempotency-key"] for r in sink.requests] == [f"{transfer.id}.1"] * 2
+    assert sink.applied == [f"{transfer.id}.1"]
 
 
 def test_redirecting_source_is_refused_with_no_connection_to_the_target(
@@ -447,7 +448,9 @@ def test_identity_content_encoding_is_relayed(peers, consent):
 def test_fetch_url_stored_before_normalisation_fails_the_transfer(peers, consent, path):
     source, sink = peers
     # Written past the service layer, as a URL stored before URLs were normalised was.
-    type(consent.source).objects.filter(pk=consent.source_id).update(fetch_url=source.url + path)
+    Service.objects.filter(pk=consent.sources.get().service_id).update(
+        fetch_url=source.url + path
+    )
 
     transfer = relay_until_final(request_transfer(consent))
 

@@ -68,7 +68,7 @@ def test_worker_delivers_a_requested_transfer_once(spawn, peers, consent):
     assert (transfer.status, transfer.attempts) == ("delivered", 1)
     assert [r.body for r in sink.requests] == [b'{"steps": 10234}']
     assert sink.requests[0].verified
-    assert sink.applied == [str(transfer.id)]
+    assert sink.applied == [f"{transfer.id}.1"]
 
 
 def test_worker_killed_after_the_sink_got_the_body_ends_delivered_once(
@@ -92,8 +92,8 @@ def test_worker_killed_after_the_sink_got_the_body_ends_delivered_once(
 
     transfer = wait_until_final(transfer, first, second)
     assert (transfer.status, transfer.attempts) == ("delivered", 2)
-    assert [r.headers["idempotency-key"] for r in sink.requests] == [str(transfer.id)] * 2
-    assert sink.applied == [str(transfer.id)]
+    assert [r.headers["idempotency-key"] for r in sink.requests] == [f"{transfer.id}.1"] * 2
+    assert sink.applied == [f"{transfer.id}.1"]
 
 
 def test_transfer_asked_for_while_redis_is_down_is_delivered_after_a_sweep(

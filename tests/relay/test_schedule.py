@@ -156,7 +156,7 @@ def test_scheduled_transfer_is_delivered(peers, consent):
     assert (transfer.status, transfer.scheduled) == ("delivered", True)
     [delivery] = sink.requests
     assert delivery.body == b'{"steps": [4312]}'
-    assert delivery.headers["idempotency-key"] == str(transfer.id)
+    assert delivery.headers["idempotency-key"] == f"{transfer.id}.1"
 
 
 def test_withdrawn_consent_gets_no_transfer_at_the_next_due_time(peers, consent):

@@ -276,7 +276,7 @@ def test_idempotency_key_of_printable_ascii_is_taken(sink_api, consent):
     assert Transfer.objects.get().idempotency_key == key
 
 
-def test_asking_outside_the_consents_data_types_is_403_and_the_source_sees_nothing(
+def test_asking_outside_the_consents_data_types_is_400_and_the_source_sees_nothing(
     sink_api, peers, consent
 ):
     source, _sink = peers
@@ -285,7 +285,14 @@ def test_asking_outside_the_consents_data_types_is_403_and_the_source_sees_nothi
         URL, {"consent": str(consent.id), "data_types": ["wellbeing.heart_rate"]}, format="json"
     )
 
-    assert (response.status_code, response.json()["code"]) == (403, "outside_consent")
+    assert response.status_code == 400
+    assert response.json()["fields"] == [
+        {
+            "field": "data_types",
+            "code": "outside_consent",
+            "message": "No source of the consent gives: wellbeing.heart_rate.",
+        }
+    ]
     assert Transfer.objects.count() == 0
     assert source.requests == []
 
