@@ -151,8 +151,11 @@ def link_every_source(world, browser, screen) -> requests.Response:
     consent_path = screen.url.split("?")[0].removeprefix(world.operator)
     linked = 0
     while f'action="{consent_path}/link' in screen.text:
-        action = re.search(rf'action="({re.escape(consent_path)}/link[^"]*)"', screen.text)[1]
-        at_source = operator_post(browser, f"{world.operator}{action}", screen)
+        form = re.search(rf'action="({re.escape(consent_path)}/link[^"]*)"(.*?)</form>',
+                         screen.text, flags=re.DOTALL)  # fmt: skip
+        hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form[2]))
+        hidden.pop("csrfmiddlewaretoken", None)
+        at_source = operator_post(browser, f"{world.operator}{form[1]}", screen, **hidden)
         assert "You are signed in to" in at_source.text, at_source.text
         screen = browser.post(
             at_source.url.split("?")[0], timeout=10,
