@@ -86,6 +86,7 @@ class OperatorApi:
         self._lock = threading.Lock()
         self._tokens: dict[tuple[str, str], _CachedToken] = {}
         self._service_ids: dict[str, str] = {}
+        self._entries: dict[str, dict] = {}  # the registry's public entries, by service id
         self._keys: dict[str, jwk.JWK] = {}
         self._keys_fetched = 0.0
 
@@ -96,18 +97,35 @@ class OperatorApi:
 
     def service_id(self, slug: str) -> str:
         """Our service's id, looked up once in the public registry by slug."""
+        if slug not in self._service_ids:
+            self._read_registry()
+        if slug not in self._service_ids:
+            raise ApiError(404, f"no approved service {slug!r} in the registry")
+        return self._service_ids[slug]
+
+    def service_entry(self, service_id: str) -> dict | None:
+        """The public registry's entry of an approved service; None if none, or unreachable.
+
+        For what a page names, not what it trusts: a page still shows without it.
+        """
+        if service_id not in self._entries:
+            try:
+                self._read_registry()
+            except (ApiError, KeyError, TypeError):
+                return None
+        return self._entries.get(service_id)
+
+    def _read_registry(self) -> None:
         offset = 0
-        while slug not in self._service_ids:
+        while True:
             # A page at a time, as the registry hands them out (at most 100 a page).
             page = http_json("GET", self.url(f"/api/v1/services?limit=100&offset={offset}"))
             for service in page["results"]:
                 self._service_ids[service["slug"]] = service["id"]
+                self._entries[service["id"]] = service
             offset += len(page["results"])
             if not page["results"] or offset >= page["count"]:
                 break
-        if slug not in self._service_ids:
-            raise ApiError(404, f"no approved service {slug!r} in the registry")
-        return self._service_ids[slug]
 
     def token(self, slug: str, scope: str) -> str:
         """An access token for demo service `slug`, from cache while it is fresh."""

@@ -1,8 +1,8 @@
 """HTML for the demo services: one accessible layout, headings in fi, sv and en.
 
-Only the titles, headings and buttons are translated, and what the wellbeing
-service says when it attaches an answer to no account: enough for a newcomer
-to see the operator's consent screen follow the language they chose here.
+The titles, headings, buttons and what a page is about are translated, and what
+a sink says when it attaches an answer to no account: enough for a newcomer to
+see the operator's consent screen follow the language they chose here.
 """
 
 from html import escape
@@ -10,22 +10,61 @@ from urllib.parse import urlencode
 
 LANGUAGES = ("en", "fi", "sv")
 TEXT = {
+    # -- the sources
     "wearable.title": {
         "en": "Askel smartwatch", "fi": "Askel-rannekello", "sv": "Askel-armbandsklocka",
     },
-    "wearable.link": {
-        "en": "Link your watch to Omadata", "fi": "Yhdistä kellosi Omadataan",
-        "sv": "Koppla din klocka till Omadata",
+    "espoo-sports.title": {
+        "en": "Espoo sports services", "fi": "Espoon liikuntapalvelut",
+        "sv": "Esbo idrottstjänster",
     },
-    "wearable.link_button": {"en": "Link", "fi": "Yhdistä", "sv": "Koppla"},
+    "helsinki-records.title": {
+        "en": "Helsinki resident records", "fi": "Helsingin asukastiedot",
+        "sv": "Helsingfors invånaruppgifter",
+    },
+    "source.signed_in": {
+        "en": "Signed in to {name} as {owner}.", "fi": "Kirjautuneena palveluun {name}: {owner}.",
+        "sv": "Inloggad i {name} som {owner}.",
+    },
+    "source.signed_in_as": {
+        "en": "You are signed in to {name} as", "fi": "Olet kirjautunut palveluun {name} nimellä",
+        "sv": "Du är inloggad i {name} som",
+    },
+    "source.link": {
+        "en": "Link your {name} account to Omadata", "fi": "Yhdistä {name}-tilisi Omadataan",
+        "sv": "Koppla ditt konto i {name} till Omadata",
+    },
+    "source.link_explained": {
+        "en": "Omadata asks to link your account at {name} to your Omadata account. Linking "
+              "shares no data: each transfer needs a consent that you give in Omadata. Link only "
+              "if you started this yourself, in Omadata, in this browser.",
+        "fi": "Omadata pyytää yhdistämään tilisi palvelussa {name} Omadata-tiliisi. Yhdistäminen "
+              "ei jaa tietoja: jokainen siirto tarvitsee suostumuksen, jonka annat Omadatassa. "
+              "Yhdistä vain, jos aloitit tämän itse, Omadatassa, tässä selaimessa.",
+        "sv": "Omadata ber att få koppla ditt konto i {name} till ditt Omadata-konto. Kopplingen "
+              "delar inga uppgifter: varje överföring kräver ett samtycke som du ger i Omadata. "
+              "Koppla bara om du själv startade detta, i Omadata, i den här webbläsaren.",
+    },
+    "source.link_button": {"en": "Link", "fi": "Yhdistä", "sv": "Koppla"},
+    "source.no_links": {
+        "en": "Nothing is linked to Omadata yet.",
+        "fi": "Mitään ei ole vielä yhdistetty Omadataan.",
+        "sv": "Inget är kopplat till Omadata ännu.",
+    },
+    "links": {"en": "Linked watches", "fi": "Yhdistetyt kellot", "sv": "Kopplade klockor"},
+    "links.accounts": {"en": "Linked accounts", "fi": "Yhdistetyt tilit", "sv": "Kopplade konton"},
+    # -- the wellbeing service
     "wellbeing.title": {
         "en": "Espoo wellbeing service", "fi": "Espoon hyvinvointipalvelu",
         "sv": "Esbo välmående-tjänst",
     },
     "wellbeing.join": {
-        "en": "Join the exercise programme: share your daily steps from Askel",
-        "fi": "Liity liikuntaohjelmaan: jaa päivittäiset askeleesi Askelista",
-        "sv": "Gå med i motionsprogrammet: dela dina dagliga steg från Askel",
+        "en": "Join the exercise programme: share your daily steps from Askel and your sports "
+              "visits from the city",
+        "fi": "Liity liikuntaohjelmaan: jaa päivittäiset askeleesi Askelista ja liikuntakäyntisi "
+              "kaupungilta",
+        "sv": "Gå med i motionsprogrammet: dela dina dagliga steg från Askel och dina "
+              "idrottsbesök från staden",
     },
     "wellbeing.account": {
         "en": "You are participant {account} here.", "fi": "Olet täällä osallistuja {account}.",
@@ -35,12 +74,75 @@ TEXT = {
         "en": "Back to the wellbeing service", "fi": "Takaisin hyvinvointipalveluun",
         "sv": "Tillbaka till välmående-tjänsten",
     },
-    # Why an answer from Omadata was attached to no account (wellbeing.not_attached).
-    "wellbeing.not_attached": {
+    "wellbeing.days": {"en": "Your days", "fi": "Päiväsi", "sv": "Dina dagar"},
+    "wellbeing.days.parts": {
+        "en": "(transfer {transfer}: {received} of {parts} parts received)",
+        "fi": "(siirto {transfer}: {received}/{parts} osaa vastaanotettu)",
+        "sv": "(överföring {transfer}: {received} av {parts} delar mottagna)",
+    },
+    "wellbeing.days.none": {
+        "en": "No days have arrived yet.", "fi": "Päiviä ei ole vielä saapunut.",
+        "sv": "Inga dagar har kommit ännu.",
+    },
+    "wellbeing.days.date": {"en": "date", "fi": "päivä", "sv": "datum"},
+    "wellbeing.days.steps": {"en": "steps", "fi": "askeleet", "sv": "steg"},
+    "wellbeing.days.swims": {"en": "swims", "fi": "uintikäynnit", "sv": "simbesök"},
+    "wellbeing.days.gym": {"en": "gym visits", "fi": "kuntosalikäynnit", "sv": "gymbesök"},
+    # -- the newcomer service
+    "espoo-newcomer.title": {
+        "en": "Espoo newcomer service", "fi": "Espoon uuden asukkaan palvelu",
+        "sv": "Esbo tjänst för nya invånare",
+    },
+    "espoo-newcomer.account": {
+        "en": "You are newcomer {account} here.", "fi": "Olet täällä uusi asukas {account}.",
+        "sv": "Du är ny invånare {account} här.",
+    },
+    "espoo-newcomer.intro": {
+        "en": "Moving to Espoo? Bring your address history and library loans from Helsinki "
+              "with one consent, used once.",
+        "fi": "Muutatko Espooseen? Tuo osoitehistoriasi ja kirjastolainasi Helsingistä yhdellä "
+              "suostumuksella, joka käytetään kerran.",
+        "sv": "Flyttar du till Esbo? Ta med din adresshistorik och dina bibliotekslån från "
+              "Helsingfors med ett samtycke som används en gång.",
+    },
+    "espoo-newcomer.join": {
+        "en": "I am moving to Espoo", "fi": "Muutan Espooseen", "sv": "Jag flyttar till Esbo",
+    },
+    "espoo-newcomer.back": {
+        "en": "Back to the newcomer service", "fi": "Takaisin uuden asukkaan palveluun",
+        "sv": "Tillbaka till tjänsten för nya invånare",
+    },
+    "espoo-newcomer.from": {
+        "en": "Your history from {city} ({service})", "fi": "Historiasi: {city} ({service})",
+        "sv": "Din historik från {city} ({service})",
+    },
+    "espoo-newcomer.from_unknown": {
+        "en": "Your history, from a source Omadata did not name",
+        "fi": "Historiasi lähteestä, jota Omadata ei nimennyt",
+        "sv": "Din historik, från en källa som Omadata inte namngav",
+    },
+    "espoo-newcomer.received": {
+        "en": "Received {when}.", "fi": "Vastaanotettu {when}.", "sv": "Mottagen {when}.",
+    },
+    "espoo-newcomer.addresses": {
+        "en": "Addresses", "fi": "Osoitteet", "sv": "Adresser",
+    },
+    "espoo-newcomer.loans": {
+        "en": "Library loans", "fi": "Kirjastolainat", "sv": "Bibliotekslån",
+    },
+    "espoo-newcomer.none": {"en": "None.", "fi": "Ei yhtään.", "sv": "Inga."},
+    "espoo-newcomer.col.from": {"en": "from", "fi": "alkaen", "sv": "från"},
+    "espoo-newcomer.col.to": {"en": "to", "fi": "asti", "sv": "till"},
+    "espoo-newcomer.col.municipality": {"en": "municipality", "fi": "kunta", "sv": "kommun"},
+    "espoo-newcomer.col.district": {"en": "district", "fi": "kaupunginosa", "sv": "stadsdel"},
+    "espoo-newcomer.col.year": {"en": "year", "fi": "vuosi", "sv": "år"},
+    "espoo-newcomer.col.loans": {"en": "loans", "fi": "lainat", "sv": "lån"},
+    # -- both sinks: why an answer from Omadata was attached to no account (sinks.not_attached)
+    "not_attached": {
         "en": "Nothing was attached to an account", "fi": "Mitään ei liitetty tiliin",
         "sv": "Ingenting kopplades till ett konto",
     },
-    "wellbeing.not_attached.other_browser": {
+    "not_attached.other_browser": {
         "en": "This answer came back in another browser than the one that asked for it. "
               "Someone may have sent you the address of a request they started, to have your "
               "data attached to their account.",
@@ -51,7 +153,7 @@ TEXT = {
               "Någon kan ha skickat dig adressen till en begäran som de startat, för att få "
               "dina uppgifter kopplade till sitt konto.",
     },
-    "wellbeing.not_attached.used": {
+    "not_attached.used": {
         "en": "This answer has been used already: an answer counts once, in the browser that "
               "asked for it.",
         "fi": "Tämä vastaus on jo käytetty: vastaus kelpaa kerran, siinä selaimessa, josta "
@@ -59,12 +161,12 @@ TEXT = {
         "sv": "Det här svaret har redan använts: ett svar gäller en gång, i den webbläsare som "
               "skickade begäran.",
     },
-    "wellbeing.not_attached.unknown": {
+    "not_attached.unknown": {
         "en": "This answer does not belong to a request of ours.",
         "fi": "Tämä vastaus ei kuulu mihinkään lähettämäämme pyyntöön.",
         "sv": "Det här svaret hör inte till någon begäran som vi har skickat.",
     },
-    "wellbeing.not_attached.other_request": {
+    "not_attached.other_request": {
         "en": "Omadata says that this consent answers another request than the one this "
               "browser started.",
         "fi": "Omadatan mukaan tämä suostumus vastaa eri pyyntöön kuin siihen, jonka tämä "
@@ -72,7 +174,7 @@ TEXT = {
         "sv": "Enligt Omadata besvarar det här samtycket en annan begäran än den som den här "
               "webbläsaren startade.",
     },
-    "wellbeing.not_attached.withdraw": {
+    "not_attached.withdraw": {
         "en": "No consent and no data are used for any account here because of it. If you "
               "approved a request in Omadata that you did not start yourself, in this browser, "
               "withdraw that consent under My consents in Omadata.",
@@ -93,7 +195,6 @@ TEXT = {
         "en": "Notifications from Omadata", "fi": "Omadatan ilmoitukset",
         "sv": "Aviseringar från Omadata",
     },
-    "links": {"en": "Linked watches", "fi": "Yhdistetyt kellot", "sv": "Kopplade klockor"},
 }  # fmt: skip
 
 
@@ -143,15 +244,14 @@ def form(*, action: str, button: str, hidden: dict | None = None) -> str:
     )
 
 
-def table(*, caption: str, head: list[str], rows: list[list], empty: str) -> str:
-    """A captioned table, or a sentence when there is nothing to show."""
+def table(*, caption: str, head: list[str], rows: list[list], empty: str, level: int = 2) -> str:
+    """A table under a heading of `level`, or a sentence when there is nothing to show."""
+    heading = f"<h{level}>{escape(caption)}</h{level}>"
     if not rows:
-        return f"<h2>{escape(caption)}</h2><p>{escape(empty)}</p>"
+        return f"{heading}<p>{escape(empty)}</p>"
     th = "".join(f'<th scope="col">{escape(h)}</th>' for h in head)
     trs = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
-    return (
-        f"<h2>{escape(caption)}</h2><table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
-    )
+    return f"{heading}<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
 
 STYLE = (

@@ -1,9 +1,11 @@
 """The demo services, as outside services: `python -m demo.server`.
 
-One WSGI app serves the Askel smartwatch (a source, under /wearable/) and the
-Espoo wellbeing service (a sink, under /wellbeing/) on 127.0.0.1. They speak to
-the operator only over HTTP, with the credentials demo_seed wrote to
-var/demo.json, and verify what it signs with its published JWKS.
+One WSGI app serves, on 127.0.0.1, the sources: the Askel smartwatch
+(/wearable/), Espoo's sports services (/sports/) and Helsinki's resident
+records (/helsinki/); and the sinks: the Espoo wellbeing service (/wellbeing/)
+and Espoo's newcomer service (/newcomer/). They speak to the operator only over
+HTTP, with the credentials demo_seed wrote to var/demo.json, and verify what it
+signs with its published JWKS.
 """
 
 import contextlib
@@ -13,13 +15,12 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from demo import pages, wearable, webhooks, wellbeing
+from demo import helsinki, newcomer, pages, sinks, sources, sports, wearable, wellbeing
 from demo.config import Config, port_from_env
 from demo.operator_api import ApiError, OperatorApi
 from demo.store import Store
@@ -30,19 +31,21 @@ access_logger = logging.getLogger("demo.access")
 # A page or an endpoint: called with the demo, the request and the page's language.
 Handler = Callable[["Demo", Request, str], Response]
 ROUTES: dict[tuple[str, str], Handler] = {
-    ("GET", "/wearable/"): wearable.home,
-    ("GET", "/wearable/link"): wearable.link_page,
-    ("POST", "/wearable/link"): wearable.link_confirm,
-    ("GET", "/wearable/data"): wearable.data,
-    ("POST", "/wearable/webhook"): partial(webhooks.receive, slug=wearable.SLUG),
+    **sources.routes(wearable.SOURCE),
+    **sources.routes(sports.SOURCE),
+    **sources.routes(helsinki.SOURCE),
     ("GET", "/wellbeing/"): wellbeing.home,
-    ("POST", "/wellbeing/join"): wellbeing.join,
-    ("GET", "/wellbeing/back"): wellbeing.back,
-    ("GET", "/wellbeing/not-attached"): wellbeing.not_attached,
-    ("POST", "/wellbeing/deliver"): wellbeing.deliver,
-    ("POST", "/wellbeing/webhook"): partial(webhooks.receive, slug=wellbeing.SLUG),
+    **sinks.routes(wellbeing.SINK),
+    ("GET", "/newcomer/"): newcomer.home,
+    **sinks.routes(newcomer.SINK),
 }
 _PATHS = {path for _method, path in ROUTES}
+# A service's address without its trailing slash goes to its page.
+_HOMES = {
+    path.rstrip("/"): path
+    for method, path in ROUTES
+    if method == "GET" and path.count("/") == 2 and path.endswith("/")
+}
 
 
 @dataclass
@@ -77,8 +80,10 @@ def _respond(demo: Demo, environ: WSGIEnvironment) -> Response:
         request = Request.from_environ(environ)
     except BodyTooLarge:
         return error(413, "request_too_large", "The body is too large for the demo.")
-    if request.path in ("/", "/wellbeing"):
-        return redirect("/wellbeing/")  # a newcomer starts at the sink
+    if request.path == "/":
+        return redirect("/wellbeing/")  # someone new to the demo starts at the sink
+    if request.path in _HOMES:
+        return redirect(_HOMES[request.path])
     handler = ROUTES.get((request.method, request.path))
     if handler is None:
         status = 405 if request.path in _PATHS else 404
@@ -161,7 +166,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, handlers=[console])
     config = Config.from_env()
     server = serve(config, port=port_from_env())
-    logger.info("demo services at %s/wellbeing/ and %s/wearable/", config.demo_url, config.demo_url)
+    homes = " ".join(f"{config.demo_url}{path}" for path in _HOMES.values())
+    logger.info("demo services at %s", homes)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is a normal end
         server.serve_forever()
 

@@ -6,6 +6,7 @@ SQLite serialises the writes.
 
 import hashlib
 import hmac
+import json
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
@@ -14,24 +15,33 @@ from pathlib import Path
 
 SCHEMA = """
 create table if not exists links (subject text primary key, user text not null,
-    linked_at text not null);
+    linked_at text not null, service text not null default 'wearable');
 create table if not exists states (state text primary key, created_at text not null,
     used_at text, browser_sha256 text not null default '', account text not null default '',
     request_id text not null default '');
 create table if not exists consents (id text primary key, status text not null,
-    updated_at text not null, note text not null default '', account text not null default '');
+    updated_at text not null, note text not null default '', account text not null default '',
+    sources text not null default '[]');
 create table if not exists transfers (id text primary key, consent_id text not null,
     status text not null, updated_at text not null);
 create table if not exists deliveries (idempotency_key text primary key, consent_id text,
     subject text, received_at text not null, content_type text, digest text not null,
-    byte_count integer not null, body blob not null);
+    byte_count integer not null, body blob not null, transfer_id text not null default '',
+    part integer, parts integer, source text not null default '{}');
 create table if not exists events (service text not null, id text not null, event text not null,
     summary text not null, received_at text not null, consent_id text not null default '',
     primary key (service, id));
 """
 # Columns that state files made before them lack: added when the store opens one. Their
-# states and consents belong to no browser, so they are never taken or shown.
+# states and consents belong to no browser, so they are never taken or shown; their links
+# are the watch's, the only source there was; their deliveries are whole transfers.
 ADDED_COLUMNS = [
+    ("links", "service", "text not null default 'wearable'"),
+    ("consents", "sources", "text not null default '[]'"),
+    ("deliveries", "transfer_id", "text not null default ''"),
+    ("deliveries", "part", "integer"),
+    ("deliveries", "parts", "integer"),
+    ("deliveries", "source", "text not null default '{}'"),
     ("states", "browser_sha256", "text not null default ''"),
     ("states", "account", "text not null default ''"),
     ("states", "request_id", "text not null default ''"),
@@ -104,17 +114,26 @@ class Store:
         with closing(self._connect()) as db:
             return db.execute(sql, args).fetchall()
 
-    # -- the source: whose watch a pairwise subject is
+    # -- the sources: whose account a pairwise subject is, at which source
 
-    def link_save(self, *, subject: str, user: str) -> None:
-        self._run("insert or replace into links values (?, ?, ?)", subject, user, now())
+    def link_save(self, *, subject: str, user: str, service: str) -> None:
+        self._run(
+            "insert or replace into links (subject, user, linked_at, service) values (?, ?, ?, ?)",
+            subject, user, now(), service,
+        )  # fmt: skip
 
-    def link_user(self, subject: str) -> str | None:
-        rows = self._run("select user from links where subject = ?", subject)
+    def link_user(self, subject: str, *, service: str) -> str | None:
+        """The user that `subject` was linked to at source `service`; None for anyone else."""
+        rows = self._run(
+            "select user from links where subject = ? and service = ?", subject, service
+        )
         return rows[0]["user"] if rows else None
 
-    def links(self) -> list[sqlite3.Row]:
-        return self._run("select * from links order by linked_at desc")
+    def links(self, *, service: str | None = None) -> list[sqlite3.Row]:
+        """The links of source `service`, or of every source."""
+        if service is None:
+            return self._run("select * from links order by linked_at desc")
+        return self._run("select * from links where service = ? order by linked_at desc", service)
 
     # -- the sink: the consent requests it started, and what came of them
 
@@ -154,18 +173,25 @@ class Store:
             raise StateRefused("other_browser")
         return Started(account=row["account"], request_id=row["request_id"])
 
-    def consent_attach(self, *, consent_id: str, account: str, status: str, note: str = "") -> None:
+    def consent_attach(
+        self, *, consent_id: str, account: str, status: str, note: str = "",
+        sources: list[dict] | None = None,
+    ) -> None:  # fmt: skip
         """Attribute a consent to `account`, or update it if that account holds it already.
 
         Call it only when the consent answers a request that this account's browser
-        started and brought back: never on a notification alone.
+        started and brought back: never on a notification alone. `sources` are the
+        consent's sources as the operator's record names them ({id, slug, organisation}).
         """
         self._run(
-            "insert into consents (id, status, updated_at, note, account) values (?, ?, ?, ?, ?) "
+            "insert into consents (id, status, updated_at, note, account, sources) "
+            "values (?, ?, ?, ?, ?, ?) "
             "on conflict(id) do update set status = excluded.status, "
-            "updated_at = excluded.updated_at, note = excluded.note "
+            "updated_at = excluded.updated_at, note = excluded.note, "
+            "sources = case when excluded.sources = '[]' then consents.sources "
+            "else excluded.sources end "
             "where consents.account = excluded.account",
-            consent_id, status, now(), note, account,
+            consent_id, status, now(), note, account, json.dumps(sources or []),
         )  # fmt: skip
 
     def consent_status(self, *, consent_id: str, status: str) -> None:
@@ -192,13 +218,21 @@ class Store:
         return self._run(_CONSENTS + "where c.account = ? order by c.updated_at desc", account)
 
     def delivery_save(self, *, key: str, consent_id: str, subject: str, content_type: str,
-                      digest: str, body: bytes) -> bool:  # fmt: skip
-        """Keep a delivery once per idempotency key; False if the key was seen already."""
+                      digest: str, body: bytes, transfer_id: str = "", part: int | None = None,
+                      parts: int | None = None, source: dict | None = None) -> bool:  # fmt: skip
+        """Keep a delivery once per idempotency key; False if the key was seen already.
+
+        A delivery is a transfer's part `part` of `parts` from `source` ({id, slug,
+        organisation}, as the operator's token names it), or a whole transfer.
+        """
         with closing(self._connect()) as db:
             added = db.execute(
-                "insert or ignore into deliveries values (?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, consent_id, subject, now(), content_type, digest, len(body), body),
-            )
+                "insert or ignore into deliveries (idempotency_key, consent_id, subject, "
+                "received_at, content_type, digest, byte_count, body, transfer_id, part, parts, "
+                "source) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, consent_id, subject, now(), content_type, digest, len(body), body,
+                 transfer_id, part, parts, json.dumps(source or {})),
+            )  # fmt: skip
             return added.rowcount == 1
 
     def delivery_digest(self, key: str) -> str | None:
@@ -210,10 +244,15 @@ class Store:
         return self._run("select * from deliveries order by received_at desc")
 
     def account_deliveries(self, account: str) -> list[sqlite3.Row]:
-        """What was delivered under the consents attributed to `account`."""
+        """What was delivered under the consents attributed to `account`, latest first.
+
+        Each with `consent_sources`: the sources of its consent, as attached. In the
+        order they were kept (rowid): `received_at` counts whole seconds only.
+        """
         return self._run(
-            "select d.* from deliveries d join consents c on c.id = d.consent_id "
-            "where c.account = ? order by d.received_at desc",
+            "select d.*, c.sources as consent_sources from deliveries d "
+            "join consents c on c.id = d.consent_id "
+            "where c.account = ? order by d.rowid desc",
             account,
         )
 

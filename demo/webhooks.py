@@ -10,6 +10,9 @@ from demo.web import Request, Response, error, json_response
 if TYPE_CHECKING:
     from demo.server import Demo
 
+# The demo's sinks, which keep their consents and transfers in step with notifications.
+SINKS = ("wellbeing", "espoo-newcomer")
+
 
 def receive(demo: "Demo", request: Request, lang: str, *, slug: str) -> Response:
     """Verify a notification meant for service `slug`, and record it once per id."""
@@ -29,7 +32,7 @@ def receive(demo: "Demo", request: Request, lang: str, *, slug: str) -> Response
         service=slug, event_id=str(claims.get("id")), event=str(claims.get("event")),
         summary=_summary(data), consent_id=str(data.get("consent_id") or ""),
     )  # fmt: skip
-    if slug == "wellbeing":
+    if slug in SINKS:
         _follow(demo, event=str(claims.get("event")), data=data)
     return json_response({"status": "received"})
 
@@ -40,7 +43,7 @@ def _follow(demo: "Demo", *, event: str, data: dict) -> None:
     A notification changes the status of a consent that an account holds, and
     never attaches one to an account: `consent.granted` says that someone
     approved a request of ours, not in whose browser. Only the answer's return
-    in the browser that asked attaches it (wellbeing.back).
+    in the browser that asked attaches it (sinks.back).
     """
     status = str(data.get("status", ""))
     if event.startswith("consent.") and data.get("consent_id") and status:

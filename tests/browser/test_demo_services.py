@@ -21,6 +21,11 @@ def test_newcomer_joins_links_and_approves_on_accessible_pages(page, demo_world,
     assert axe(page) == []
     page.get_by_role("button", name="Link", exact=True).click()
     page.get_by_text("Your account at Askel smartwatch is linked.").wait_for()
+    page.get_by_role("button", name=re.compile("Link my account")).click()
+    page.get_by_text("You are signed in to Espoo sports services as").wait_for()
+    assert axe(page) == []
+    page.get_by_role("button", name="Link", exact=True).click()
+    page.get_by_text("Your account at Espoo sports services is linked.").wait_for()
     page.get_by_role("button", name="Approve").click()
 
     page.wait_for_url(f"{demo_world.url}/wellbeing/?answer=approved*")

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from consent import services
 from consent.models import Consent, ConsentRequest
 from relay.models import Transfer
-from tests.demo.world import form_field, get, link_at_the_watch, sink_browser
+from tests.demo.world import form_field, get, link_at, sink_browser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TITLE = {
@@ -35,10 +35,11 @@ def join(world, participant) -> ConsentRequest:
 
 
 def approve(world, request: ConsentRequest) -> Consent:
-    """Aino, linked at the watch, approves the request in her Omadata session."""
+    """Aino, linked at each source of the request, approves it in her Omadata session."""
     aino = get_user_model().objects.get(username="aino")
-    if not services.link_active(resident=aino, service=world.wearable):
-        link_at_the_watch(world, aino, return_to=f"{world.operator}/my/consents")
+    for source in services.request_sources(request):
+        if not services.link_active(resident=aino, service=source):
+            link_at(world, aino, source, return_to=f"{world.operator}/my/consents")
     return services.consent_grant(request=request, resident=aino, language="en", notice_text="n")
 
 

@@ -88,3 +88,16 @@ def test_a_state_file_of_an_earlier_version_gains_the_binding_and_its_states_cou
     assert store.account_consents(account_of(MINE)) == []
     store.state_save("st-new", browser=MINE, account=account_of(MINE), request_id="r")
     assert store.state_use("st-new", browser=MINE).request_id == "r"
+
+
+def test_links_of_an_earlier_version_are_the_watchs(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("create table links (subject text primary key, user text not null, "
+                   "linked_at text not null)")  # fmt: skip
+        db.execute("insert into links values ('s-old', 'askel-user-1', '2026-01-01')")
+
+    store = Store(path)
+
+    assert store.link_user("s-old", service="wearable") == "askel-user-1"
+    assert store.link_user("s-old", service="espoo-sports") is None

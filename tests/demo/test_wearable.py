@@ -36,7 +36,7 @@ def test_link_confirms_at_the_operator_and_returns(demo_world):
     link = ServiceLink.objects.get(subject=subject)
     assert link.status == ServiceLink.Status.ACTIVE
     assert link.service_reference == "askel-user-1"
-    assert demo_world.store.link_user(subject) == "askel-user-1"
+    assert demo_world.store.link_user(subject, service="wearable") == "askel-user-1"
 
 
 def test_link_page_gives_each_browser_its_own_form_secret(demo_world):

@@ -16,7 +16,7 @@ from jwcrypto import jwk
 from consent.models import Consent
 from demo.wellbeing import BROWSER_COOKIE
 from ledger import jws
-from tests.demo.world import post, sink_browser
+from tests.demo.world import link_every_source, post, sink_browser
 from tests.servers import wait_for
 from webhooks import services as notifications
 from webhooks.models import Notification
@@ -225,6 +225,7 @@ def resident_joins_links_and_approves(demo_world) -> requests.Session:
     assert linked.history[-1].url.startswith(f"{demo_world.operator}/consent/links/return?code=")
     assert linked.url == consent_url
     assert 'class="message success" role="status"' in linked.text  # "… is linked."
+    linked = link_every_source(demo_world, browser, linked)  # the city's sports services too
 
     back = _operator_post(
         browser, f"{consent_url}/answer", linked,
@@ -301,16 +302,21 @@ def test_webhook_follows_a_transfer_without_changing_the_consent(demo_world):
     assert demo_world.store.consents()[0]["transfer"] == f"{transfer_id} delivered"
 
 
-def test_approved_consent_brings_a_week_of_steps_to_the_sink_page(demo_world):
+def test_approved_consent_brings_a_week_of_steps_and_visits_to_the_sink_page(demo_world):
     browser = resident_joins_links_and_approves(demo_world)
 
-    [delivery] = wait_for(demo_world.store.deliveries)
+    parts = wait_for(
+        lambda: len(demo_world.store.deliveries()) == 2 and demo_world.store.deliveries()
+    )
+    wait_for(lambda: "delivered" in demo_world.store.consents()[0]["transfer"])
     [consent] = demo_world.store.consents()
 
-    assert consent["transfer"] == f"{delivery['idempotency_key']} delivered"
+    [transfer_id] = {part["transfer_id"] for part in parts}
+    assert consent["transfer"] == f"{transfer_id} delivered"
     page = browser.get(f"{demo_world.url}/wellbeing/", timeout=10).text
-    assert delivery["idempotency_key"] in page
+    assert all(part["idempotency_key"] in page for part in parts)
     assert re.search(r"7 days, \d+ steps<", page)
+    assert re.search(r"7 days, \d+ swims, \d+ gym visits<", page)
 
 
 @pytest.mark.parametrize("depth", [2_000, 100_000])

@@ -17,8 +17,10 @@ from django.core.management import call_command
 
 from consent import services
 from consent.models import ServiceLink
+from demo import helsinki, sports, wearable
 from demo.config import Config
 from demo.server import serve
+from demo.sources import Source
 from demo.store import Store, account_of
 from demo.wellbeing import BROWSER_COOKIE
 from registry.models import Service
@@ -33,6 +35,9 @@ class DemoWorld:
     store: Store  # the demo's own state, read as its pages would
     wearable: Service
     wellbeing: Service
+    sports: Service  # Espoo's sports services, a source
+    helsinki: Service  # Helsinki's resident records, a source
+    newcomer: Service  # Espoo's newcomer service, a sink
 
 
 @contextmanager
@@ -58,6 +63,9 @@ def demo_running(*, operator: str, environment: pytest.MonkeyPatch) -> Iterator[
             store=Store(config.state_path),
             wearable=Service.objects.get(slug="wearable"),
             wellbeing=Service.objects.get(slug="wellbeing"),
+            sports=Service.objects.get(slug="espoo-sports"),
+            helsinki=Service.objects.get(slug="helsinki-records"),
+            newcomer=Service.objects.get(slug="espoo-newcomer"),
         )  # fmt: skip
     finally:
         server.shutdown()
@@ -95,21 +103,30 @@ def form_field(page: str, name: str) -> str:
     return re.search(rf'name="{name}" value="([^"]+)"', page)[1]
 
 
-def link_at_the_watch(world: DemoWorld, resident, *, return_to: str) -> ServiceLink:
-    """Link `resident` at the demo watch as a browser does; return the active link.
+SOURCES: dict[str, Source] = {s.slug: s for s in (wearable.SOURCE, sports.SOURCE, helsinki.SOURCE)}
 
-    The link starts in the resident's Omadata session; a browser opens the watch's
-    link page and presses Link; the watch confirms and sends the browser back with
+
+def link_at_the_watch(world: DemoWorld, resident, *, return_to: str) -> ServiceLink:
+    """Link `resident` at the demo watch as a browser does; return the active link."""
+    return link_at(world, resident, world.wearable, return_to=return_to)
+
+
+def link_at(world: DemoWorld, resident, service: Service, *, return_to: str) -> ServiceLink:
+    """Link `resident` at demo source `service` as a browser does; return the active link.
+
+    The link starts in the resident's Omadata session; a browser opens the source's
+    link page and presses Link; the source confirms and sends the browser back with
     a code, which finishes the link in the session that started it.
     """
-    started = services.link_start(resident=resident, service=world.wearable, return_to=return_to)
+    source = SOURCES[service.slug]
+    started = services.link_start(resident=resident, service=service, return_to=return_to)
     browser = requests.Session()
     page = browser.get(
-        f"{world.url}/wearable/link", params={"link_token": started.token}, timeout=10
+        f"{world.url}{source.path}link", params={"link_token": started.token}, timeout=10
     )
-    assert "You are signed in to Askel as" in page.text
+    assert f"You are signed in to {source.name} as" in page.text
     confirmed = post(
-        f"{world.url}/wearable/link", cookies=browser.cookies,
+        f"{world.url}{source.path}link", cookies=browser.cookies,
         data={"link_token": started.token, "csrf_token": form_field(page.text, "csrf_token")},
     )  # fmt: skip
     assert confirmed.status_code == 302, confirmed.text
@@ -117,3 +134,34 @@ def link_at_the_watch(world: DemoWorld, resident, *, return_to: str) -> ServiceL
     assert f"{back.scheme}://{back.netloc}{back.path}" == f"{world.operator}/consent/links/return"
     code = parse_qs(back.query)["code"][0]
     return services.link_return(resident=resident, code=code, started={started.attempt}).link
+
+
+def operator_post(browser, url: str, page, **data):
+    """Post a form of the operator's `page` as the browser does, with its CSRF token."""
+    data["csrfmiddlewaretoken"] = form_field(page.text, "csrfmiddlewaretoken")
+    return browser.post(url, data=data, headers={"Referer": page.url}, timeout=10)
+
+
+def link_every_source(world, browser, screen) -> requests.Response:
+    """Press each Link on the consent screen, and Link at the source it leads to.
+
+    The screen asks for the sources not yet linked one after the other; it is
+    back, with nothing left to link, when this returns it.
+    """
+    consent_path = screen.url.split("?")[0].removeprefix(world.operator)
+    linked = 0
+    while f'action="{consent_path}/link' in screen.text:
+        form = re.search(rf'action="({re.escape(consent_path)}/link[^"]*)"(.*?)</form>',
+                         screen.text, flags=re.DOTALL)  # fmt: skip
+        hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form[2]))
+        hidden.pop("csrfmiddlewaretoken", None)
+        at_source = operator_post(browser, f"{world.operator}{form[1]}", screen, **hidden)
+        assert "You are signed in to" in at_source.text, at_source.text
+        screen = browser.post(
+            at_source.url.split("?")[0], timeout=10,
+            data={name: form_field(at_source.text, name) for name in ("link_token", "csrf_token")},
+        )  # fmt: skip
+        assert screen.url.startswith(f"{world.operator}{consent_path}")
+        linked += 1
+        assert linked <= 5, "the screen keeps asking for links"
+    return screen

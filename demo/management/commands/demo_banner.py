@@ -6,6 +6,21 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+# The demo services of each journey: what the banner calls them, and their page.
+RESIDENT = [
+    ("wellbeing service (sink)", "/wellbeing/"),
+    ("Askel smartwatch (source)", "/wearable/"),
+    ("Espoo sports services (source)", "/sports/"),
+]
+MOVING = [
+    ("Espoo newcomer service (sink)", "/newcomer/"),
+    ("Helsinki resident records (source)", "/helsinki/"),
+]
+
+
+def _listed(demo_base: str, services: list[tuple[str, str]]) -> list[str]:
+    return [f"  {name:<35} {demo_base}{path}" for name, path in services]
+
 
 class Command(BaseCommand):
     help = "Print where the running demo is and how to log in to it."
@@ -20,8 +35,9 @@ class Command(BaseCommand):
             f"Omadata is starting at {base}/",
             "",
             "Start here, as a resident of Espoo (the demo services):",
-            f"  wellbeing service (sink)  {demo_base}/wellbeing/",
-            f"  Askel smartwatch (source) {demo_base}/wearable/",
+            *_listed(demo_base, RESIDENT),
+            "Or as a resident moving from Helsinki to Espoo:",
+            *_listed(demo_base, MOVING),
             "",
             "The operator:",
             f"  public registry  {base}/api/v1/services",
