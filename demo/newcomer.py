@@ -37,18 +37,17 @@ PURPOSE = {
 VALID_DAYS = 30
 
 
-def terms(demo: "Demo") -> list[dict[str, Any]]:
-    """A one-off consent over Helsinki's records: one source, so the one-source form."""
-    return [
-        {
-            "source": demo.api.service_id(helsinki.SLUG),
-            "data_types": [ADDRESSES, LOANS],
-            "purpose": PURPOSE,
-            "purpose_category": "relocation",
-            "valid_until": (datetime.now(UTC) + timedelta(days=VALID_DAYS)).isoformat(),
-            "frequency": {"kind": "one_off"},
-        }
-    ]
+def terms(demo: "Demo") -> dict[str, Any]:
+    """A one-off consent over Helsinki's records."""
+    return {
+        "sources": [
+            {"source": demo.api.service_id(helsinki.SLUG), "data_types": [ADDRESSES, LOANS]}
+        ],
+        "purpose": PURPOSE,
+        "purpose_category": "relocation",
+        "valid_until": (datetime.now(UTC) + timedelta(days=VALID_DAYS)).isoformat(),
+        "frequency": {"kind": "one_off"},
+    }
 
 
 SINK = Sink(slug=SLUG, path="/newcomer/", cookie=BROWSER_COOKIE, label="newcomer {account}",

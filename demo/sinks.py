@@ -29,7 +29,6 @@ from demo.web import (
     browser_secret_given,
     error,
     form_from_here,
-    json_loads,
     json_response,
     redirect,
     unauthorized,
@@ -55,10 +54,8 @@ class Sink:
     path: str  # where its pages are, e.g. "/wellbeing/"
     cookie: str  # holds each browser's secret: its account here, its forms' key
     label: str  # how an account is named to its holder, with {account}
-    # The terms of the consent request, in order of preference: when the operator
-    # does not know a field of one (an operator before consents over several
-    # sources), the next is asked instead.
-    terms: Callable[["Demo"], list[dict[str, Any]]]
+    # The terms of its consent request: sources, purpose, validity, frequency.
+    terms: Callable[["Demo"], dict[str, Any]]
 
 
 def routes(sink: Sink) -> dict[tuple[str, str], Callable[..., Response]]:
@@ -129,37 +126,16 @@ def join(demo: "Demo", request: Request, lang: str, *, sink: Sink) -> Response:
         "subject_label": sink.label.format(account=account),
     }  # fmt: skip
     try:
-        asked = _ask(demo, sink, [{**common, **terms} for terms in sink.terms(demo)])
+        asked = demo.api.call(
+            "POST", "/api/v1/consent-requests", slug=sink.slug, scope="consents:request",
+            data={**common, **sink.terms(demo)},
+        )  # fmt: skip
     except ApiError as problem:
         return message(
             502, lang, request, f"Omadata did not take the request: {problem}", sink=sink
         )
     demo.store.state_save(state, browser=secret, account=account, request_id=str(asked["id"]))
     return redirect(asked["url"])
-
-
-def _ask(demo: "Demo", sink: Sink, requests: list[dict[str, Any]]) -> Any:
-    """The first of `requests` that the operator takes: its answer."""
-    for request in requests[:-1]:
-        try:
-            return demo.api.call("POST", "/api/v1/consent-requests", slug=sink.slug,
-                                 scope="consents:request", data=request)  # fmt: skip
-        except ApiError as problem:
-            if not _unknown_field(problem, request):
-                raise
-    return demo.api.call("POST", "/api/v1/consent-requests", slug=sink.slug,
-                         scope="consents:request", data=requests[-1])  # fmt: skip
-
-
-def _unknown_field(problem: ApiError, request: dict[str, Any]) -> bool:
-    """True if the operator refused a field of `request` that it does not know."""
-    if problem.status != 400 or not isinstance(problem.body, str):
-        return False
-    try:
-        fields = json_loads(problem.body).get("fields", [])
-        return any(f["code"] == "unknown_field" and f["field"] in request for f in fields)
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return False
 
 
 def back(demo: "Demo", request: Request, lang: str, *, sink: Sink) -> Response:

@@ -31,28 +31,21 @@ PURPOSE = {
     "en": "Your daily steps and your swimming hall and gym visits for Espoo's exercise "
           "programme, which follows your progress.",
 }  # fmt: skip
-# What an operator from before consents over several sources is asked instead.
-PURPOSE_STEPS = {
-    "fi": "Päivittäiset askeleesi Espoon liikuntaohjelmaan, joka seuraa edistymistäsi.",
-    "sv": "Dina dagliga steg till Esbos motionsprogram, som följer dina framsteg.",
-    "en": "Your daily steps for Espoo's exercise programme, which follows your progress.",
-}
 VALID_DAYS = 90
 
 
-def terms(demo: "Demo") -> list[dict[str, Any]]:
-    """One consent over the watch and the city's records; else, the watch alone."""
-    common = {
+def terms(demo: "Demo") -> dict[str, Any]:
+    """One consent over the watch and the city's records."""
+    return {
+        "sources": [
+            {"source": demo.api.service_id(wearable.SLUG), "data_types": [STEPS]},
+            {"source": demo.api.service_id(sports.SLUG), "data_types": [VISITS]},
+        ],
+        "purpose": PURPOSE,
         "purpose_category": "wellbeing",
         "valid_until": (datetime.now(UTC) + timedelta(days=VALID_DAYS)).isoformat(),
         "frequency": {"kind": "recurring", "limit": 1, "period": "day"},
     }
-    both = [
-        {"source": demo.api.service_id(wearable.SLUG), "data_types": [STEPS]},
-        {"source": demo.api.service_id(sports.SLUG), "data_types": [VISITS]},
-    ]
-    watch = {"source": both[0]["source"], "data_types": [STEPS], "purpose": PURPOSE_STEPS}
-    return [{**common, "sources": both, "purpose": PURPOSE}, {**common, **watch}]
 
 
 SINK = Sink(slug=SLUG, path="/wellbeing/", cookie=BROWSER_COOKIE, label="participant {account}",
