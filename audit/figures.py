@@ -265,14 +265,22 @@ def public_figures(*, service: Service, today: date | None = None) -> PublicFigu
         active=Count("pk", filter=Q(status=Consent.Status.ACTIVE), distinct=True),
         withdrawn=Count("pk", filter=Q(status=Consent.Status.WITHDRAWN), distinct=True),
     )
-    rest = counts["given"] - counts["active"] - counts["withdrawn"]
-    parts_shown = min(counts["active"], counts["withdrawn"], rest) >= SMALL_FIGURE
     return PublicFigures(
-        given=_public(counts["given"]) if parts_shown else PublicFigure(None, "derivable"),
-        active=_public(counts["active"]),
-        withdrawn=_public(counts["withdrawn"]),
-        deliveries=_monthly_deliveries(service, today),
+        **consent_figures_public(**counts), deliveries=_monthly_deliveries(service, today)
     )
+
+
+def consent_figures_public(*, given: int, active: int, withdrawn: int) -> dict[str, PublicFigure]:
+    """The consent counts as the public sees them (public_figures says the rule)."""
+    rest = given - active - withdrawn
+    given_figure = _public(given)
+    if given_figure.count is not None and min(active, withdrawn, rest) < SMALL_FIGURE:
+        given_figure = PublicFigure(None, "derivable")
+    return {
+        "given": given_figure,
+        "active": _public(active),
+        "withdrawn": _public(withdrawn),
+    }
 
 
 def _public(count: int) -> PublicFigure:
