@@ -406,8 +406,9 @@ class ServiceDetailApi(ApiView):
         operation_id="services_update",
         request=ServiceUpdateInput,
         responses={200: ServiceOwnOutput, **ERRORS},
-        description="Changing endpoints, roles, data types, names or transparency of an "
-        "approved service sends it back to `pending` until staff review it again.",
+        description="Changing endpoints, roles, data types, names, transparency or algorithms "
+        "of an approved service sends it back to `pending` until staff review it again. "
+        "`algorithms`, when sent, replaces the list whole.",
     )
     def patch(self, request: Request, service_id: UUID) -> Response:
         provider = caller_provider(request)

@@ -503,7 +503,9 @@ def service_register(*, organisation: Organisation, actor: "User", spec: dict) -
     """Register a service for `organisation`. It starts `pending` until staff approve it.
 
     `spec` is the API's description of a service: slug, name and description in
-    fi/sv/en, privacy_policy_url, source and/or sink, webhook_url, jwks, transparency.
+    fi/sv/en, privacy_policy_url, source and/or sink, webhook_url, jwks, transparency,
+    and algorithms (up to MAX_ALGORITHMS). Its audit event keeps the SHA-256 of the
+    algorithms as `selectors.algorithms_sha256` gives it.
     """
     fields, m2m = _model_fields(spec)
     service = Service(organisation=organisation, status=Service.Status.PENDING, **fields)
@@ -527,7 +529,9 @@ def service_register(*, organisation: Organisation, actor: "User", spec: dict) -
 def service_update(*, service: Service, actor: "User", spec: dict) -> Service:
     """Change a service. A reviewed field changing on an approved service re-opens review.
 
-    A change that changes nothing writes nothing.
+    `algorithms`, when given, replaces the service's algorithms whole; when not, they
+    are kept, and must still fit the changed service. A change that changes nothing
+    writes nothing.
     """
     service = Service.objects.select_for_update().get(pk=service.pk)
     fields, m2m = _model_fields(spec)
