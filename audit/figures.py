@@ -1,7 +1,9 @@
 """The figures per service: what each asked residents, what they answered, what was relayed.
 
-Every read here is for someone `ledger.access.can_audit` lets in; the views
-check that first. Nothing here selects a resident: the figures are counts.
+`service_figures` is for someone `ledger.access.can_audit` lets in; the views
+check that first. `public_figures` is for anyone, on a service's transparency
+page: fewer figures, and none below SMALL_FIGURE. Nothing here selects a
+resident: the figures are counts.
 
 The queries are a fixed few whatever the number of services, receipts and
 transfers: one for the services, one per group of figures, counted by the
@@ -16,11 +18,20 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Aggregate,
+    Count,
+    DateField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+)
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from consent.models import ConsentRequest, Receipt
+from consent.models import Consent, ConsentRequest, Receipt
 from registry.models import Service
 from relay.models import Transfer
 
@@ -202,3 +213,109 @@ def _median(times: list[timedelta]) -> timedelta:
     times.sort()
     middle = len(times) // 2
     return times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
+
+
+# -- the public figures of one service -------------------------------------------------
+
+# No figure below this is shown to the public: a count of one or two people, with what
+# else a reader knows, may say who they are.
+SMALL_FIGURE = 5
+PUBLIC_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class PublicFigure:
+    """A count as the public sees it: `count`, or None with why it is not shown."""
+
+    count: int | None
+    # "small": below SMALL_FIGURE; "derivable": shown, it would let a reader work out a
+    # figure below SMALL_FIGURE from the others.
+    hidden: str = ""
+
+
+@dataclass(frozen=True)
+class PublicFigures:
+    """A service's consents now, and its deliveries in each of the last complete months."""
+
+    given: PublicFigure
+    active: PublicFigure
+    withdrawn: PublicFigure
+    # (first day of the month, deliveries), oldest first.
+    deliveries: list[tuple[date, PublicFigure]]
+
+
+def _consents_of(service: Service) -> QuerySet[Consent]:
+    """The consents of `service`: those it is the sink or one of the sources of.
+
+    The one place the public figures say so. The counts below are distinct, so a
+    row the join with the sources repeats counts once.
+    """
+    return Consent.objects.filter(Q(sink=service) | Q(sources__service=service))
+
+
+def public_figures(*, service: Service, today: date | None = None) -> PublicFigures:
+    """`service`'s figures for its public transparency page: two queries.
+
+    Consents given (every consent of the service, whatever became of it), active
+    and withdrawn, as they stand now; deliveries of its transfers per month over
+    the PUBLIC_MONTHS complete months before `today`'s (the operator's time
+    zone), by when each was delivered. Only complete months: their figures do
+    not change from one day to the next, so comparing two days' pages tells
+    nothing of who was relayed in between.
+
+    No figure below SMALL_FIGURE is shown, and no figure that would let a reader
+    work one out: the consents given are the active, the withdrawn and the rest
+    (paused, expired), so they are shown only when each of those three is at
+    least SMALL_FIGURE. Months are not added up anywhere.
+    """
+    today = today or timezone.localdate()
+    counts = _consents_of(service).aggregate(
+        given=Count("pk", distinct=True),
+        active=Count("pk", filter=Q(status=Consent.Status.ACTIVE), distinct=True),
+        withdrawn=Count("pk", filter=Q(status=Consent.Status.WITHDRAWN), distinct=True),
+    )
+    return PublicFigures(
+        **consent_figures_public(**counts), deliveries=_monthly_deliveries(service, today)
+    )
+
+
+def consent_figures_public(*, given: int, active: int, withdrawn: int) -> dict[str, PublicFigure]:
+    """The consent counts as the public sees them (public_figures says the rule)."""
+    rest = given - active - withdrawn
+    given_figure = _public(given)
+    if given_figure.count is not None and min(active, withdrawn, rest) < SMALL_FIGURE:
+        given_figure = PublicFigure(None, "derivable")
+    return {
+        "given": given_figure,
+        "active": _public(active),
+        "withdrawn": _public(withdrawn),
+    }
+
+
+def _public(count: int) -> PublicFigure:
+    return PublicFigure(count) if count >= SMALL_FIGURE else PublicFigure(None, "small")
+
+
+def _monthly_deliveries(service: Service, today: date) -> list[tuple[date, PublicFigure]]:
+    this_month = today.replace(day=1)
+    months = [_month_add(this_month, -n) for n in range(PUBLIC_MONTHS, 0, -1)]
+    delivered = Transfer.objects.filter(
+        consent__in=_consents_of(service).values("pk"),
+        status=Transfer.Status.DELIVERED,
+        finished_at__gte=_day_start(months[0]),
+        finished_at__lt=_day_start(this_month),
+    )
+    rows = (
+        delivered.annotate(month=TruncMonth("finished_at", output_field=DateField()))
+        .values("month")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = {row["month"]: row["n"] for row in rows}
+    return [(month, _public(counts.get(month, 0))) for month in months]
+
+
+def _month_add(month: date, months: int) -> date:
+    """The first day of the month `months` after `month`'s (before, if negative)."""
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audit import views
+from audit import transparency, views
 
 app_name = "audit"
 
@@ -16,4 +16,13 @@ urlpatterns = [
     path("consents/<uuid:consent_id>", views.consent_history, name="consent"),
     path("services", views.service_figures, name="services"),
     path("services.csv", views.service_figures_csv, name="services_csv"),
+]
+
+# Public pages, outside the auditors' /audit/ and its namespace.
+public = [
+    path(
+        "services/<slug:slug>/transparency",
+        transparency.service_transparency,
+        name="service-transparency",
+    ),
 ]

@@ -79,7 +79,12 @@ def _field_errors(detail: object, path: str = "") -> list[dict[str, Any]]:
     if isinstance(detail, dict):
         found = []
         for key, value in detail.items():
-            name = path if key == "non_field_errors" else f"{path}.{key}" if path else str(key)
+            if isinstance(key, int):  # a list's item, as DRF reports them: by index
+                name = f"{path}[{key}]"
+            elif key == "non_field_errors":
+                name = path
+            else:
+                name = f"{path}.{key}" if path else str(key)
             found += _field_errors(value, name)
         return found
     if isinstance(detail, list):

@@ -54,6 +54,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     *consent_urls.pages,
     *registry_urls.pages,
+    *audit_urls.public,
     path("audit/", include(audit_urls)),
     path("api/schema/", views.SchemaView.as_view(), name="schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="schema"), name="api-docs"),

@@ -14,7 +14,7 @@ from common.errors import ServiceError
 from common.http import AuthenticatedHttpRequest
 from ledger.access import is_auditor
 from registry import selectors, services
-from registry.models import AuditEvent, DataType, Organisation, Provider, Service
+from registry.models import Algorithm, AuditEvent, DataType, Organisation, Provider, Service
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -113,6 +113,33 @@ def _staff(request: HttpRequest) -> "User":
     return cast(AuthenticatedHttpRequest, request).user
 
 
+class AlgorithmInline(admin.StackedInline):
+    """A service's algorithms, as its provider described them, for staff to review.
+
+    Read-only, as the service is: the provider replaces them whole through the API
+    (registry.services), which validates them and leaves the audit event.
+    """
+
+    model = Algorithm
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        "position", "name_fi", "name_sv", "name_en", "purpose_fi", "purpose_sv", "purpose_en",
+        "data_types", "logic_fi", "logic_sv", "logic_en", "human_oversight_fi",
+        "human_oversight_sv", "human_oversight_en", "non_discrimination_fi",
+        "non_discrimination_sv", "non_discrimination_en", "register_url",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
     """Staff review services here: approve or suspend, nothing else.
@@ -133,6 +160,7 @@ class ServiceAdmin(admin.ModelAdmin):
     list_filter = ["status", "is_source", "is_sink"]
     search_fields = ["slug", "name_fi", "name_sv", "name_en", "organisation__name"]
     actions = ["approve", "suspend"]
+    inlines = [AlgorithmInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

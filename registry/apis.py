@@ -6,6 +6,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
+from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag
 from drf_spectacular.utils import extend_schema
@@ -41,6 +42,7 @@ def _texts(max_length: int, *, paragraphs: bool) -> type[StrictSerializer]:
 
 
 NameInput, DescriptionInput = _texts(200, paragraphs=False), _texts(2000, paragraphs=True)
+LogicInput = _texts(4000, paragraphs=True)
 
 
 def _url_input(**kwargs: Any) -> serializers.CharField:
@@ -73,6 +75,36 @@ class TransparencyInput(StrictSerializer):
     algorithm_register_url = _url_input(required=False, allow_blank=True, allow_null=True)
 
 
+class AlgorithmListInput(serializers.ListSerializer):
+    """A service's algorithms: refused as a whole past the limit, before each is read."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, list) and len(data) > services.MAX_ALGORITHMS:
+            raise serializers.ValidationError(
+                [
+                    serializers.ErrorDetail(
+                        services.too_many_algorithms(), code="too_many_algorithms"
+                    )
+                ]
+            )
+        return super().to_internal_value(data)
+
+
+class AlgorithmInput(StrictSerializer):
+    """One algorithm the service uses for automated decisions or profiling."""
+
+    name = NameInput()
+    purpose = DescriptionInput()
+    data_types = DataTypeKeys(help_text="data types it uses: ones the service offers or accepts")
+    logic = LogicInput(help_text="how it reaches its result, in plain words")
+    human_oversight = DescriptionInput(help_text="who checks its results, and how")
+    non_discrimination = DescriptionInput(help_text="what keeps it from discriminating")
+    register_url = _url_input(help_text="its entry in the city's algorithm register (https)")
+
+    class Meta:
+        list_serializer_class = AlgorithmListInput
+
+
 class ServiceRegisterInput(StrictSerializer):
     slug = serializers.SlugField(max_length=60)
     name = NameInput()
@@ -84,6 +116,7 @@ class ServiceRegisterInput(StrictSerializer):
     webhook_url = _url_input(required=False, allow_blank=True, allow_null=True)
     jwks = serializers.DictField(required=False, allow_null=True)
     transparency = TransparencyInput(required=False)
+    algorithms = AlgorithmInput(many=True, required=False)
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         # A service with neither role is refused by the service layer (role_required).
@@ -104,6 +137,7 @@ class ServiceUpdateInput(StrictSerializer):
     webhook_url = _url_input(required=False, allow_blank=True, allow_null=True)
     jwks = serializers.DictField(required=False, allow_null=True)
     transparency = TransparencyInput(required=False)
+    algorithms = AlgorithmInput(many=True, required=False)
 
 
 class LocalizedTextOutput(serializers.Serializer):
@@ -125,6 +159,16 @@ class TransparencyOutput(serializers.Serializer):
     algorithm_register_url = serializers.CharField()
 
 
+class AlgorithmOutput(serializers.Serializer):
+    name = LocalizedTextOutput()
+    purpose = LocalizedTextOutput()
+    data_types = serializers.ListField(child=serializers.CharField())
+    logic = LocalizedTextOutput()
+    human_oversight = LocalizedTextOutput()
+    non_discrimination = LocalizedTextOutput()
+    register_url = serializers.CharField()
+
+
 class ServicePublicOutput(serializers.Serializer):
     id = serializers.UUIDField()
     slug = serializers.CharField()
@@ -136,6 +180,8 @@ class ServicePublicOutput(serializers.Serializer):
     offers = serializers.SerializerMethodField()
     accepts = serializers.SerializerMethodField()
     transparency = serializers.SerializerMethodField()
+    algorithms = serializers.SerializerMethodField()
+    transparency_page = serializers.SerializerMethodField()
 
     @extend_schema(responses=LocalizedTextOutput)
     def get_name(self, service: Service) -> dict:
@@ -158,6 +204,14 @@ class ServicePublicOutput(serializers.Serializer):
             "profiling": service.profiling,
             "algorithm_register_url": service.algorithm_register_url,
         }
+
+    @extend_schema(responses=AlgorithmOutput(many=True))
+    def get_algorithms(self, service: Service) -> list[dict]:
+        return selectors.algorithms_shown(service)
+
+    def get_transparency_page(self, service: Service) -> str:
+        """The service's public transparency page; it answers while the service is approved."""
+        return settings.BASE_URL + reverse("service-transparency", args=[service.slug])
 
 
 class ServiceOwnOutput(ServicePublicOutput):
@@ -352,8 +406,9 @@ class ServiceDetailApi(ApiView):
         operation_id="services_update",
         request=ServiceUpdateInput,
         responses={200: ServiceOwnOutput, **ERRORS},
-        description="Changing endpoints, roles, data types, names or transparency of an "
-        "approved service sends it back to `pending` until staff review it again.",
+        description="Changing endpoints, roles, data types, names, transparency or algorithms "
+        "of an approved service sends it back to `pending` until staff review it again. "
+        "`algorithms`, when sent, replaces the list whole.",
     )
     def patch(self, request: Request, service_id: UUID) -> Response:
         provider = caller_provider(request)

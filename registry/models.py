@@ -159,6 +159,56 @@ class Service(LocalizedMixin, models.Model):
         return [role for role, on in (("source", self.is_source), ("sink", self.is_sink)) if on]
 
 
+class Algorithm(LocalizedMixin, models.Model):
+    """An algorithm that a service uses to make automated decisions or to profile, as the
+    service describes it to residents: each text in fi, sv and en.
+
+    A service's algorithms are replaced whole when it changes them (registry/services.py),
+    never edited one by one: `position` is their order as the service gave them.
+    `data_types` holds keys of data types the service offers or accepts.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="algorithms")
+    position = models.PositiveSmallIntegerField()
+    name_fi = models.CharField(_("name (Finnish)"), max_length=200)
+    name_sv = models.CharField(_("name (Swedish)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    purpose_fi = models.TextField(_("purpose (Finnish)"), max_length=2000)
+    purpose_sv = models.TextField(_("purpose (Swedish)"), max_length=2000)
+    purpose_en = models.TextField(_("purpose (English)"), max_length=2000)
+    data_types = models.JSONField(_("data types used"), default=list)
+    logic_fi = models.TextField(_("logic (Finnish)"), max_length=4000)
+    logic_sv = models.TextField(_("logic (Swedish)"), max_length=4000)
+    logic_en = models.TextField(_("logic (English)"), max_length=4000)
+    human_oversight_fi = models.TextField(_("human oversight (Finnish)"), max_length=2000)
+    human_oversight_sv = models.TextField(_("human oversight (Swedish)"), max_length=2000)
+    human_oversight_en = models.TextField(_("human oversight (English)"), max_length=2000)
+    non_discrimination_fi = models.TextField(
+        _("non-discrimination measures (Finnish)"), max_length=2000
+    )
+    non_discrimination_sv = models.TextField(
+        _("non-discrimination measures (Swedish)"), max_length=2000
+    )
+    non_discrimination_en = models.TextField(
+        _("non-discrimination measures (English)"), max_length=2000
+    )
+    register_url = models.URLField(_("algorithm register entry"), max_length=2000)
+
+    class Meta:
+        ordering = ["service", "position"]
+        verbose_name = _("algorithm")
+        verbose_name_plural = _("algorithms")
+        constraints = [
+            # One order: the hash of what residents are shown depends on it.
+            models.UniqueConstraint(
+                fields=["service", "position"], name="algorithm_service_position"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name_en
+
+
 class RegistryGeneration(models.Model):
     """One row whose token changes in the transaction of every change to the registry.
 

@@ -1,6 +1,7 @@
 """Reads of the registry, each scoped to who may see what."""
 
 import copy
+import hashlib
 from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -11,18 +12,21 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from oauth2_provider.models import get_application_model
 
+from ledger.jws import canonical_json
 from registry.generation import generation_kept, remembered
-from registry.models import DataType, Organisation, Provider, Service
+from registry.models import LANGUAGE_CODES, Algorithm, DataType, Organisation, Provider, Service
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
 Application = get_application_model()
+# An algorithm's texts, each in fi, sv and en, in the order a page shows them.
+ALGORITHM_TEXTS = ("name", "purpose", "logic", "human_oversight", "non_discrimination")
 
 
 def _with_relations(services: QuerySet[Service]) -> QuerySet[Service]:
     return services.select_related("organisation").prefetch_related(
-        "offered_types", "accepted_types"
+        "offered_types", "accepted_types", "algorithms"
     )
 
 
@@ -63,6 +67,48 @@ def service_access(*, organisation: Organisation, service_id: UUID) -> Service:
         return service_list_owned(organisation=organisation).get(pk=service_id)
     except Service.DoesNotExist:
         raise Http404 from None
+
+
+def algorithm_described(algorithm: Algorithm) -> dict[str, Any]:
+    """One algorithm as the API states it and residents are shown it: every language."""
+    return {
+        **{
+            text: {
+                language: getattr(algorithm, f"{text}_{language}") for language in LANGUAGE_CODES
+            }
+            for text in ALGORITHM_TEXTS
+        },
+        "data_types": list(algorithm.data_types),
+        "register_url": algorithm.register_url,
+    }
+
+
+def algorithms_shown(service: Service) -> list[dict[str, Any]]:
+    """The canonical description of `service`'s algorithms, in the service's order.
+
+    Each is a dict: `name`, `purpose`, `logic`, `human_oversight` and
+    `non_discrimination`, each a dict of its text in `fi`, `sv` and `en`;
+    `data_types`, the keys of the data types it uses, in the order given; and
+    `register_url`, its entry in the city's algorithm register. It is what the
+    API answers under `algorithms`, and what a resident is shown (in their
+    language) next to the data an algorithm uses: a consent that binds it does
+    so with `algorithms_sha256` of this list. A service with none gives `[]`.
+
+    One query, or none when the service was read with its algorithms prefetched
+    (as `service_list_public`, `service_list_owned` and `services_cached` read it).
+    """
+    return [algorithm_described(algorithm) for algorithm in service.algorithms.all()]
+
+
+def algorithms_sha256(shown: list[dict[str, Any]]) -> str:
+    """The SHA-256 (hex) of `shown`, a list as `algorithms_shown` gives it, over its
+    canonical JSON (`ledger.jws.canonical_json`: sorted keys, no spaces, UTF-8).
+
+    Anyone holding the list as the API states it can compute the same hash: a
+    receipt that states it binds the descriptions the resident was shown. A
+    consent over several services binds each service's list by its own hash.
+    """
+    return hashlib.sha256(canonical_json(shown)).hexdigest()
 
 
 def data_type_list() -> QuerySet[DataType]:

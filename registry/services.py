@@ -21,8 +21,16 @@ from common.netguard import UnsafeURL, check_service_url, normalize_url
 from ledger.access import AUDITORS_GROUP, is_auditor
 from registry import selectors
 from registry.generation import generation_bump
-from registry.models import AuditEvent, DataType, Organisation, Provider, Service
-from registry.selectors import provider_of_user
+from registry.models import (
+    LANGUAGE_CODES,
+    Algorithm,
+    AuditEvent,
+    DataType,
+    Organisation,
+    Provider,
+    Service,
+)
+from registry.selectors import ALGORITHM_TEXTS, provider_of_user
 from registry.tokens import token_cache_forget_of
 from registry.ytunnus import is_valid_business_id
 
@@ -33,6 +41,9 @@ Application = get_application_model()
 UserModel = get_user_model()
 
 MAX_JWKS_KEYS = 10
+# The most algorithms one service describes: each is several texts in three languages that
+# the consent screen and the transparency page show in full.
+MAX_ALGORITHMS = 10
 MAX_JWKS_BYTES = 64 * 1024
 _LINK = URLValidator(schemes=["https"])
 # Changing any of these on an approved service sends it back for review: staff
@@ -42,7 +53,7 @@ _REVIEWED = (
     "slug", "name_fi", "name_sv", "name_en", "privacy_policy_url", "is_source", "fetch_url",
     "link_url",
     "is_sink", "delivery_url", "webhook_url", "automated_decisions", "profiling",
-    "algorithm_register_url",
+    "algorithm_register_url", "algorithms",
 )  # fmt: skip
 
 
@@ -394,6 +405,85 @@ def _transparency_fields(spec: dict) -> dict:
     }
 
 
+def _algorithms(specs: list[dict], *, type_keys: set[str], automated: bool) -> list[dict]:
+    """Validate a service's algorithms, as the API describes them; return them as
+    `selectors.algorithms_shown` will (URLs normalised, data types once each).
+
+    Each uses only data types the service offers or accepts (`type_keys`), and a
+    service describes algorithms only if it says it makes automated decisions or
+    profiles residents (`automated`).
+    """
+    if len(specs) > MAX_ALGORITHMS:
+        raise _invalid("algorithms", "too_many_algorithms", too_many_algorithms())
+    if specs and not automated:
+        raise _invalid(
+            "algorithms", "not_automated",
+            _("Algorithms are described by a service that makes automated decisions or "
+              "profiles residents: set transparency.automated_decisions or "
+              "transparency.profiling."),
+        )  # fmt: skip
+    described = []
+    for index, spec in enumerate(specs):
+        field = f"algorithms[{index}]"
+        keys = list(dict.fromkeys(spec["data_types"]))
+        _algorithm_types_check(f"{field}.data_types", keys, type_keys)
+        described.append(
+            {
+                **{text: dict(spec[text]) for text in ALGORITHM_TEXTS},
+                "data_types": keys,
+                "register_url": _check_link(f"{field}.register_url", spec["register_url"]),
+            }
+        )
+    return described
+
+
+def too_many_algorithms() -> str:
+    """The message that refuses more than MAX_ALGORITHMS algorithms (the API's too)."""
+    return ngettext(
+        "A service describes at most %(limit)d algorithm.",
+        "A service describes at most %(limit)d algorithms.",
+        MAX_ALGORITHMS,
+    ) % {"limit": MAX_ALGORITHMS}
+
+
+def _algorithm_types_check(field: str, keys: list[str], type_keys: set[str]) -> None:
+    not_used = [key for key in keys if key not in type_keys]
+    if not not_used:
+        return
+    known = set(DataType.objects.filter(key__in=not_used).values_list("key", flat=True))
+    unknown = sorted(set(not_used) - known)
+    if unknown:
+        message = ngettext(
+            "Unknown data type: %(keys)s.", "Unknown data types: %(keys)s.", len(unknown)
+        )
+        raise _invalid(field, "unknown_data_type", message % {"keys": ", ".join(unknown)})
+    message = ngettext(
+        "The service neither offers nor accepts this data type: %(keys)s.",
+        "The service neither offers nor accepts these data types: %(keys)s.",
+        len(not_used),
+    )
+    raise _invalid(field, "data_type_not_used", message % {"keys": ", ".join(not_used)})
+
+
+def _algorithms_save(service: Service, algorithms: list[dict]) -> None:
+    """Replace the service's algorithms whole with `algorithms`, validated by _algorithms."""
+    service.algorithms.all().delete()
+    Algorithm.objects.bulk_create(
+        Algorithm(
+            service=service,
+            position=position,
+            data_types=algorithm["data_types"],
+            register_url=algorithm["register_url"],
+            **{
+                f"{text}_{language}": algorithm[text][language]
+                for text in ALGORITHM_TEXTS
+                for language in LANGUAGE_CODES
+            },
+        )
+        for position, algorithm in enumerate(algorithms)
+    )
+
+
 def _save(service: Service, m2m: dict) -> None:
     if not (service.is_source or service.is_sink):
         raise _invalid("source", "role_required", _("A service is a source, a sink or both."))
@@ -413,14 +503,23 @@ def service_register(*, organisation: Organisation, actor: "User", spec: dict) -
     """Register a service for `organisation`. It starts `pending` until staff approve it.
 
     `spec` is the API's description of a service: slug, name and description in
-    fi/sv/en, privacy_policy_url, source and/or sink, webhook_url, jwks, transparency.
+    fi/sv/en, privacy_policy_url, source and/or sink, webhook_url, jwks, transparency,
+    and algorithms (up to MAX_ALGORITHMS). Its audit event keeps the SHA-256 of the
+    algorithms as `selectors.algorithms_sha256` gives it.
     """
     fields, m2m = _model_fields(spec)
     service = Service(organisation=organisation, status=Service.Status.PENDING, **fields)
+    algorithms = _algorithms(
+        spec.get("algorithms") or [],
+        type_keys={t.key for types in m2m.values() for t in types},
+        automated=service.automated_decisions or service.profiling,
+    )
     _save(service, m2m)
+    _algorithms_save(service, algorithms)
     _audit(
         action=AuditEvent.Action.SERVICE_REGISTERED, actor=actor,
         organisation=organisation, service=service,
+        algorithms_sha256=selectors.algorithms_sha256(algorithms),
     )  # fmt: skip
     generation_bump()
     return service
@@ -430,26 +529,45 @@ def service_register(*, organisation: Organisation, actor: "User", spec: dict) -
 def service_update(*, service: Service, actor: "User", spec: dict) -> Service:
     """Change a service. A reviewed field changing on an approved service re-opens review.
 
-    A change that changes nothing writes nothing.
+    `algorithms`, when given, replaces the service's algorithms whole; when not, they
+    are kept, and must still fit the changed service. A change that changes nothing
+    writes nothing.
     """
     service = Service.objects.select_for_update().get(pk=service.pk)
     fields, m2m = _model_fields(spec)
     before_types = _type_keys(service)
+    after_types = {
+        name: {t.key for t in m2m[name]} if name in m2m else keys
+        for name, keys in before_types.items()
+    }
     changed = [name for name, value in fields.items() if getattr(service, name) != value]
-    changed += [name for name in m2m if before_types[name] != {t.key for t in m2m[name]}]
-    if not changed:
-        return service
+    changed += [name for name in m2m if before_types[name] != after_types[name]]
+    before_algorithms = selectors.algorithms_shown(service)
     for name, value in fields.items():
         setattr(service, name, value)
+    # Algorithms not sent are kept, and must still fit the service as it is changed.
+    algorithms = _algorithms(
+        spec.get("algorithms", before_algorithms),
+        type_keys=set().union(*after_types.values()),
+        automated=service.automated_decisions or service.profiling,
+    )
+    if algorithms != before_algorithms:
+        changed.append("algorithms")
+    if not changed:
+        return service
     reopened = service.status == Service.Status.APPROVED and any(
         name in _REVIEWED or name in m2m for name in changed
     )
     if reopened:
         service.status = Service.Status.PENDING
     _save(service, m2m)
+    if "algorithms" in changed:
+        _algorithms_save(service, algorithms)
+    # The hash of the algorithms as they are now: which descriptions staff approved.
     _audit(
         action=AuditEvent.Action.SERVICE_UPDATED, actor=actor, organisation=service.organisation,
         service=service, fields=sorted(changed), review_reopened=reopened,
+        algorithms_sha256=selectors.algorithms_sha256(algorithms),
     )  # fmt: skip
     generation_bump()
     return service

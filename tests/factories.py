@@ -117,6 +117,47 @@ def sink_spec(slug: str = "wellbeing", **changes) -> dict:
     return spec
 
 
+def algorithm_spec(**changes) -> dict:
+    """An algorithm that ranks residents' daily steps into activity levels."""
+    spec = {
+        "name": {"fi": "Aktiivisuustaso", "sv": "Aktivitetsnivå", "en": "Activity level"},
+        "purpose": {
+            "fi": "Ehdottaa sopivaa liikuntaryhmää.",
+            "sv": "Föreslår en passande motionsgrupp.",
+            "en": "Suggests a suitable exercise group.",
+        },
+        "data_types": ["wellbeing.steps"],
+        "logic": {
+            "fi": "Viikon keskimääräiset askeleet jaetaan kolmeen tasoon.",
+            "sv": "Veckans genomsnittliga steg delas in i tre nivåer.",
+            "en": "The week's average daily steps are split into three levels.",
+        },
+        "human_oversight": {
+            "fi": "Ohjaaja tarkistaa jokaisen ehdotuksen.",
+            "sv": "En handledare granskar varje förslag.",
+            "en": "An instructor checks every suggestion.",
+        },
+        "non_discrimination": {
+            "fi": "Ikää, sukupuolta tai terveyttä ei käytetä.",
+            "sv": "Ålder, kön eller hälsa används inte.",
+            "en": "Age, gender and health are not used.",
+        },
+        "register_url": "https://algoritmit.espoo.fi/aktiivisuustaso",
+    }
+    spec.update(changes)
+    return spec
+
+
+def automated(**changes) -> dict:
+    """A service's `transparency` when it makes automated decisions."""
+    return {
+        "automated_decisions": True,
+        "profiling": False,
+        "algorithm_register_url": "https://algoritmit.espoo.fi/hyvinvointi",
+        **changes,
+    }
+
+
 def request_spec(source: Service, **changes) -> dict:
     """A sink's request for daily steps from `source`, for 90 days."""
     spec = {

@@ -88,6 +88,10 @@ VARIANTS: dict[str, dict[str, dict[str, Callable[[World], Any]]]] = {
         "approved": {"service_id": lambda w: w.wearable.pk},
         "pending": {"service_id": lambda w: w.pending.pk},
     },
+    "services/<slug:slug>/transparency": {
+        "approved": {"slug": lambda w: w.wearable.slug},
+        "pending": {"slug": lambda w: w.pending.slug},
+    },
     **{
         route: {
             "answered": {"request_id": lambda w: w.request.pk},
@@ -299,6 +303,9 @@ TABLE: dict[str, dict] = {
         "other_browser": {"POST": 404, "*": 405},
         NOT_PROVIDERS: {"POST": 403, "*": 405},
     },
+    # -- a service's transparency page: public, for an approved service only
+    "services/<slug:slug>/transparency [approved]": {PERSONAS: GET},
+    "services/<slug:slug>/transparency [pending]": {PERSONAS: {"GET HEAD": 404, "*": 405}},
     # -- the audit pages: read-only, for auditors and staff; a token does not log in
     **{
         route: {

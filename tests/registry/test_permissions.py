@@ -26,6 +26,8 @@ PUBLIC_KEYS = {
     "offers",
     "accepts",
     "transparency",
+    "algorithms",
+    "transparency_page",
 }
 
 

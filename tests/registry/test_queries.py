@@ -57,12 +57,13 @@ def many_sinks(staff, data_types):
 
 
 @pytest.mark.parametrize("count", [5, 50])
-def test_public_list_built_afresh_in_four_statements(client, many_sinks, count):
+def test_public_list_built_afresh_in_five_statements(client, many_sinks, count):
     many_sinks(count)
     generation.forget()
 
-    # The generation, the services with their organisations, and their two sets of types.
-    assert _count_queries(client, "/api/v1/services?limit=50") == 4
+    # The generation, the services with their organisations, their two sets of types,
+    # and their algorithms.
+    assert _count_queries(client, "/api/v1/services?limit=50") == 5
 
 
 @pytest.mark.parametrize("count", [5, 50])
