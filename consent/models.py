@@ -214,6 +214,10 @@ class Consent(ConsentTerms):
     request = models.OneToOneField(ConsentRequest, on_delete=models.PROTECT, related_name="consent")
     language = models.CharField(max_length=5)
     notice_sha256 = models.CharField(max_length=64)
+    # The sink's algorithms as the resident was shown them, all languages
+    # (registry.selectors.algorithms_shown), and their hash, which the receipts state.
+    algorithms = models.JSONField(default=list, blank=True)
+    algorithms_sha256 = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     superseded_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes"

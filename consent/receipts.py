@@ -138,6 +138,7 @@ def consent_receipt_issue(*, consent: Consent, event: str, reason: str = "") -> 
         "status": consent.status,
         "request_id": str(consent.request_id),
         "notice_sha256": consent.notice_sha256,
+        "algorithms_sha256": consent.algorithms_sha256,
         **terms,
     }
     if reason:
@@ -171,6 +172,7 @@ def transfer_receipt_issue(
         "part": part,
         "parts": parts,
         "part_source": _service_ref(source),
+        "algorithms_sha256": consent.algorithms_sha256,
         "byte_count": byte_count,
         "sha256": sha256,
         **terms,
@@ -178,13 +180,16 @@ def transfer_receipt_issue(
     return _issue(event=Receipt.Event.DELIVERED, payload=payload, omadata=omadata, consent=consent)
 
 
-def refusal_receipt_issue(*, request: ConsentRequest, language: str, notice_sha256: str) -> Receipt:
+def refusal_receipt_issue(
+    *, request: ConsentRequest, language: str, notice_sha256: str, algorithms_sha256: str
+) -> Receipt:
     payload, terms = _terms_payload(request, language=language)
     omadata = {
         "consent_id": None,
         "status": "refused",
         "request_id": str(request.id),
         "notice_sha256": notice_sha256,
+        "algorithms_sha256": algorithms_sha256,
         **terms,
     }
     return _issue(event=Receipt.Event.REFUSED, payload=payload, omadata=omadata, request=request)

@@ -39,6 +39,7 @@ from consent.receipts import (
 )
 from ledger import jws
 from registry.models import DataType, Service
+from registry.selectors import algorithms_sha256, algorithms_shown
 from webhooks.services import notify
 
 if TYPE_CHECKING:
@@ -530,9 +531,17 @@ def link_remove(*, link: ServiceLink) -> ServiceLink:
 
 @transaction.atomic
 def consent_grant(
-    *, request: ConsentRequest, resident: "User", language: str, notice_text: str
+    *,
+    request: ConsentRequest,
+    resident: "User",
+    language: str,
+    notice_text: str,
+    algorithms: list[dict[str, Any]] | None = None,
 ) -> Consent:
     """The resident approves `request` as shown in `notice_text`, in `language`.
+
+    `algorithms` are the sink's as the notice showed them (by default, as they
+    are now); the consent keeps them and its receipts state their hash.
 
     Every source must be linked. A live consent of the resident's with the same
     sink and purpose that shares a source is superseded: the new terms replace
@@ -546,6 +555,7 @@ def consent_grant(
         raise _state_error("link_required", _("Link your account at each source first."))
     _link_sink(resident=resident, request=request, links=links)
     now = timezone.now()
+    shown = algorithms_shown(request.sink) if algorithms is None else algorithms
     consent = Consent.objects.create(
         resident=resident, request=request, sink=request.sink,
         purpose_fi=request.purpose_fi, purpose_sv=request.purpose_sv,
@@ -553,7 +563,7 @@ def consent_grant(
         valid_until=request.valid_until, frequency=request.frequency,
         frequency_limit=request.frequency_limit, frequency_period=request.frequency_period,
         language=language, notice_sha256=sha256_hex(notice_text), status_changed_at=now,
-        principal=request.principal,
+        principal=request.principal, algorithms=shown, algorithms_sha256=algorithms_sha256(shown),
     )  # fmt: skip
     consent.data_types.add(*request.data_types.all())
     parts = ConsentSource.objects.bulk_create(
@@ -582,16 +592,23 @@ def consent_grant(
 
 @transaction.atomic
 def consent_refuse(
-    *, request: ConsentRequest, resident: "User", language: str, notice_text: str
+    *,
+    request: ConsentRequest,
+    resident: "User",
+    language: str,
+    notice_text: str,
+    algorithms: list[dict[str, Any]] | None = None,
 ) -> Receipt:
     request = _open_request(request, resident)
+    shown = algorithms_shown(request.sink) if algorithms is None else algorithms
     request.status = ConsentRequest.Status.REFUSED
     request.resident = resident
     request.answered_at = timezone.now()
     request.save(update_fields=["status", "resident", "answered_at"])
     receipt = refusal_receipt_issue(
-        request=request, language=language, notice_sha256=sha256_hex(notice_text)
-    )
+        request=request, language=language, notice_sha256=sha256_hex(notice_text),
+        algorithms_sha256=algorithms_sha256(shown),
+    )  # fmt: skip
     _notify_refusal(request=request, receipt=receipt)
     return receipt
 

@@ -1,6 +1,7 @@
 """The resident's pages: the consent screen, account linking, and their consents."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -26,6 +27,7 @@ from consent import pages, selectors, services
 from consent.models import ConsentRequest
 from consent.receipts import sha256_hex
 from ledger.access import is_auditor
+from registry.selectors import algorithms_shown
 
 NOTICE_TEMPLATE = "consent/notice.html"
 
@@ -35,9 +37,42 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _notice(consent_request: ConsentRequest) -> str:
-    """The notice exactly as the resident sees it; its SHA-256 goes into the receipt."""
-    return render_to_string(NOTICE_TEMPLATE, {"req": consent_request})
+@dataclass(frozen=True)
+class _Notice:
+    text: str  # exactly as the resident sees it; its SHA-256 goes into the receipt
+    algorithms: list[dict[str, Any]]  # the sink's, as shown: the receipt binds their hash
+
+
+def _notice(consent_request: ConsentRequest) -> _Notice:
+    """The notice in the reader's language, with the sink's algorithms next to the data
+    each uses; both read once, so that what is hashed is what was shown."""
+    algorithms = algorithms_shown(consent_request.sink)
+    shown = _in_language(algorithms)
+    groups = [
+        (source, [(t, [a["name"] for a in shown if t.key in a["data_types"]]) for t in types])
+        for source, types in consent_request.source_groups()
+    ]
+    text = render_to_string(
+        NOTICE_TEMPLATE, {"req": consent_request, "groups": groups, "algorithms": shown}
+    )
+    return _Notice(text=text, algorithms=algorithms)
+
+
+_ALGORITHM_TEXTS = ("name", "purpose", "logic", "human_oversight", "non_discrimination")
+
+
+def _in_language(algorithms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Algorithms as registry.selectors.algorithms_shown gives them, in the reader's language."""
+    language = (translation.get_language() or "fi")[:2]
+    language = language if language in ("fi", "sv", "en") else "en"
+    return [
+        {
+            **{field: algorithm[field][language] for field in _ALGORITHM_TEXTS},
+            "data_types": algorithm["data_types"],
+            "register_url": algorithm["register_url"],
+        }
+        for algorithm in algorithms
+    ]
 
 
 def _back_to_sink(consent_request: ConsentRequest, **params: str) -> HttpResponse:
@@ -72,8 +107,8 @@ def consent_screen(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpR
         "consent/screen.html",
         {
             "req": consent_request,
-            "notice": notice,
-            "notice_sha256": sha256_hex(notice),
+            "notice": notice.text,
+            "notice_sha256": sha256_hex(notice.text),
             "steps": steps,
             # One source at a time, in the sink's order: the first not yet linked.
             "next_link": next((step for step in steps if not step["linked"]), None),
@@ -218,7 +253,7 @@ def consent_answer(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpR
         resident=request.user, request_id=request_id
     )
     notice = _notice(consent_request)
-    if request.POST.get("notice_sha256") != sha256_hex(notice):
+    if request.POST.get("notice_sha256") != sha256_hex(notice.text):
         messages.error(request, _("The request changed while you read it. Please read it again."))
         return redirect("consent-screen", consent_request.id)
     language = translation.get_language()
@@ -226,13 +261,13 @@ def consent_answer(request: AuthenticatedHttpRequest, request_id: UUID) -> HttpR
         if request.POST.get("answer") == "approve":
             consent = services.consent_grant(
                 request=consent_request, resident=request.user, language=language,
-                notice_text=notice,
+                notice_text=notice.text, algorithms=notice.algorithms,
             )  # fmt: skip
             return _back_to_sink(consent_request, consent_id=str(consent.id))
         if request.POST.get("answer") == "refuse":
             services.consent_refuse(
                 request=consent_request, resident=request.user, language=language,
-                notice_text=notice,
+                notice_text=notice.text, algorithms=notice.algorithms,
             )  # fmt: skip
             return _back_to_sink(consent_request, error="access_denied")
     except Conflict as problem:
@@ -266,6 +301,8 @@ def my_consent(request: AuthenticatedHttpRequest, consent_id: UUID) -> HttpRespo
         "consent/my_consent.html",
         {
             "consent": consent,
+            # As the resident was shown them when they agreed, whatever the service says now.
+            "algorithms": _in_language(consent.algorithms),
             "receipts": selectors.receipts_of(consent),
             "sections": pages.consent_page_sections(request=request, consent=consent),
         },

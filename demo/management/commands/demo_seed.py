@@ -93,6 +93,43 @@ HELSINKI = {"name": "Helsingin kaupunki", "business_id": "0201256-6",
             "contact_email": "tietosuoja@hel.example"}  # fmt: skip
 
 
+# The wellbeing service's one algorithm, as its consent screen and transparency page show it.
+ACTIVITY_LEVEL = {
+    "name": {"fi": "Aktiivisuustaso", "sv": "Aktivitetsnivå", "en": "Activity level"},
+    "purpose": {
+        "fi": "Ehdottaa sinulle sopivaa liikuntaryhmää.",
+        "sv": "Föreslår en motionsgrupp som passar dig.",
+        "en": "Suggests an exercise group that suits you.",
+    },
+    "data_types": ["wellbeing.steps", "sports.visits"],
+    "logic": {
+        "fi": "Viikon keskimääräiset päivittäiset askeleet ja liikuntakäynnit jaetaan kolmeen "
+              "tasoon: alle 5 000 askelta ja alle kaksi käyntiä, 5 000 - 10 000 askelta tai "
+              "2-4 käyntiä, ja enemmän.",
+        "sv": "Veckans genomsnittliga dagliga steg och motionsbesök delas in i tre nivåer: "
+              "under 5 000 steg och under två besök, 5 000 - 10 000 steg eller två till fyra "
+              "besök, och mer.",
+        "en": "The week's average daily steps and sports visits are split into three levels: "
+              "under 5,000 steps and under two visits, 5,000 to 10,000 steps or two to four "
+              "visits, and more.",
+    },
+    "human_oversight": {
+        "fi": "Liikuntaohjaaja tarkistaa jokaisen ehdotuksen ennen kuin se lähetetään sinulle.",
+        "sv": "En motionshandledare granskar varje förslag innan det skickas till dig.",
+        "en": "An exercise instructor checks every suggestion before it is sent to you.",
+    },
+    "non_discrimination": {
+        "fi": "Tasot eivät käytä ikää, sukupuolta eikä terveystietoja; ryhmään voi aina "
+              "valita toisen tason itse.",
+        "sv": "Nivåerna använder inte ålder, kön eller hälsouppgifter; du kan alltid själv "
+              "välja en annan nivå.",
+        "en": "The levels use neither age, gender nor health data; you can always choose "
+              "another level yourself.",
+    },
+    "register_url": "https://espoo.example/algoritmit/aktiivisuustaso",
+}  # fmt: skip
+
+
 def demo_services(demo_base: str) -> list[dict]:
     return [
         {
@@ -135,7 +172,11 @@ def demo_services(demo_base: str) -> list[dict]:
                          "data_types": ["wellbeing.steps", "wellbeing.heart_rate",
                                         "sports.visits"]},
                 "webhook_url": f"{demo_base}/wellbeing/webhook",
-                "transparency": {"automated_decisions": False, "profiling": False},
+                "transparency": {
+                    "automated_decisions": False, "profiling": True,
+                    "algorithm_register_url": "https://espoo.example/algoritmit",
+                },
+                "algorithms": [ACTIVITY_LEVEL],
             },
         },
         {
