@@ -18,7 +18,7 @@ from consent.models import Consent
 from demo.newcomer import BROWSER_COOKIE
 from demo.store import account_of
 from ledger import jws
-from tests.demo.world import form_field, link_every_source, operator_post, post
+from tests.demo.world import join_and_approve, post
 from tests.servers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -171,26 +171,10 @@ def test_the_page_speaks_the_residents_language(demo_world, newcomer, lang, head
 
 
 def test_a_resident_moving_from_helsinki_brings_her_history_to_espoo(demo_world):
-    browser = requests.Session()
-    browser.headers["Accept-Language"] = "en"
-    landing = browser.get(f"{demo_world.url}/newcomer/", timeout=10)
-    assert "I am moving to Espoo" in landing.text
+    approved = join_and_approve(demo_world, "/newcomer/")
+    browser, back = approved.browser, approved.back
 
-    login = browser.post(
-        f"{demo_world.url}/newcomer/join",
-        data={"csrf_token": form_field(landing.text, "csrf_token")}, timeout=10,
-    )  # fmt: skip
-    resident = demo_world.seeded["resident"]
-    screen = operator_post(
-        browser, login.url, login, username=resident["username"], password=resident["password"]
-    )
-    assert "Helsinki resident records" in screen.text
-    screen = link_every_source(demo_world, browser, screen)
-    back = operator_post(
-        browser, f"{screen.url.split('?')[0]}/answer", screen,
-        answer="approve", notice_sha256=form_field(screen.text, "notice_sha256"),
-    )  # fmt: skip
-
+    assert "Helsinki resident records" in approved.screen
     assert back.url.startswith(f"{demo_world.url}/newcomer/?answer=approved")
     consent = Consent.objects.get()
     assert (consent.sink, consent.purpose_category, consent.frequency) == (

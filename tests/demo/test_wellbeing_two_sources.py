@@ -7,11 +7,10 @@ sources in parts (issue 11); before that, the wellbeing service asks for the wat
 import re
 
 import pytest
-import requests
 
 from consent.models import Consent
 from relay import models as relay_models
-from tests.demo.world import form_field, link_every_source, operator_post
+from tests.demo.world import join_and_approve
 from tests.servers import wait_for
 
 pytestmark = [
@@ -24,26 +23,11 @@ pytestmark = [
 
 
 def test_one_consent_over_the_watch_and_the_city_brings_both_joined_per_day(demo_world):
-    browser = requests.Session()
-    browser.headers["Accept-Language"] = "en"
-    landing = browser.get(f"{demo_world.url}/wellbeing/", timeout=10)
-    login = browser.post(
-        f"{demo_world.url}/wellbeing/join",
-        data={"csrf_token": form_field(landing.text, "csrf_token")}, timeout=10,
-    )  # fmt: skip
-    resident = demo_world.seeded["resident"]
-    screen = operator_post(
-        browser, login.url, login, username=resident["username"], password=resident["password"]
-    )
-    assert "Askel smartwatch" in screen.text
-    assert "Espoo sports services" in screen.text
+    approved = join_and_approve(demo_world, "/wellbeing/")
+    browser, back = approved.browser, approved.back
 
-    screen = link_every_source(demo_world, browser, screen)
-    back = operator_post(
-        browser, f"{screen.url.split('?')[0]}/answer", screen,
-        answer="approve", notice_sha256=form_field(screen.text, "notice_sha256"),
-    )  # fmt: skip
-
+    assert "Askel smartwatch" in approved.screen
+    assert "Espoo sports services" in approved.screen
     assert back.url.startswith(f"{demo_world.url}/wellbeing/?answer=approved")
     consent = Consent.objects.get()
     assert [part.service for part in consent.sources.order_by("position")] == [

@@ -165,3 +165,32 @@ def link_every_source(world, browser, screen) -> requests.Response:
         linked += 1
         assert linked <= 5, "the screen keeps asking for links"
     return screen
+
+
+@dataclass(frozen=True)
+class Approved:
+    browser: requests.Session
+    screen: str  # the consent screen as it first showed, before any link
+    back: requests.Response  # where the operator sent the browser after Approve
+
+
+def join_and_approve(world, path: str) -> Approved:
+    """Join the demo sink at `path` in English as the demo resident, link every source on the
+    consent screen, and approve it."""
+    browser = requests.Session()
+    browser.headers["Accept-Language"] = "en"
+    landing = browser.get(f"{world.url}{path}", timeout=10)
+    login = browser.post(
+        f"{world.url}{path}join",
+        data={"csrf_token": form_field(landing.text, "csrf_token")}, timeout=10,
+    )  # fmt: skip
+    resident = world.seeded["resident"]
+    first = operator_post(
+        browser, login.url, login, username=resident["username"], password=resident["password"]
+    )
+    screen = link_every_source(world, browser, first)
+    back = operator_post(
+        browser, f"{screen.url.split('?')[0]}/answer", screen,
+        answer="approve", notice_sha256=form_field(screen.text, "notice_sha256"),
+    )  # fmt: skip
+    return Approved(browser=browser, screen=first.text, back=back)
