@@ -11,8 +11,7 @@ what costs: the demo's sink asks for it when the resident comes back, and the
 relay runs at once in the live server's process (`deliver_in_process`); a fresh
 database and demo seed take a fraction of a second. What costs is axe, a few
 tenths of a second a page, and it must see every page in every language. So no
-walk shares state with another, and each language fails on its own. These walks
-cover what test_demo_services once walked in English alone.
+walk shares state with another, and each language fails on its own.
 
 With OMADATA_SCREENSHOTS set to a folder, the English walks save their key
 pages there as PNG (`make screenshots` writes docs/img/); without it nothing is
