@@ -10,7 +10,7 @@ export OMADATA_BASE_URL ?= http://127.0.0.1:$(PORT)
 export OMADATA_DEMO_PORT := $(DEMO_PORT)
 export OMADATA_DEMO_BASE_URL ?= http://127.0.0.1:$(DEMO_PORT)
 
-.PHONY: run test lint bench venv messages clean
+.PHONY: run test lint bench venv messages screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Omadata needs Python 3.11")'
@@ -39,6 +39,12 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	@# The run's own var/: settings write a secret and broker folders there as they load.
 	tmp=$$(mktemp -d -t omadata-test.XXXXXX) && OMADATA_VAR_DIR=$$tmp $(BIN)/pytest; \
+	  status=$$?; rm -rf "$$tmp"; exit $$status
+
+## screenshots: walk the residents' journeys in Chromium in English and save their key pages in docs/img/
+screenshots: $(VENV)/.dev
+	tmp=$$(mktemp -d -t omadata-shots.XXXXXX) && OMADATA_VAR_DIR=$$tmp OMADATA_SCREENSHOTS=docs/img \
+	  $(BIN)/pytest tests/browser/test_journeys.py -k '[en]'; \
 	  status=$$?; rm -rf "$$tmp"; exit $$status
 
 ## lint: ruff, the import layers, types, missing migrations, and Django's deployment checks with production settings
