@@ -23,8 +23,10 @@ from django.db.models import (
     Count,
     DateField,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
+    OuterRef,
     Q,
     QuerySet,
 )
@@ -33,7 +35,7 @@ from django.utils import timezone
 
 from consent.models import Consent, ConsentRequest, Receipt
 from registry.models import Service
-from relay.models import Transfer
+from relay.models import Transfer, TransferPart
 
 # The consent figures are counted from the receipts: they are the signed evidence of each
 # answer and change, where a consent's status says only where it stands now.
@@ -247,8 +249,9 @@ class PublicFigures:
 def _consents_of(service: Service) -> QuerySet[Consent]:
     """The consents of `service`: those it is the sink or one of the sources of.
 
-    The one place the public figures say so. The counts below are distinct, so a
-    row the join with the sources repeats counts once.
+    The counts below are distinct, so a row the join with the sources repeats
+    counts once. Its deliveries are fewer: a source counts only the runs it had a
+    part in.
     """
     return Consent.objects.filter(Q(sink=service) | Q(sources__service=service))
 
@@ -299,8 +302,10 @@ def _public(count: int) -> PublicFigure:
 def _monthly_deliveries(service: Service, today: date) -> list[tuple[date, PublicFigure]]:
     this_month = today.replace(day=1)
     months = [_month_add(this_month, -n) for n in range(PUBLIC_MONTHS, 0, -1)]
+    # A source's runs are those it had a part in: a sink may ask for some sources' data only.
+    its_part = TransferPart.objects.filter(transfer=OuterRef("pk"), source=service)
     delivered = Transfer.objects.filter(
-        consent__in=_consents_of(service).values("pk"),
+        Q(consent__sink=service) | Exists(its_part),
         status=Transfer.Status.DELIVERED,
         finished_at__gte=_day_start(months[0]),
         finished_at__lt=_day_start(this_month),

@@ -85,14 +85,25 @@ def _source_keys(consent: Consent) -> list[str]:
 
 def _limit_used(consent: Consent, now: datetime) -> tuple[QuerySet[Transfer], int]:
     """The consent's transfers that count against its frequency limit at `now`, and the limit."""
-    # A failed or cancelled transfer delivered nothing: it does not use the limit up.
-    used = Transfer.objects.filter(consent=consent).exclude(
-        status__in=[Transfer.Status.FAILED, Transfer.Status.CANCELLED]
-    )
+    used = _counted(Transfer.objects.filter(consent=consent))
     if consent.frequency == Frequency.ONE_OFF:
         return used, 1
     window, limit = _recurrence(consent)
     return used.filter(created_at__gt=now - window), limit
+
+
+def _counted(transfers: QuerySet[Transfer]) -> QuerySet[Transfer]:
+    """The `transfers` that use a consent's frequency limit up.
+
+    A failed or cancelled run does only if a part of it reached the sink: asked
+    again, it would send that part's data again.
+    """
+    delivered = TransferPart.objects.filter(
+        transfer=OuterRef("pk"), status=TransferPart.Status.DELIVERED
+    )
+    return transfers.exclude(
+        Q(status__in=[Transfer.Status.FAILED, Transfer.Status.CANCELLED]) & ~Exists(delivered)
+    )
 
 
 def _recurrence(consent: Consent) -> tuple[timedelta, int]:
@@ -302,8 +313,7 @@ def transfer_schedule_due(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     last_used = (
-        Transfer.objects.filter(consent=OuterRef("pk"))
-        .exclude(status__in=[Transfer.Status.FAILED, Transfer.Status.CANCELLED])
+        _counted(Transfer.objects.filter(consent=OuterRef("pk")))
         .order_by("-created_at")
         .values("created_at")[:1]
     )
@@ -833,10 +843,10 @@ _EVENTS: dict[str, str] = {
 def _evidence(*, transfer: Transfer, event: str, changes: dict) -> None:
     """The notifications of a run's final state, in the same transaction.
 
-    They carry each part's outcome and the receipts of the parts delivered
-    (issued as each was); a run of one part also states its size, digest and
-    receipt at the top, as before runs had parts. Only the operator's own
-    codes, never a peer's words.
+    The sink's carry each part's outcome and the receipts of the parts
+    delivered (issued as each was), a source's its own part only; a run of one
+    part also states its size, digest and receipt at the top, as before runs had
+    parts. Only the operator's own codes, never a peer's words.
     """
     consent = transfer.consent
     parts = transfer.parts.all()
@@ -858,11 +868,13 @@ def _evidence(*, transfer: Transfer, event: str, changes: dict) -> None:
         )
     if event != "transfer.delivered":
         data["error_code"] = changes["error_code"]
-    services = [consent.sink]
-    if event == "transfer.delivered":
-        services += [part.source for part in parts]
-    for service in services:
-        notify(service=service, event=event, data=data)
+    notify(service=consent.sink, event=event, data=data)
+    if event != "transfer.delivered":
+        return
+    # A source is told of its own part only: another's digest would let it confirm a
+    # guess at what that source holds about the resident.
+    for part, row in zip(parts, rows, strict=True):
+        notify(service=part.source, event=event, data={**data, "parts": [row]})
 
 
 def backoff_delay(*, attempt: int) -> float:

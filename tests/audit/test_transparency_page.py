@@ -21,6 +21,7 @@ from tests.factories import (
     make_user,
     register_service,
     request_consent,
+    request_consent_over,
     sink_spec,
 )
 
@@ -62,12 +63,12 @@ def consents(wellbeing, wearable):
     return make
 
 
-def _deliver(consent, count: int, *, on: date) -> None:
-    """`count` transfers under `consent`, delivered on the day `on`."""
+def _deliver(consent, count: int, *, on: date, data_types: list[str] | None = None) -> None:
+    """`count` transfers under `consent` (of `data_types`: all), delivered on the day `on`."""
     delivered_at = timezone.make_aware(datetime.combine(on, time(12)))
     for _ in range(count):
         transfer, _new = relay_services.transfer_request(
-            consent=consent, organisation=consent.sink.organisation
+            consent=consent, organisation=consent.sink.organisation, data_types=data_types
         )
         Transfer.objects.filter(pk=transfer.pk).update(
             status=Transfer.Status.DELIVERED, finished_at=delivered_at
@@ -293,6 +294,20 @@ def test_failed_transfers_are_not_deliveries(consents, wellbeing):
     deliveries = dict(public_figures(service=wellbeing).deliveries)
 
     assert deliveries[_months_ago(1).replace(day=1)] == SMALL
+
+
+def test_a_source_counts_no_delivery_of_a_run_it_had_no_part_in(joiner, wearable, city, aino):
+    parts = [(wearable, ["wellbeing.steps"]), (city, ["city.contact_details"])]
+    request = request_consent_over(sink=joiner, parts=parts, frequency=OFTEN)
+    link_resident(aino, wearable)
+    link_resident(aino, city, reference="resident-9")
+    consent = grant_consent(request, aino)
+    # The sink asks only for the city's data: the watch is not asked, five times.
+    _deliver(consent, 5, on=_months_ago(1), data_types=["city.contact_details"])
+    month = _months_ago(1).replace(day=1)
+
+    assert dict(public_figures(service=city).deliveries)[month] == PublicFigure(5)
+    assert dict(public_figures(service=wearable).deliveries)[month] == SMALL
 
 
 def test_the_page_shows_no_total_of_deliveries(client, consents):

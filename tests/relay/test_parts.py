@@ -269,3 +269,62 @@ def test_each_further_part_renews_the_lease_so_the_sweeper_leaves_the_run_alone(
     lease = outbox.lease_end(now=first.finished_at, requests=2)
     # Renewed after the first part ended; the claim's lease ended before the stall did.
     assert transfer.next_attempt_at >= lease
+
+
+def test_a_failed_run_that_delivered_a_part_counts_against_the_frequency_limit(
+    peers, consent, sink_api
+):
+    _watch, records, sink = peers
+    records.answers = [Answer(status=404)]
+    transfer = relay_until_final(request_transfer(consent))
+    assert (transfer.status, sink.applied) == ("failed", [f"{transfer.id}.1"])
+
+    response = sink_api.post(URL, {"consent": str(consent.id)}, format="json")
+
+    # The watch's steps reached the sink: a second run would send them again.
+    assert (response.status_code, response.json()["code"]) == (409, "frequency_limit")
+
+
+def test_a_cancelled_run_that_delivered_a_part_counts_against_the_frequency_limit(
+    peers, consent, sink_api, fast_backoff
+):
+    _watch, records, _sink = peers
+    records.answers = [Answer(status=503)]
+    transfer = request_transfer(consent)
+    services.transfer_relay(transfer_id=transfer.id)
+    consent_services.consent_pause(consent=consent)
+    assert relay_until_final(transfer).status == "cancelled"
+    consent_services.consent_resume(consent=consent)
+
+    response = sink_api.post(URL, {"consent": str(consent.id)}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (409, "frequency_limit")
+
+
+def test_a_sources_notification_of_a_delivered_run_states_only_its_own_part(
+    peers, consent, wearable, city
+):
+    transfer = relay_until_final(request_transfer(consent))
+
+    told = Notification.objects.get(event="transfer.delivered", service=wearable)
+    data = jwt.decode(told.body, options={"verify_signature": False})["data"]
+
+    # The city's part's digest would let the watch confirm a guess at the city's data.
+    assert transfer.status == "delivered"
+    assert [(p["number"], p["source"]) for p in data["parts"]] == [(1, str(wearable.id))]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a consent's receipts are one chain shown whole to each of its parties: a source "
+    "reads the delivery receipts of the other sources' parts, with their SHA-256 and size",
+)
+def test_a_source_reads_no_digest_of_another_sources_part_through_the_consent_api(
+    peers, consent, source_provider
+):
+    relay_until_final(request_transfer(consent))
+
+    answer = api_as(source_provider, "consents:read").get(f"/api/v1/consents/{consent.id}")
+
+    stated = [receipt_verify(r["jws"])["omadata"] for r in answer.json()["receipts"]]
+    assert [c["part"] for c in stated if c["event"] == "transfer.delivered"] == [1]
