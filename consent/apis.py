@@ -205,7 +205,8 @@ class ConsentDetailOutput(ConsentOutput):
     @extend_schema(responses=ReceiptOutput(many=True))
     def get_receipts(self, consent: Consent) -> list:
         # many=True makes a ListSerializer, whose data is a list; the stubs do not model that.
-        return ReceiptOutput(selectors.receipts_of(consent), many=True).data  # type: ignore[return-value]
+        receipts = selectors.receipts_of(consent, organisation=self.context["organisation"])
+        return ReceiptOutput(receipts, many=True).data  # type: ignore[return-value]
 
 
 class ConsentRequestCollectionApi(ApiView):

@@ -1,4 +1,5 @@
 import secrets
+from collections.abc import Sequence
 import uuid
 from datetime import datetime
 
@@ -144,7 +145,7 @@ class ConsentTerms(LocalizedMixin, models.Model):
             self.__dict__["_source_parts"] = known
         return known
 
-    def source_parts_known(self, parts: list["TermsSource"]) -> None:
+    def source_parts_known(self, parts: Sequence["TermsSource"]) -> None:
         """Take `parts`, just written with their services, as the sources: no need to read them."""
         self.__dict__["_source_parts"] = sorted(parts, key=lambda part: part.position)
 
@@ -340,6 +341,11 @@ class Receipt(models.Model):
     )
     link = models.ForeignKey(
         ServiceLink, null=True, blank=True, on_delete=models.PROTECT, related_name="receipts"
+    )
+    # A delivery receipt's source: the one whose part of a run it records. The other
+    # sources of the consent are not shown it (consent.selectors.receipts_of).
+    part_source = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     IN_ORDER = RECEIPTS_IN_ORDER

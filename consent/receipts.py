@@ -111,7 +111,14 @@ class _Subject(TypedDict, total=False):
     request: ConsentRequest
 
 
-def _issue(*, event: str, payload: dict, omadata: dict, **subject: Unpack[_Subject]) -> Receipt:
+def _issue(
+    *,
+    event: str,
+    payload: dict,
+    omadata: dict,
+    part_source: Service | None = None,
+    **subject: Unpack[_Subject],
+) -> Receipt:
     """Sign and log one receipt. Runs inside the caller's transaction."""
     receipt_id = uuid.uuid4()  # the receipt states its own id, which its log entry takes
     payload.update(
@@ -128,7 +135,7 @@ def _issue(*, event: str, payload: dict, omadata: dict, **subject: Unpack[_Subje
     }
     payload["omadata"] = omadata
     entry = log_queue(data=jws.sign(payload, typ=RECEIPT_TYP), entry_id=receipt_id)
-    return Receipt.objects.create(entry=entry, event=event, **subject)
+    return Receipt.objects.create(entry=entry, event=event, part_source=part_source, **subject)
 
 
 def consent_receipt_issue(*, consent: Consent, event: str, reason: str = "") -> Receipt:
@@ -177,7 +184,10 @@ def transfer_receipt_issue(
         "sha256": sha256,
         **terms,
     }
-    return _issue(event=Receipt.Event.DELIVERED, payload=payload, omadata=omadata, consent=consent)
+    return _issue(
+        event=Receipt.Event.DELIVERED, payload=payload, omadata=omadata, consent=consent,
+        part_source=source,
+    )  # fmt: skip
 
 
 def refusal_receipt_issue(

@@ -95,8 +95,19 @@ def request_access_for_resident(*, resident: "User", request_id: UUID) -> Consen
     return request
 
 
-def receipts_of(consent: Consent) -> QuerySet[Receipt]:
+def receipts_of(consent: Consent, *, organisation: Organisation | None = None) -> QuerySet[Receipt]:
+    """The consent's receipts in order; as `organisation` may read them, if it is given.
+
+    A source's organisation that is not the sink's reads no delivery receipt of
+    another source's part: its size and SHA-256 would let it confirm a guess at
+    what that source holds. The chain then names receipts it does not see, by
+    their hashes; the sink, the resident and auditors see them all.
+    """
     receipts = Receipt.objects.filter(consent=consent).select_related("entry")
+    if organisation is not None and consent.sink.organisation_id != organisation.pk:
+        receipts = receipts.exclude(
+            Q(part_source__isnull=False) & ~Q(part_source__organisation_id=organisation.pk)
+        )
     return receipts.order_by(*Receipt.IN_ORDER)
 
 

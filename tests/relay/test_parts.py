@@ -314,11 +314,6 @@ def test_a_sources_notification_of_a_delivered_run_states_only_its_own_part(
     assert [(p["number"], p["source"]) for p in data["parts"]] == [(1, str(wearable.id))]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a consent's receipts are one chain shown whole to each of its parties: a source "
-    "reads the delivery receipts of the other sources' parts, with their SHA-256 and size",
-)
 def test_a_source_reads_no_digest_of_another_sources_part_through_the_consent_api(
     peers, consent, source_provider
 ):
@@ -328,3 +323,14 @@ def test_a_source_reads_no_digest_of_another_sources_part_through_the_consent_ap
 
     stated = [receipt_verify(r["jws"])["omadata"] for r in answer.json()["receipts"]]
     assert [c["part"] for c in stated if c["event"] == "transfer.delivered"] == [1]
+
+
+def test_the_sink_reads_the_delivery_receipt_of_every_part(peers, consent, sink_api):
+    relay_until_final(request_transfer(consent))
+
+    answer = api_as(consent.sink.organisation.providers.get(), "consents:read").get(
+        f"/api/v1/consents/{consent.id}"
+    )
+
+    stated = [receipt_verify(r["jws"])["omadata"] for r in answer.json()["receipts"]]
+    assert [c["part"] for c in stated if c["event"] == "transfer.delivered"] == [1, 2]
