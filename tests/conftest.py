@@ -262,11 +262,13 @@ def city(data_types, staff):
 
 @pytest.fixture
 def joiner(sink_provider, data_types, staff):
-    """Espoo's sink that takes steps, heart rate and contact details: from several sources."""
+    """Espoo's sink that takes steps, heart rate and contact details: from several sources.
+    It ranks daily steps into activity levels with one algorithm."""
     spec = factories.sink_spec(
         slug="joiner", webhook_url="https://sink.example.fi/hooks",
         sink={"delivery_url": "https://sink.example.fi/deliver",
               "data_types": ["wellbeing.steps", "wellbeing.heart_rate", "city.contact_details"]},
+        transparency=factories.automated(), algorithms=[factories.algorithm_spec()],
     )  # fmt: skip
     return factories.register_service(sink_provider, spec, approve_by=staff)
 

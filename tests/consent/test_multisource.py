@@ -1,5 +1,6 @@
 """One consent over several sources: asked for, shown, linked, granted, receipted, stopped."""
 
+import hashlib
 import re
 import uuid
 from datetime import timedelta
@@ -269,6 +270,10 @@ def test_the_granted_receipt_lists_both_sources_and_verifies_with_the_published_
     assert omadata["data_types"] == sorted([CONTACT, HEART, STEPS])
     assert payload["sensitive"] is True
     assert payload["spiCat"] == [HEART]
+    # The sink's algorithm descriptions as the public registry states them, by their hash.
+    stated = client.get(f"/api/v1/services/{joint.sink_id}").json()["algorithms"]
+    assert [a["name"]["en"] for a in stated] == ["Activity level"]
+    assert omadata["algorithms_sha256"] == hashlib.sha256(jws.canonical_json(stated)).hexdigest()
 
 
 # -- stopping it ---------------------------------------------------------------------------
