@@ -174,7 +174,7 @@ def test_a_closed_account_cannot_log_in(aino, username):
 
 
 def test_the_page_says_receipts_stay_and_offers_the_data_first(aino, consent):
-    page = logged_in(aino).get(CLOSE).content.decode()
+    page = logged_in(aino).get(CLOSE, headers={"accept-language": "en"}).content.decode()
 
     assert "append-only" in page
     assert page.index('id="export-heading"') < page.index(
