@@ -59,6 +59,12 @@ def consent_list_for_resident(*, resident: "User") -> QuerySet[Consent]:
     return _consents().filter(resident=resident).order_by("-created_at")
 
 
+def consent_live_count(*, resident: "User") -> int:
+    """How many of the resident's consents are in force or paused: what withdrawing all stops."""
+    live = [Consent.Status.ACTIVE, Consent.Status.PAUSED]
+    return Consent.objects.filter(resident=resident, status__in=live).count()
+
+
 def consent_access_for_resident(*, resident: "User", consent_id: UUID) -> Consent:
     try:
         return consent_list_for_resident(resident=resident).get(pk=consent_id)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -38,8 +39,10 @@ from consent.receipts import (
     sha256_hex,
 )
 from ledger import jws
+from ledger.access import is_auditor
 from registry.models import DataType, Service
-from registry.selectors import algorithms_sha256, algorithms_shown
+from registry.selectors import algorithms_sha256, algorithms_shown, provider_of_user
+from registry.services import account_close_record
 from webhooks.services import notify
 
 if TYPE_CHECKING:
@@ -700,3 +703,95 @@ def consent_expire_due(*, now: datetime | None = None) -> int:
                 _change(consent, Consent.Status.EXPIRED, Receipt.Event.EXPIRED)
                 expired += 1
     return expired
+
+
+# -- closing the account ----------------------------------------------------------------
+
+
+def account_closable(*, user: "User") -> bool:
+    """Whether `user` may close their own account here: residents only.
+
+    Staff, auditors and providers' users hold a role for the operator or for an
+    organisation, and act in its audit trail; their accounts are ended by staff,
+    who take the role away and deactivate them, each change recorded there.
+    """
+    return not (user.is_staff or user.is_superuser or is_auditor(user) or provider_of_user(user))
+
+
+@dataclass(frozen=True)
+class AccountClosed:
+    consents_withdrawn: int
+    links_removed: int
+
+
+@transaction.atomic
+def account_close(*, resident: "User") -> AccountClosed:
+    """Withdraw everything the resident agreed to, remove their links, and erase the account.
+
+    In one transaction: every live consent is withdrawn with its receipt (reason
+    `account_closed`) and its notifications to the sources and the sink, as a
+    withdrawal always is; then every link is removed with its receipt, and links
+    still pending are abandoned. The user name becomes a random pseudonym, the
+    address and names are blanked, the password made unusable and the account
+    inactive: no session of it authenticates again, and nobody can log in as it.
+    Receipts stay in the log: they name the resident only by pseudonyms, and the
+    log is append-only. Open requests the resident had begun to answer are left
+    as they are: no one else may answer them, and they expire; a refusal receipt
+    would state that the resident refused a notice they never answered.
+    """
+    _lock_resident(resident)
+    resident = get_user_model().objects.get(pk=resident.pk)
+    if not resident.is_active:
+        raise _state_error("account_closed", _("This account is closed already."))
+    if not account_closable(user=resident):
+        raise _state_error(
+            "account_not_closable", _("Only a resident's account can be closed here.")
+        )
+    live = (
+        Consent.objects.select_for_update(of=("self",))
+        .filter(resident=resident, status__in=[Consent.Status.ACTIVE, Consent.Status.PAUSED])
+        .select_related("sink__organisation")
+        .prefetch_related("data_types", sources_with_services(ConsentSource))
+    )
+    withdrawn = 0
+    for consent in live:
+        _change(consent, Consent.Status.WITHDRAWN, Receipt.Event.WITHDRAWN, reason="account_closed")
+        withdrawn += 1
+    removed = _links_remove_all(resident)
+    _account_erase(resident)
+    account_close_record(user=resident, consents_withdrawn=withdrawn, links_removed=removed)
+    return AccountClosed(consents_withdrawn=withdrawn, links_removed=removed)
+
+
+def _links_remove_all(resident: "User") -> int:
+    """Remove the resident's links, each with its receipt; abandon those still pending."""
+    ServiceLink.objects.filter(resident=resident, status=ServiceLink.Status.PENDING).update(
+        status=ServiceLink.Status.ABANDONED
+    )
+    links = (
+        ServiceLink.objects.select_for_update(of=("self",))
+        .filter(resident=resident, status=ServiceLink.Status.ACTIVE)
+        .select_related("service__organisation")
+    )
+    now = timezone.now()
+    removed = 0
+    for link in links:
+        link.status, link.removed_at = ServiceLink.Status.REMOVED, now
+        link.save(update_fields=["status", "removed_at"])
+        link_receipt_issue(link=link, event=Receipt.Event.LINK_REMOVED)
+        removed += 1
+    return removed
+
+
+def _account_erase(resident: "User") -> None:
+    # The row stays: consents, links and audit events refer to it (PROTECT), as
+    # evidence. What identifies the person goes, and so do django-axes' counts of
+    # failed logins under their name (its working counts, not the audit trail).
+    AccessAttempt.objects.filter(username=resident.get_username()).delete()
+    resident.username = f"closed-{secrets.token_hex(12)}"
+    resident.email = resident.first_name = resident.last_name = ""
+    resident.set_unusable_password()
+    resident.is_active = False
+    resident.save(
+        update_fields=["username", "email", "first_name", "last_name", "password", "is_active"]
+    )

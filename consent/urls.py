@@ -35,4 +35,5 @@ pages = [
         name="my-consent-change",
     ),
     path("my/links/<uuid:link_id>/remove", views.my_link_remove, name="my-link-remove"),
+    path("my/account/close", views.account_close, name="account-close"),
 ]

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,7 +20,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST, require_safe
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from common.errors import Conflict
 from common.http import AuthenticatedHttpRequest
@@ -288,6 +294,7 @@ def my_consents(request: AuthenticatedHttpRequest) -> HttpResponse:
             "live": [c for c in consents if c.is_live],
             "ended": [c for c in consents if not c.is_live],
             "links": selectors.link_list(resident=request.user),
+            "can_close": services.account_closable(user=request.user),
         },
     )
 
@@ -351,3 +358,42 @@ def my_link_remove(request: AuthenticatedHttpRequest, link_id: UUID) -> HttpResp
         request, _("The link is removed, and the consents that needed it are withdrawn.")
     )
     return redirect("my-consents")
+
+
+# The value of the box the resident ticks to close their account: nothing else closes it.
+CLOSE_CONFIRMATION = "close"
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def account_close(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Close the resident's account, once they tick the box that says what that does.
+
+    Without the box ticked nothing changes: the page again, with the reason, as 400.
+    """
+    if not services.account_closable(user=request.user):
+        raise PermissionDenied(
+            _(
+                "Only a resident's own account can be closed here. The accounts of staff, "
+                "auditors and service providers are closed by the operator's staff."
+            )
+        )
+    missing = False
+    if request.method == "POST":
+        if request.POST.get("confirm") == CLOSE_CONFIRMATION:
+            services.account_close(resident=request.user)
+            logout(request)
+            messages.success(
+                request,
+                _("Your account is closed: your consents are withdrawn and your links removed."),
+            )
+            return redirect("home")
+        missing = True
+    context = {
+        "live": selectors.consent_live_count(resident=request.user),
+        "links": selectors.link_list(resident=request.user).count(),
+        "missing": missing,
+        "confirmation": CLOSE_CONFIRMATION,
+        "my_consents_url": reverse("my-consents"),
+    }
+    return render(request, "consent/account_close.html", context, status=400 if missing else 200)

@@ -231,11 +231,12 @@ class RegistryGeneration(models.Model):
 
 class AuditEvent(models.Model):
     """An append-only record of a change to the registry, or of an event about an
-    account (a login lockout), and who made it.
+    account (a login lockout, a resident closing their account), and who made it.
 
     Events about an organisation or its services name it; account events name
     none, and say in `detail` which user name and address they concern (never
-    a password); data type events name none either, and say which key, and which
+    a password; a closed account, the pseudonym that replaced its user name);
+    data type events name none either, and say which key, and which
     fields changed. `detail` also keeps the actor's user name and the
     organisation's name as they were when the event was recorded.
     """
@@ -249,6 +250,7 @@ class AuditEvent(models.Model):
         CREDENTIAL_CREATED = "credential.created", _("API credential created")
         CREDENTIAL_REVOKED = "credential.revoked", _("API credential revoked")
         ACCOUNT_LOCKED_OUT = "account.locked_out", _("account locked out")
+        ACCOUNT_CLOSED = "account.closed", _("account closed")
         AUDITOR_GRANTED = "auditor.granted", _("auditor role granted")
         AUDITOR_REVOKED = "auditor.revoked", _("auditor role revoked")
         DATA_TYPE_CREATED = "data_type.created", _("data type created")

@@ -276,6 +276,23 @@ def address_lockout_record(*, address: str, path: str, failures: int) -> AuditEv
     )
 
 
+def account_close_record(
+    *, user: "User", consents_withdrawn: int, links_removed: int
+) -> AuditEvent:
+    """Record that a resident closed their own account, once its personal data is erased.
+
+    The event names the account by its row (`actor`) and the pseudonym now in its
+    user name: recording the name it had would keep what closing erased.
+    """
+    return AuditEvent.objects.create(
+        action=AuditEvent.Action.ACCOUNT_CLOSED, actor=user,
+        detail={
+            "username": user.get_username(), "consents_withdrawn": consents_withdrawn,
+            "links_removed": links_removed,
+        },
+    )  # fmt: skip
+
+
 def _check_url(field: str, url: str) -> str:
     """An endpoint the operator sends requests to: its normalised form, once it is checked."""
     try:

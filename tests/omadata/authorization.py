@@ -286,6 +286,13 @@ TABLE: dict[str, dict] = {
         SESSIONS: {"POST": 404, "*": 405},
     },
     "my/links/<uuid:link_id>/remove": _OWN_CONSENT_CHANGE,
+    # Closing is for residents: without the confirmation ticked, the page again with a 400.
+    # Staff, auditors and providers hold roles whose accounts staff close.
+    "my/account/close": {
+        NO_SESSION: {"GET HEAD POST": LOGIN, "*": 405},
+        ("aino", "eero"): {"GET HEAD": 200, "POST": 400, "*": 405},
+        ("sink_browser", "other_browser", "auditor", "staff"): {"GET HEAD POST": 403, "*": 405},
+    },
     # -- the provider's page: the credential is the sink's organisation's
     "provider/": {
         NO_SESSION: LOGIN,
