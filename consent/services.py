@@ -795,3 +795,8 @@ def _account_erase(resident: "User") -> None:
     resident.save(
         update_fields=["username", "email", "first_name", "last_name", "password", "is_active"]
     )
+    # A sink's name for the resident's account there, shown on the consent screen: often
+    # an e-mail address. The sink's own opaque reference stays, as the link's does.
+    ConsentRequest.objects.filter(resident=resident).exclude(subject_label="").update(
+        subject_label=""
+    )

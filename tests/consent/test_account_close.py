@@ -6,7 +6,7 @@ from django.test import Client
 
 from common.errors import Conflict
 from consent import services
-from consent.models import Consent, Receipt, ServiceLink
+from consent.models import Consent, ConsentRequest, Receipt, ServiceLink
 from consent.receipts import receipt_verify
 from ledger import jws
 from ledger.integrity import log_check
@@ -40,7 +40,11 @@ def aino_named(aino):
 def joint(aino, joiner, wearable, city, linked):
     """Aino's consent for the joiner to get her steps from the watch and details from the city."""
     link_resident(aino, city, reference="resident-9")
-    request = request_consent_over(sink=joiner, parts=[(wearable, [STEPS]), (city, [CONTACT])])
+    request = request_consent_over(
+        sink=joiner,
+        parts=[(wearable, [STEPS]), (city, [CONTACT])],
+        subject_label="aino.virtanen@example.fi",
+    )
     return grant_consent(request, aino)
 
 
@@ -95,6 +99,10 @@ def test_closing_withdraws_notifies_and_erases(aino_named, consent, joint, weara
     fields = [f.attname for f in user._meta.concrete_fields if f.attname != "password"]
     values = " ".join(str(getattr(user, name)) for name in fields).lower()
     assert not [word for word in ("aino", "virtanen", "example.fi") if word in values]
+    # Nor the sinks' names for her accounts there, which the requests she answered kept.
+    assert set(
+        ConsentRequest.objects.filter(resident=user).values_list("subject_label", flat=True)
+    ) == {""}
     assert before < set(Receipt.objects.values_list("pk", flat=True))  # nothing taken out
     log_integrate()
     assert log_check()[1] == []
