@@ -288,6 +288,7 @@ def my_consents(request: AuthenticatedHttpRequest) -> HttpResponse:
             "live": [c for c in consents if c.is_live],
             "ended": [c for c in consents if not c.is_live],
             "links": selectors.link_list(resident=request.user),
+            "sections": pages.my_consents_sections(request=request),
         },
     )
 
