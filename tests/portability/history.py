@@ -4,6 +4,7 @@ import hashlib
 import json
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from consent.receipts import transfer_receipt_issue
@@ -21,10 +22,11 @@ def delivered_transfer(consent, *, receipt: bool = True) -> Transfer:
     )  # fmt: skip
     issued = None
     if receipt:
-        issued = transfer_receipt_issue(
-            consent=consent, transfer_id=str(transfer.id), byte_count=12, sha256="ab" * 32,
-            part=1, parts=1, source=source,
-        )  # fmt: skip
+        with transaction.atomic():
+            issued = transfer_receipt_issue(
+                consent=consent, transfer_id=str(transfer.id), byte_count=12, sha256="ab" * 32,
+                part=1, parts=1, source=source,
+            )  # fmt: skip
     TransferPart.objects.create(
         transfer=transfer, number=1, source=source, data_types=["wellbeing.steps"],
         status="delivered", byte_count=12, sha256="ab" * 32, content_type="application/json",
