@@ -12,6 +12,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -171,10 +172,8 @@ def _links(resident: "User", consents: list[Consent]) -> list[dict[str, Any]]:
     rows = []
     for link in links.order_by("created_at", "id"):
         roles = [
-            role
-            for role, ids in (("source", sources), ("sink", sinks))
-            if link.service_id in ids
-        ] or link.service.roles()
+            role for role, ids in (("source", sources), ("sink", sinks)) if link.service_id in ids
+        ] or list(link.service.roles)
         rows.append(
             {
                 "id": str(link.id),
@@ -210,16 +209,20 @@ def _receipts(resident: "User", *, size: int) -> Iterator[dict[str, Any]]:
         yield {
             "id": str(entry_id),
             "event": event,
-            "consent": str(consent_id) if consent_id else None,
-            "link": str(link_id) if link_id else None,
-            "request": str(request_id) if request_id else None,
+            "consent": _id(consent_id),
+            "link": _id(link_id),
+            "request": _id(request_id),
             "log_index": index,
             "leaf_hash": b64(merkle.leaf_hash(data.encode())),
             "jws": data,
             "inclusion": b64_all(merkle.inclusion_proof(store, index=index, size=size))
-            if covered
+            if index is not None and covered
             else None,
         }
+
+
+def _id(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
 
 
 _TRANSFER_FIELDS = ("id", "consent_id", "status", "scheduled", "error_code", "created_at",

@@ -60,8 +60,10 @@ def history_import(*, resident: "User", data: bytes, code: str) -> ImportedHisto
     _published(export["operator"], keys)
     root, size = _checkpoint(export, keys)
     receipts = [_receipt(item, export["operator"], keys, root, size) for item in export["receipts"]]
-    if not code or not isinstance(export.get("recipient"), dict) or (
-        export["recipient"].get("code") != code
+    if (
+        not code
+        or not isinstance(export.get("recipient"), dict)
+        or (export["recipient"].get("code") != code)
     ):
         raise ImportRefused(
             "not_for_you",
@@ -122,9 +124,7 @@ def _signature(token: str, export: dict[str, Any], keys: dict[str, jwk.JWK], dig
             _("The export's signature does not verify with its issuing operator's keys."),
         ) from None
     if payload.get("sha256") != digest:
-        raise ImportRefused(
-            "changed", _("The export was changed after its operator signed it.")
-        )
+        raise ImportRefused("changed", _("The export was changed after its operator signed it."))
     if payload.get("operator") != export["operator"] or payload.get("account") != export[
         "account"
     ].get("id"):
@@ -145,8 +145,9 @@ def _published(operator: str, keys: dict[str, jwk.JWK]) -> None:
             method="GET", url=f"{operator.rstrip('/')}/.well-known/jwks.json",
             max_bytes=MAX_JWKS_BYTES,
         )  # fmt: skip
-        published = json.loads(answer.body)["keys"] if answer.status == 200 else None
-        by_kid = {key["kid"]: key for key in published}
+        if answer.status != 200:
+            raise unknown
+        by_kid = {key["kid"]: key for key in json.loads(answer.body)["keys"]}
     except outbound.OutboundError as error:
         raise ImportRefused(
             "operator_unreachable",
@@ -237,15 +238,19 @@ def _store(
             )
             ImportedReceipt.objects.bulk_create(
                 ImportedReceipt(
-                    history=history, original_id=item["id"], event=str(item.get("event"))[:40],
-                    consent_id=item.get("consent"), log_index=item["log_index"],
-                    jws=item["jws"], inclusion=item["inclusion"],
-                )  # fmt: skip
+                    history=history,
+                    original_id=item["id"],
+                    event=str(item.get("event"))[:40],
+                    consent_id=item.get("consent"),
+                    log_index=item["log_index"],
+                    jws=item["jws"],
+                    inclusion=item["inclusion"],
+                )
                 for item in receipts
             )
     except IntegrityError:
-        existing = ImportedHistory.objects.filter(operator=export["operator"], account=account)
-        raise _already(existing.first(), resident) from None
+        raced = ImportedHistory.objects.filter(operator=export["operator"], account=account)
+        raise _already(raced.first(), resident) from None
     except (KeyError, TypeError, ValueError, AttributeError, ValidationError):
         raise ImportRefused(
             "malformed", _("The export is incomplete or malformed: consents.")

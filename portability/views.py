@@ -6,7 +6,7 @@ import secrets
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -34,7 +34,7 @@ def my_data(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_safe
 @login_required
 @never_cache
-def my_data_export(request: AuthenticatedHttpRequest) -> HttpResponse:
+def my_data_export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The export file, streamed; `code` (optional) is a new operator's import code."""
     code = request.GET.get("code", "").strip().upper()
     if code and not CODE_FORM.fullmatch(code):

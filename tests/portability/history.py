@@ -70,22 +70,35 @@ def bulk_history(consent, *, consents: int, transfers: int) -> None:
     part = consent.source_parts()[0]
     requests = ConsentRequest.objects.bulk_create(
         ConsentRequest(
-            sink=request.sink, purpose_fi=request.purpose_fi, purpose_sv=request.purpose_sv,
-            purpose_en=request.purpose_en, purpose_category=request.purpose_category,
-            valid_until=request.valid_until, frequency=request.frequency,
-            return_url=request.return_url, status="approved", expires_at=now,
+            sink=request.sink,
+            purpose_fi=request.purpose_fi,
+            purpose_sv=request.purpose_sv,
+            purpose_en=request.purpose_en,
+            purpose_category=request.purpose_category,
+            valid_until=request.valid_until,
+            frequency=request.frequency,
+            return_url=request.return_url,
+            status="approved",
+            expires_at=now,
             resident=consent.resident,
-        )  # fmt: skip
+        )
         for _ in range(consents)
     )
     made = Consent.objects.bulk_create(
         Consent(
-            resident=consent.resident, request=each, sink=consent.sink,
-            purpose_fi=consent.purpose_fi, purpose_sv=consent.purpose_sv,
-            purpose_en=consent.purpose_en, purpose_category=consent.purpose_category,
-            valid_until=consent.valid_until, frequency=consent.frequency,
-            language="fi", notice_sha256=consent.notice_sha256, status_changed_at=now,
-        )  # fmt: skip
+            resident=consent.resident,
+            request=each,
+            sink=consent.sink,
+            purpose_fi=consent.purpose_fi,
+            purpose_sv=consent.purpose_sv,
+            purpose_en=consent.purpose_en,
+            purpose_category=consent.purpose_category,
+            valid_until=consent.valid_until,
+            frequency=consent.frequency,
+            language="fi",
+            notice_sha256=consent.notice_sha256,
+            status_changed_at=now,
+        )
         for each in requests
     )
     ConsentSource.objects.bulk_create(
@@ -94,16 +107,26 @@ def bulk_history(consent, *, consents: int, transfers: int) -> None:
     )
     runs = Transfer.objects.bulk_create(
         Transfer(
-            consent=made[n % consents], requested_by=consent.sink.organisation,
-            status="delivered", next_attempt_at=now, byte_count=12, sha256="ab" * 32,
+            consent=made[n % consents],
+            requested_by=consent.sink.organisation,
+            status="delivered",
+            next_attempt_at=now,
+            byte_count=12,
+            sha256="ab" * 32,
             finished_at=now,
-        )  # fmt: skip
+        )
         for n in range(transfers)
     )
     TransferPart.objects.bulk_create(
         TransferPart(
-            transfer=run, number=1, source=part.service, data_types=part.data_types,
-            status="delivered", byte_count=12, sha256="ab" * 32, delivered_at=now,
-        )  # fmt: skip
+            transfer=run,
+            number=1,
+            source=part.service,
+            data_types=part.data_types,
+            status="delivered",
+            byte_count=12,
+            sha256="ab" * 32,
+            delivered_at=now,
+        )
         for run in runs
     )

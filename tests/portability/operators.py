@@ -30,8 +30,10 @@ from tests import factories
 staff = factories.make_user("staff", is_staff=True, is_superuser=True)
 factories.make_user("aino")
 factories.make_data_types()
-espoo = factories.make_provider(name="Espoon kaupunki", business_id="0101263-6", username="espoo")
-askel = factories.make_provider(name="Askel Wearables Oy", business_id="2345678-0", username="askel")
+espoo = factories.make_provider(
+    name="Espoon kaupunki", business_id="0101263-6", username="espoo")
+askel = factories.make_provider(
+    name="Askel Wearables Oy", business_id="2345678-0", username="askel")
 factories.register_service(askel, factories.source_spec(), approve_by=staff)
 factories.register_service(espoo, factories.sink_spec(), approve_by=staff)
 """
@@ -45,13 +47,16 @@ class Operator:
     def login(self, username: str, password: str) -> requests.Session:
         """A browser session signed in at this operator."""
         browser = requests.Session()
+        browser.headers["Accept-Language"] = "en"  # the tests read the pages in English
         page = browser.get(f"{self.url}/accounts/login/", timeout=10)
         answer = browser.post(
             f"{self.url}/accounts/login/",
-            data={"username": username, "password": password, "csrfmiddlewaretoken": csrf(page.text)},
+            data={"username": username, "password": password,
+                  "csrfmiddlewaretoken": csrf(page.text)},
             headers={"Referer": f"{self.url}/accounts/login/"}, timeout=10,
         )  # fmt: skip
-        assert answer.status_code == 200 and "sessionid" in browser.cookies, answer.text[:500]
+        assert answer.status_code == 200, answer.text[:500]
+        assert "sessionid" in browser.cookies, answer.text[:500]
         return browser
 
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 from django.urls import reverse
-
-from ledger import jws
 from omadata_verifier import export as verifier_export
 from omadata_verifier.cli import main as verify_main
+
+from ledger import jws
 from portability.export import EXPORT_TYP, account_id
 from tests.portability.history import history, read, sha256
 
@@ -55,18 +55,19 @@ def test_every_receipt_has_an_inclusion_proof_under_the_checkpoint(exported):
     assert report.receipts == 9
 
 
-def test_another_residents_history_is_not_in_the_export(
-    client, aino, eero, wellbeing, wearable
-):
+def test_another_residents_history_is_not_in_the_export(client, aino, eero, wellbeing, wearable):
     history(eero, sink=wellbeing, source=wearable)
     client.force_login(aino)
     export = read(client.get(reverse("my-data-export")))["export"]
-    assert export["consents"] == [] and export["receipts"] == [] and export["transfers"] == []
+    assert export["consents"] == []
+    assert export["receipts"] == []
+    assert export["transfers"] == []
 
 
 def test_export_needs_a_login(client):
     response = client.get(reverse("my-data-export"))
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
 
 
 def test_a_malformed_import_code_is_refused(client, aino):

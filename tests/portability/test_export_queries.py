@@ -4,8 +4,9 @@ from django.urls import reverse
 
 from tests.portability.history import bulk_history, history
 
-# Session, user, checkpoint signing (integrating the queue, savepoints), account, consents and their sources, links,
-# keys, receipts and their proofs' nodes, transfers: a few each, none per row.
+# Session, user, checkpoint signing (integrating the queue, savepoints), account,
+# consents and their sources, links, keys, receipts and their proofs' nodes, transfers:
+# a few each, none per row.
 MAX_QUERIES = 32
 
 

@@ -20,6 +20,10 @@ from portability.views import IMPORT_CODE
 from tests.portability.history import history, sha256
 
 
+# The refusals are read in English.
+ENGLISH = {"Accept-Language": "en"}
+
+
 @pytest.fixture
 def operator(live_operator, loopback_allowed, settings):
     settings.OMADATA_ALLOWED_PORTS = (urlsplit(live_operator).port,)
@@ -29,7 +33,7 @@ def operator(live_operator, loopback_allowed, settings):
 @pytest.fixture
 def importer(eero, operator):
     """Eero's browser on the import page: it has shown him his code."""
-    browser = Client()
+    browser = Client(headers=ENGLISH)
     browser.force_login(eero)
     browser.get(reverse("my-data-import"))
     return browser
@@ -66,7 +70,8 @@ def test_an_export_made_with_the_residents_code_is_imported(importer, exported):
     response = _upload(importer, exported)
     assert response.status_code == 302
     history_ = ImportedHistory.objects.get()
-    assert history_.consents.count() == 1 and history_.receipts.count() == 4
+    assert history_.consents.count() == 1
+    assert history_.receipts.count() == 4
 
 
 def test_the_import_page_lists_the_imported_history_on_my_consents(importer, exported):
@@ -110,7 +115,9 @@ def test_an_export_naming_an_operator_that_does_not_publish_its_keys_is_refused(
     assert not ImportedHistory.objects.exists()
 
 
-def test_an_export_made_for_another_resident_is_refused(importer, client, aino, wellbeing, wearable):
+def test_an_export_made_for_another_resident_is_refused(
+    importer, client, aino, wellbeing, wearable
+):
     history(aino, sink=wellbeing, source=wearable)
     replayed = _export(client, aino, "ABCD-1234-ABCD-1234")  # another import page's code
     response = _upload(importer, replayed)
@@ -131,7 +138,7 @@ def test_an_export_of_an_unsupported_version_is_refused(importer, exported):
 
 def test_an_account_elsewhere_is_imported_into_one_account_here(importer, exported, aino):
     _upload(importer, exported)
-    other = Client()
+    other = Client(headers=ENGLISH)
     other.force_login(aino)
     other.get(reverse("my-data-import"))
     again = _export(Client(), aino, other.session[IMPORT_CODE])  # with the second page's code
@@ -151,7 +158,7 @@ def test_an_upload_over_the_limit_is_refused_with_413(importer, settings):
 
 
 def test_an_upload_without_a_csrf_token_is_refused(eero, exported):
-    browser = Client(enforce_csrf_checks=True)
+    browser = Client(enforce_csrf_checks=True, headers=ENGLISH)
     browser.force_login(eero)
     response = _upload(browser, exported)
     assert response.status_code == 403

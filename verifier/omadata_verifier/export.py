@@ -81,7 +81,7 @@ def _signature(
     token: object, export: dict[str, Any], keys: dict[str, jose.Key], report: ExportReport
 ) -> None:
     try:
-        key, payload = jose.verify(token, typ=jose.EXPORT_TYP, keys=keys)
+        _key, payload = jose.verify(token, typ=jose.EXPORT_TYP, keys=keys)
     except jose.Invalid as error:
         report.fail("signature", str(error))
         return
