@@ -181,6 +181,7 @@ def run_on_database(database_url: str | None, load_generator: str) -> None:
     in production; on SQLite only the relay's workers use it.
     """
     from bench.api import bench_api
+    from bench.export import bench_export
     from bench.merkle import bench_log_proofs
     from bench.receipts import bench_grant_concurrency, bench_receipts
     from bench.relay import bench_relay
@@ -196,6 +197,7 @@ def run_on_database(database_url: str | None, load_generator: str) -> None:
             bench_registry_list()
             bench_receipts()
             bench_grant_concurrency()
+            bench_export()
             bench_api(load_generator)
             if redis is None:
                 print(f"[{database_name()}] relay rows skipped: redis-server is not installed")

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import get_resolver
+from django.urls import Resolver404, get_resolver, resolve
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -87,6 +87,32 @@ def _private(request: HttpRequest) -> bool:
     return user is not None and user.is_authenticated
 
 
+_View = Callable[..., HttpResponse]
+
+
+def request_size_limit(setting: str) -> Callable[[_View], _View]:
+    """Let a view take bodies up to the setting `setting` (bytes) instead of
+    OMADATA_MAX_REQUEST_BYTES: an upload page. RequestSizeLimitMiddleware reads it."""
+
+    def mark(view: _View) -> _View:
+        view.max_request_bytes_setting = setting  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _size_limit(request: HttpRequest) -> int:
+    limit: int = settings.OMADATA_MAX_REQUEST_BYTES
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return limit
+    try:
+        view = resolve(request.path_info).func
+    except Resolver404:
+        return limit
+    setting = getattr(view, "max_request_bytes_setting", None)
+    return max(limit, getattr(settings, setting)) if setting else limit
+
+
 class RequestSizeLimitMiddleware:
     """Refuse a request body over the limit before anything reads it.
 
@@ -98,7 +124,7 @@ class RequestSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = settings.OMADATA_MAX_REQUEST_BYTES
+        limit = _size_limit(request)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

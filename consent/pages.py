@@ -3,7 +3,9 @@
 The dependencies run registry <- consent <- relay: consent must not import
 relay, yet a consent's page lists the transfers made under it. So an app built
 on consent registers a section here from its AppConfig.ready(), and the page
-renders whatever is registered without knowing whose it is.
+renders whatever is registered without knowing whose it is. The list of the
+resident's consents takes sections the same way (the histories imported from
+another operator).
 """
 
 from collections.abc import Callable
@@ -26,3 +28,19 @@ def consent_page_section_register(section: Section) -> None:
 
 def consent_page_sections(*, request: AuthenticatedHttpRequest, consent: Consent) -> list[str]:
     return [section(request=request, consent=consent) for section in _sections]
+
+
+# Called as section(request=...) on the resident's list of consents; returns HTML.
+ListSection = Callable[..., str]
+
+_list_sections: list[ListSection] = []
+
+
+def my_consents_section_register(section: ListSection) -> None:
+    """Add `section` to the resident's list of consents, once however often this is called."""
+    if section not in _list_sections:
+        _list_sections.append(section)
+
+
+def my_consents_sections(*, request: AuthenticatedHttpRequest) -> list[str]:
+    return [section(request=request) for section in _list_sections]

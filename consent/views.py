@@ -295,6 +295,7 @@ def my_consents(request: AuthenticatedHttpRequest) -> HttpResponse:
             "ended": [c for c in consents if not c.is_live],
             "links": selectors.link_list(resident=request.user),
             "can_close": services.account_closable(user=request.user),
+            "sections": pages.my_consents_sections(request=request),
         },
     )
 

@@ -61,9 +61,9 @@ def audit_bundle(*, start: int, end: int) -> dict[str, Any]:
         "format": FORMAT,
         "version": VERSION,
         "operator": settings.BASE_URL,
-        "created_at": _iso(timezone.now()),
+        "created_at": iso(timezone.now()),
         "range": {"start": start, "end": end},
-        "keys": _key_history(),
+        "keys": key_history(),
         "checkpoints": [{"tree_size": c.tree_size, "jws": c.jws} for c in checkpoints],
         "consistency": _consistency_proofs([c.tree_size for c in checkpoints]),
         "receipts": _receipts(start=start, end=end),
@@ -92,7 +92,7 @@ def _consistency_proofs(sizes: list[int]) -> list[dict[str, Any]]:
             proof = log_consistency_proof(old_size=first, new_size=second)
         except (TreeRangeError, MissingNodeError):
             continue  # the log no longer holds what the checkpoints say: the verifier tells
-        proofs.append({"first": first, "second": second, "proof": _b64_all(proof)})
+        proofs.append({"first": first, "second": second, "proof": b64_all(proof)})
     return proofs
 
 
@@ -108,7 +108,7 @@ def _receipts(*, start: int, end: int) -> list[dict[str, Any]]:
         {
             "id": str(entry_id),
             "log_index": index,
-            "leaf_hash": _b64(bytes(leaves[index])) if index in leaves else None,
+            "leaf_hash": b64(bytes(leaves[index])) if index in leaves else None,
             "jws": data,
         }
         for entry_id, index, data in entries.values_list("id", "index", "data").iterator()
@@ -120,29 +120,29 @@ def _inclusion(*, start: int, end: int, size: int) -> dict[str, Any] | None:
         proof = log_range_proof(start=start, end=end, size=size)
     except (TreeRangeError, MissingNodeError):
         return None
-    return {"tree_size": size, "proof": _b64_all(proof)}
+    return {"tree_size": size, "proof": b64_all(proof)}
 
 
-def _key_history() -> list[dict[str, Any]]:
-    """Every key the operator has signed with, and from when to when."""
+def key_history() -> list[dict[str, Any]]:
+    """Every key the operator has signed with, and from when to when (bundles and exports)."""
     return [
         {
             "kid": key.kid,
             "jwk": key.public_jwk,
-            "created_at": _iso(key.created_at),
-            "retired_at": _iso(key.retired_at) if key.retired_at else None,
+            "created_at": iso(key.created_at),
+            "retired_at": iso(key.retired_at) if key.retired_at else None,
         }
         for key in SigningKey.objects.order_by("created_at", "kid")
     ]
 
 
-def _b64(digest: bytes) -> str:
+def b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
 
 
-def _b64_all(digests: list[bytes]) -> list[str]:
-    return [_b64(digest) for digest in digests]
+def b64_all(digests: list[bytes]) -> list[str]:
+    return [b64(digest) for digest in digests]
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")

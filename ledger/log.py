@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import BigIntegerField, ExpressionWrapper, F, Q, QuerySet
 
 from ledger import merkle
 from ledger.merkle import Position, TreeRangeError
@@ -183,6 +184,36 @@ def log_inclusion_proof(*, index: int, size: int) -> list[bytes]:
     """
     _check_size(size)
     return merkle.inclusion_proof(DbNodeStore(), index=index, size=size)
+
+
+def log_proof_store(*, entries: QuerySet[LogEntry], size: int) -> merkle.DictStore:
+    """Every node that the inclusion proofs of `entries` in the log at `size` leaves need,
+    read in one query however many entries there are: a store for merkle.inclusion_proof.
+
+    A leaf's proof is made of, at each level, the sibling of its path node (a perfect
+    subtree) or tiles of the tree's right edge, which are the perfect subtrees that
+    the size's binary digits name. So the query asks, level by level, for both
+    children of each entry's ancestor one level up, and for the right edge.
+    Requires 0 <= size <= now.
+    """
+    _check_size(size)
+    within = entries.filter(index__isnull=False, index__lt=size)
+    wanted = Q()
+    for level in range(max(size - 1, 1).bit_length()):
+        parent = ExpressionWrapper(
+            F("index") / (1 << (level + 1)) * 2, output_field=BigIntegerField()
+        )
+        for child in (0, 1):
+            children = within.annotate(child=parent + child).values("child")
+            wanted |= Q(level=level, index__in=children)
+    for level in range(size.bit_length()):
+        if size >> level & 1:
+            wanted |= Q(level=level, index=(size >> level) - 1)
+    store = merkle.DictStore()
+    if size:
+        nodes = LogNode.objects.filter(wanted).values_list("level", "index", "hash")
+        store.nodes = {(level, index): bytes(digest) for level, index, digest in nodes}
+    return store
 
 
 def log_consistency_proof(*, old_size: int, new_size: int) -> list[bytes]:

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "webhooks",
     "consent",
     "relay",
+    "portability",
     "audit",
     "demo",
 ]
@@ -230,6 +231,8 @@ STORAGES = {
 # Request bodies: the API refuses anything larger with a 413 before parsing it.
 OMADATA_MAX_REQUEST_BYTES = env_int("OMADATA_MAX_REQUEST_BYTES", 256 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = OMADATA_MAX_REQUEST_BYTES
+# The largest export file a resident may upload to bring their history here (413 over it).
+OMADATA_IMPORT_MAX_BYTES = env_int("OMADATA_IMPORT_MAX_BYTES", 64 * 1024 * 1024, minimum=1024)
 
 # Security headers. Production adds https-only rules below; the proxy in front
 # terminates TLS and says so with X-Forwarded-Proto.

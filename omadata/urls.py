@@ -19,6 +19,7 @@ from consent import urls as consent_urls
 from ledger import urls as ledger_urls
 from omadata import views
 from omadata.oauth import OwnTokenIntrospectView, one_client
+from portability import urls as portability_urls
 from registry import urls as registry_urls
 from relay import urls as relay_urls
 
@@ -53,6 +54,7 @@ urlpatterns = [
     path("o/", include(oauth2_patterns)),
     path("api/v1/", include(api_v1)),
     *consent_urls.pages,
+    *portability_urls.pages,
     *registry_urls.pages,
     *audit_urls.public,
     path("audit/", include(audit_urls)),

@@ -293,6 +293,14 @@ TABLE: dict[str, dict] = {
         ("aino", "eero"): {"GET HEAD": 200, "POST": 400, "*": 405},
         ("sink_browser", "other_browser", "auditor", "staff"): {"GET HEAD POST": 403, "*": 405},
     },
+    # Each resident's own data, whoever asks: there is no URL naming another's.
+    "my/data": {NO_SESSION: GET_LOGIN, SESSIONS: GET},
+    "my/data/export": {NO_SESSION: GET_LOGIN, SESSIONS: GET},
+    # A POST without a file is refused with the reason.
+    "my/data/import": {
+        NO_SESSION: {"GET HEAD POST": LOGIN, "*": 405},
+        SESSIONS: {"GET HEAD": 200, "POST": 400, "*": 405},
+    },
     # -- the provider's page: the credential is the sink's organisation's
     "provider/": {
         NO_SESSION: LOGIN,

@@ -10,10 +10,10 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from omadata_verifier import __version__, bundle, monitor
+from omadata_verifier import __version__, bundle, export, monitor
 
 SHOWN_PROBLEMS = 50
 # Parsed, a bundle takes several times its size in memory; the operator's bundles of
@@ -28,12 +28,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "bundle":
             return check_bundle(args.file)
+        if args.command == "export":
+            return check_export(args.file)
         return follow(args)
     except KeyboardInterrupt:
         return UNUSABLE
 
 
 def check_bundle(path: Path) -> int:
+    return _check_file(path, kind="audit bundle", check=bundle.check)
+
+
+def check_export(path: Path) -> int:
+    return _check_file(path, kind="export", check=export.check)
+
+
+def _check_file(path: Path, *, kind: str, check: Callable[[object], bundle.Report]) -> int:
     try:
         with path.open("rb") as file:
             # A regular file is measured before it is read; anything else is read up to the cap.
@@ -49,13 +59,13 @@ def check_bundle(path: Path) -> int:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
-        return _unusable(f"{path} is not JSON, so not an Omadata audit bundle")
+        return _unusable(f"{path} is not JSON, so not an Omadata {kind}")
     del text
     try:
-        report = bundle.check(data)
+        report = check(data)
     except bundle.BundleError as error:
         return _unusable(f"{path}: {error}")
-    print(f"Omadata audit bundle {path}")
+    print(f"Omadata {kind} {path}")
     for line in report.summary():
         print(f"  {line}")
     if report.ok:
@@ -116,6 +126,14 @@ def _parser() -> argparse.ArgumentParser:
         "under a signed checkpoint, and the consistency of successive checkpoints.",
     )
     check.add_argument("file", type=Path, metavar="FILE", help="the bundle (JSON)")
+    checks = commands.add_parser(
+        "export",
+        help="check a resident's export",
+        description="Check a resident's export file: the operator's signature over it, every "
+        "receipt against the key history, each receipt's inclusion proof under the file's "
+        "signed checkpoint, and that checkpoint's signature.",
+    )
+    checks.add_argument("file", type=Path, metavar="FILE", help="the export (JSON)")
     watch = commands.add_parser(
         "follow",
         help="monitor a live operator's receipt log",

@@ -24,6 +24,7 @@ from omadata_verifier.values import shown
 ALG = "ES256"
 RECEIPT_TYP = "consent-receipt+jwt"
 CHECKPOINT_TYP = "log-checkpoint+jwt"
+EXPORT_TYP = "resident-export+jwt"
 _FOREIGN_KEY_HEADERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256")
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _ECDSA = ec.ECDSA(hashes.SHA256())
