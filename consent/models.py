@@ -1,6 +1,6 @@
 import secrets
-from collections.abc import Sequence
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.conf import settings
