@@ -19,7 +19,6 @@ from portability.models import ImportedHistory
 from portability.views import IMPORT_CODE
 from tests.portability.history import history, sha256
 
-
 # The refusals are read in English.
 ENGLISH = {"Accept-Language": "en"}
 
