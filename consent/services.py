@@ -25,6 +25,7 @@ from consent.models import (
     ConsentRequest,
     ConsentSource,
     Frequency,
+    LanguagePreference,
     LinkToken,
     Receipt,
     RequestSource,
@@ -700,3 +701,13 @@ def consent_expire_due(*, now: datetime | None = None) -> int:
                 _change(consent, Consent.Status.EXPIRED, Receipt.Event.EXPIRED)
                 expired += 1
     return expired
+
+
+# -- the resident's language ------------------------------------------------------------
+
+
+def language_preference_set(*, resident: "User", language: str) -> None:
+    """Keep `language` (one of settings.LANGUAGES) as the resident's choice."""
+    if language not in dict(settings.LANGUAGES):
+        raise _invalid("language", "unknown_language", _("Omadata has no such language."))
+    LanguagePreference.objects.update_or_create(resident=resident, defaults={"language": language})
