@@ -1,5 +1,6 @@
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.conf import settings
@@ -179,7 +180,7 @@ class ConsentTerms(LocalizedMixin, models.Model):
             self.__dict__["_source_parts"] = known
         return known
 
-    def source_parts_known(self, parts: list["TermsSource"]) -> None:
+    def source_parts_known(self, parts: Sequence["TermsSource"]) -> None:
         """Take `parts`, just written with their services, as the sources: no need to read them."""
         self.__dict__["_source_parts"] = sorted(parts, key=lambda part: part.position)
 

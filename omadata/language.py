@@ -9,6 +9,7 @@ requests (common.middleware.ApiLanguageMiddleware).
 """
 
 from collections.abc import Callable
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -34,12 +35,14 @@ def _known(code: str) -> str | None:
 
 
 def _keep_in_browser(response: HttpResponse, language: str) -> None:
-    # As django.views.i18n.set_language keeps the switcher's choice.
+    # As django.views.i18n.set_language keeps the switcher's choice (whose stubs know
+    # settings.LANGUAGE_COOKIE_SAMESITE only as a str).
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME, language,
         max_age=settings.LANGUAGE_COOKIE_AGE, path=settings.LANGUAGE_COOKIE_PATH,
         domain=settings.LANGUAGE_COOKIE_DOMAIN, secure=settings.LANGUAGE_COOKIE_SECURE,
-        httponly=settings.LANGUAGE_COOKIE_HTTPONLY, samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=cast(Any, settings.LANGUAGE_COOKIE_SAMESITE),
     )  # fmt: skip
 
 
