@@ -15,7 +15,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
-from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from common.middleware import API_PREFIXES
@@ -75,16 +74,18 @@ class LanguageChoiceMiddleware:
         return _known(selectors.language_preference(resident=user) or "")
 
 
-@require_POST
 def language_choose(request: HttpRequest) -> HttpResponse:
     """Django's set_language, which keeps the choice in this browser; a signed-in
-    resident's choice is kept for their other browsers too."""
+    resident's choice is kept for their other browsers too.
+
+    Any method, as Django's: set_language changes nothing but on a POST (a GET is only
+    sent back), and so does this view."""
     response = set_language(request)
     if "Location" in response:
         # Back to the page without a `lang` a service's link gave it: that would
         # overrule the choice just made.
         response["Location"] = _without_lang(response["Location"])
     language = _known(request.POST.get("language", ""))
-    if language and request.user.is_authenticated:
+    if language and request.method == "POST" and request.user.is_authenticated:
         services.language_preference_set(resident=request.user, language=language)
     return response

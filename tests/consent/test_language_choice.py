@@ -99,3 +99,11 @@ def test_the_api_ignores_the_lang_parameter(client):
     response = client.get("/api/v1/data-types?lang=sv")
 
     assert language_of(response) == "en"
+
+
+def test_a_get_to_the_switcher_saves_nothing(client, aino):
+    client.force_login(aino)
+
+    client.get("/i18n/setlang/", {"language": "sv"})
+
+    assert not LanguagePreference.objects.exists()
