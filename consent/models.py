@@ -6,6 +6,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from ledger.models import LogEntry
 from registry.models import DataType, LocalizedMixin, Service
@@ -29,6 +30,20 @@ class PurposeCategory(models.TextChoices):
     CONTACT = "contact", _("contacting you")
     RESEARCH = "research", _("research")
     STATISTICS = "statistics", _("statistics")
+
+
+def frequency_words(*, kind: str, limit: int | None, period: str) -> str:
+    """A frequency as people say it, in the active language. Each period has its own
+    sentence, not a "per {period}" slot: languages say "a day" and "a week" differently."""
+    if kind == Frequency.ONE_OFF or not limit:
+        return str(_("once"))
+    if period == Period.WEEK:
+        text = ngettext("at most once a week", "at most %(count)d times a week", limit)
+    elif period == Period.MONTH:
+        text = ngettext("at most once a month", "at most %(count)d times a month", limit)
+    else:
+        text = ngettext("at most once a day", "at most %(count)d times a day", limit)
+    return text % {"count": limit}
 
 
 def new_pseudonym() -> str:
@@ -80,6 +95,26 @@ class ServiceLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service.slug}:{self.subject[:8]}"
+
+
+class LanguagePreference(models.Model):
+    """The language a resident chose with the switcher, kept for their next visit from any
+    browser. A language a service's link names (`?lang=`) and a choice in this browser
+    come first (omadata/language.py); the browser's own language comes after."""
+
+    resident = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE,
+        related_name="language_preference",
+    )  # fmt: skip
+    language = models.CharField(max_length=5, choices=settings.LANGUAGES)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("language preference")
+        verbose_name_plural = _("language preferences")
+
+    def __str__(self) -> str:
+        return self.language
 
 
 class LinkToken(models.Model):
@@ -156,6 +191,13 @@ class ConsentTerms(LocalizedMixin, models.Model):
             (part.service, [types[key] for key in part.data_types if key in types])
             for part in self.source_parts()
         ]
+
+    def frequency_words(self) -> str:
+        """How often the data may move, as a sentence fragment in the active language:
+        "once", "at most once a day", "at most 3 times a week"."""
+        return frequency_words(
+            kind=self.frequency, limit=self.frequency_limit, period=self.frequency_period
+        )
 
     def terms(self) -> dict:
         """The terms as receipts and the API state them."""

@@ -10,12 +10,15 @@ comes with its inclusion proof.
 
 import hashlib
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TypedDict, Unpack
 
 from django.conf import settings
 from django.utils import timezone
 
-from consent.models import Consent, ConsentRequest, Receipt, ServiceLink
+from consent.models import Consent, ConsentRequest, Receipt, ServiceLink, frequency_words
 from ledger import jws
 from ledger.log import log_queue
 from registry.models import Service
@@ -244,3 +247,55 @@ def link_receipt_issue(*, link: ServiceLink, event: str, language: str = "fi") -
 def receipt_verify(token: str) -> dict:
     """Verify a receipt with the operator's published keys; return its payload."""
     return jws.verify(token, typ=RECEIPT_TYP)
+
+
+@dataclass(frozen=True)
+class ReceiptShown:
+    """What one receipt says, read from its signed text, for the resident's page.
+
+    Read, not verified: the operator shows its own receipts; what they prove is for
+    anyone to check with the published keys (docs/auditors.md).
+    """
+
+    receipt: Receipt
+    kid: str
+    notice_sha256: str
+    algorithms_sha256: str
+    reason: str
+    valid_until: datetime | None
+    frequency: str
+    byte_count: int | None
+    sha256: str
+    part: int | None
+    parts: int | None
+    part_source: str
+
+
+def receipt_shown(receipt: Receipt, *, source_names: Mapping[str, str]) -> ReceiptShown:
+    """`receipt` as the page shows it; a delivered part names its source as
+    `source_names` (slug to name) does, or by its slug."""
+    header, payload = jws.header_of(receipt.jws), jws.payload_of(receipt.jws)
+    omadata = payload.get("omadata") or {}
+    frequency = omadata.get("frequency") or {}
+    valid_until = omadata.get("valid_until")
+    slug = str((omadata.get("part_source") or {}).get("slug", ""))
+    return ReceiptShown(
+        receipt=receipt,
+        kid=str(header.get("kid", "")),
+        notice_sha256=str(omadata.get("notice_sha256") or ""),
+        algorithms_sha256=str(omadata.get("algorithms_sha256") or ""),
+        reason=str(omadata.get("reason") or ""),
+        valid_until=datetime.fromisoformat(valid_until) if valid_until else None,
+        frequency=frequency_words(
+            kind=str(frequency.get("kind", "")),
+            limit=frequency.get("limit"),
+            period=str(frequency.get("period") or ""),
+        )
+        if frequency
+        else "",
+        byte_count=omadata.get("byte_count"),
+        sha256=str(omadata.get("sha256") or ""),
+        part=omadata.get("part"),
+        parts=omadata.get("parts"),
+        part_source=source_names.get(slug, slug),
+    )

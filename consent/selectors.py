@@ -10,6 +10,8 @@ from consent.models import (
     Consent,
     ConsentRequest,
     ConsentSource,
+    LanguagePreference,
+    LinkToken,
     Receipt,
     RequestSource,
     ServiceLink,
@@ -117,10 +119,34 @@ def receipts_of(consent: Consent, *, organisation: Organisation | None = None) -
     return receipts.order_by(*Receipt.IN_ORDER)
 
 
+def receipt_access_for_resident(*, resident: "User", consent_id: UUID, receipt_id: UUID) -> Receipt:
+    """A receipt of one of the resident's consents; 404 for anyone else's."""
+    receipt = (
+        receipts_of_resident(resident=resident)
+        .filter(consent_id=consent_id, pk=receipt_id)
+        .select_related("entry")
+        .first()
+    )
+    if receipt is None:
+        raise Http404
+    return receipt
+
+
+def receipts_of_resident(*, resident: "User") -> QuerySet[Receipt]:
+    return Receipt.objects.filter(consent__resident=resident)
+
+
 def link_list(*, resident: "User") -> QuerySet[ServiceLink]:
-    return ServiceLink.objects.filter(
-        resident=resident, status=ServiceLink.Status.ACTIVE
-    ).select_related("service__organisation")
+    """The resident's active links, each with `signed_in`: whether the resident linked it
+    by signing in at the service (a source's link page), or whether a sink's consent made
+    it, the sink having asked for the resident (consent.services._link_sink)."""
+    signed_in = Exists(LinkToken.objects.filter(link=OuterRef("pk")))
+    return (
+        ServiceLink.objects.filter(resident=resident, status=ServiceLink.Status.ACTIVE)
+        .select_related("service__organisation")
+        .annotate(signed_in=signed_in)
+        .order_by("created_at", "pk")
+    )
 
 
 def link_access(*, resident: "User", link_id: UUID) -> ServiceLink:
@@ -128,3 +154,12 @@ def link_access(*, resident: "User", link_id: UUID) -> ServiceLink:
     if link is None:
         raise Http404
     return link
+
+
+def language_preference(*, resident: "User") -> str | None:
+    """The language the resident last chose with the switcher, if any."""
+    return (
+        LanguagePreference.objects.filter(resident=resident)
+        .values_list("language", flat=True)
+        .first()
+    )

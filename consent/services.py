@@ -26,6 +26,7 @@ from consent.models import (
     ConsentRequest,
     ConsentSource,
     Frequency,
+    LanguagePreference,
     LinkToken,
     Receipt,
     RequestSource,
@@ -800,3 +801,14 @@ def _account_erase(resident: "User") -> None:
     ConsentRequest.objects.filter(resident=resident).exclude(subject_label="").update(
         subject_label=""
     )
+    LanguagePreference.objects.filter(resident=resident).delete()
+
+
+# -- the resident's language ------------------------------------------------------------
+
+
+def language_preference_set(*, resident: "User", language: str) -> None:
+    """Keep `language` (one of settings.LANGUAGES) as the resident's choice."""
+    if language not in dict(settings.LANGUAGES):
+        raise _invalid("language", "unknown_language", _("Omadata has no such language."))
+    LanguagePreference.objects.update_or_create(resident=resident, defaults={"language": language})

@@ -30,6 +30,11 @@ pages = [
     path("my/consents", views.my_consents, name="my-consents"),
     path("my/consents/<uuid:consent_id>", views.my_consent, name="my-consent"),
     path(
+        "my/consents/<uuid:consent_id>/receipts/<uuid:receipt_id>.jws",
+        views.my_receipt_download,
+        name="my-receipt-download",
+    ),
+    path(
         "my/consents/<uuid:consent_id>/<str:action>",
         views.my_consent_change,
         name="my-consent-change",

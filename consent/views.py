@@ -1,6 +1,6 @@
 """The resident's pages: the consent screen, account linking, and their consents."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -31,7 +31,7 @@ from common.errors import Conflict
 from common.http import AuthenticatedHttpRequest
 from consent import pages, selectors, services
 from consent.models import ConsentRequest
-from consent.receipts import sha256_hex
+from consent.receipts import receipt_shown, sha256_hex
 from ledger.access import is_auditor
 from registry.selectors import algorithms_shown
 
@@ -293,17 +293,28 @@ def my_consents(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "live": [c for c in consents if c.is_live],
             "ended": [c for c in consents if not c.is_live],
-            "links": selectors.link_list(resident=request.user),
+            **_links_by_kind(selectors.link_list(resident=request.user)),
             "can_close": services.account_closable(user=request.user),
             "sections": pages.my_consents_sections(request=request),
         },
     )
 
 
+def _links_by_kind(links: Iterable[Any]) -> dict[str, list[Any]]:
+    """Accounts the resident signed in to (sources), apart from services that a consent
+    linked them to (sinks): the resident never signed in to the latter here."""
+    links = list(links)
+    return {
+        "source_links": [link for link in links if link.signed_in],
+        "sink_links": [link for link in links if not link.signed_in],
+    }
+
+
 @require_safe
 @login_required
 def my_consent(request: AuthenticatedHttpRequest, consent_id: UUID) -> HttpResponse:
     consent = selectors.consent_access_for_resident(resident=request.user, consent_id=consent_id)
+    names = {source.slug: source.localized("name") for source in services.request_sources(consent)}
     return render(
         request,
         "consent/my_consent.html",
@@ -311,10 +322,27 @@ def my_consent(request: AuthenticatedHttpRequest, consent_id: UUID) -> HttpRespo
             "consent": consent,
             # As the resident was shown them when they agreed, whatever the service says now.
             "algorithms": _in_language(consent.algorithms),
-            "receipts": selectors.receipts_of(consent),
+            "receipts": [
+                receipt_shown(receipt, source_names=names)
+                for receipt in selectors.receipts_of(consent)
+            ],
             "sections": pages.consent_page_sections(request=request, consent=consent),
         },
     )
+
+
+@require_safe
+@login_required
+def my_receipt_download(
+    request: AuthenticatedHttpRequest, consent_id: UUID, receipt_id: UUID
+) -> HttpResponse:
+    """The receipt as it was signed: a compact JWS, to keep or to hand to anyone to check."""
+    receipt = selectors.receipt_access_for_resident(
+        resident=request.user, consent_id=consent_id, receipt_id=receipt_id
+    )
+    response = HttpResponse(receipt.jws, content_type="application/jose")
+    response["Content-Disposition"] = f'attachment; filename="receipt-{receipt.pk}.jws"'
+    return response
 
 
 _ACTIONS = {

@@ -17,7 +17,7 @@ from common.throttles import (
 )
 from consent import urls as consent_urls
 from ledger import urls as ledger_urls
-from omadata import views
+from omadata import language, views
 from omadata.oauth import OwnTokenIntrospectView, one_client
 from portability import urls as portability_urls
 from registry import urls as registry_urls
@@ -62,6 +62,8 @@ urlpatterns = [
     path("api/docs/", views.ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Before Django's own: the same switcher, which also keeps a resident's choice.
+    path("i18n/setlang/", language.language_choose, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -43,6 +43,11 @@ def _texts(max_length: int, *, paragraphs: bool) -> type[StrictSerializer]:
 
 NameInput, DescriptionInput = _texts(200, paragraphs=False), _texts(2000, paragraphs=True)
 LogicInput = _texts(4000, paragraphs=True)
+RetentionInput = _texts(1000, paragraphs=True)
+_RETENTION_HELP = (
+    "what the service, as a sink, does with data it already received once a resident "
+    "withdraws consent, and how long it keeps it; shown to residents on the consent screen"
+)
 
 
 def _url_input(**kwargs: Any) -> serializers.CharField:
@@ -117,6 +122,7 @@ class ServiceRegisterInput(StrictSerializer):
     jwks = serializers.DictField(required=False, allow_null=True)
     transparency = TransparencyInput(required=False)
     algorithms = AlgorithmInput(many=True, required=False)
+    retention = RetentionInput(required=False, help_text=_RETENTION_HELP)
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         # A service with neither role is refused by the service layer (role_required).
@@ -138,6 +144,7 @@ class ServiceUpdateInput(StrictSerializer):
     jwks = serializers.DictField(required=False, allow_null=True)
     transparency = TransparencyInput(required=False)
     algorithms = AlgorithmInput(many=True, required=False)
+    retention = RetentionInput(required=False, help_text=_RETENTION_HELP)
 
 
 class LocalizedTextOutput(serializers.Serializer):
@@ -182,6 +189,7 @@ class ServicePublicOutput(serializers.Serializer):
     transparency = serializers.SerializerMethodField()
     algorithms = serializers.SerializerMethodField()
     transparency_page = serializers.SerializerMethodField()
+    retention = serializers.SerializerMethodField()
 
     @extend_schema(responses=LocalizedTextOutput)
     def get_name(self, service: Service) -> dict:
@@ -208,6 +216,12 @@ class ServicePublicOutput(serializers.Serializer):
     @extend_schema(responses=AlgorithmOutput(many=True))
     def get_algorithms(self, service: Service) -> list[dict]:
         return selectors.algorithms_shown(service)
+
+    @extend_schema(responses=LocalizedTextOutput(allow_null=True))
+    def get_retention(self, service: Service) -> dict | None:
+        """The retention statement; null for a service that has not stated one."""
+        texts = {lang: getattr(service, f"retention_{lang}") for lang in ("fi", "sv", "en")}
+        return texts if any(texts.values()) else None
 
     def get_transparency_page(self, service: Service) -> str:
         """The service's public transparency page; it answers while the service is approved."""

@@ -128,6 +128,18 @@ class Service(LocalizedMixin, models.Model):
     algorithm_register_url = models.URLField(
         _("algorithm register entry"), max_length=2000, blank=True
     )
+    # What a sink does with data it already received once a consent is withdrawn, and how
+    # long it keeps it, in its own words. Blank for a service registered before it was asked:
+    # residents are then told that the service has not said.
+    retention_fi = models.TextField(
+        _("retention after withdrawal (Finnish)"), max_length=1000, blank=True
+    )
+    retention_sv = models.TextField(
+        _("retention after withdrawal (Swedish)"), max_length=1000, blank=True
+    )
+    retention_en = models.TextField(
+        _("retention after withdrawal (English)"), max_length=1000, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

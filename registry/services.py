@@ -48,12 +48,13 @@ MAX_JWKS_BYTES = 64 * 1024
 _LINK = URLValidator(schemes=["https"])
 # Changing any of these on an approved service sends it back for review: staff
 # approved these endpoints, names and declarations, not whatever comes next.
-# Descriptions and key rotation (jwks) do not need a new review.
+# Descriptions and key rotation (jwks) do not need a new review; the retention
+# statement does: it is a promise to residents, as the transparency declarations are.
 _REVIEWED = (
     "slug", "name_fi", "name_sv", "name_en", "privacy_policy_url", "is_source", "fetch_url",
     "link_url",
     "is_sink", "delivery_url", "webhook_url", "automated_decisions", "profiling",
-    "algorithm_register_url", "algorithms",
+    "algorithm_register_url", "algorithms", "retention_fi", "retention_sv", "retention_en",
 )  # fmt: skip
 
 
@@ -384,7 +385,7 @@ def _model_fields(spec: dict) -> tuple[dict, dict]:
     m2m: dict[str, list[DataType]] = {}
     if "slug" in spec:
         fields["slug"] = spec["slug"]
-    for text in ("name", "description"):
+    for text in ("name", "description", "retention"):
         for language, value in spec.get(text, {}).items():
             fields[f"{text}_{language}"] = value
     if "privacy_policy_url" in spec:
@@ -521,8 +522,8 @@ def service_register(*, organisation: Organisation, actor: "User", spec: dict) -
 
     `spec` is the API's description of a service: slug, name and description in
     fi/sv/en, privacy_policy_url, source and/or sink, webhook_url, jwks, transparency,
-    and algorithms (up to MAX_ALGORITHMS). Its audit event keeps the SHA-256 of the
-    algorithms as `selectors.algorithms_sha256` gives it.
+    algorithms (up to MAX_ALGORITHMS), and retention (fi/sv/en, optional). Its audit
+    event keeps the SHA-256 of the algorithms as `selectors.algorithms_sha256` gives it.
     """
     fields, m2m = _model_fields(spec)
     service = Service(organisation=organisation, status=Service.Status.PENDING, **fields)

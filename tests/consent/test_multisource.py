@@ -166,8 +166,8 @@ def test_the_screen_groups_the_data_by_source_with_sensitive_marked_in_its_group
 
     page = screen(client, joined)
 
-    watch = page.index("From Askel watch (Askel Wearables Oy):")
-    records = page.index("From City records (Helsingin kaupunki):")
+    watch = page.index("From Askel watch:")
+    records = page.index("From City records:")
     assert watch < records
     watch_part, city_part = page[watch:records], page[records:]
     assert "heart_rate" in watch_part

@@ -277,6 +277,12 @@ TABLE: dict[str, dict] = {
         "aino": GET,
         NOT_AINO: {"GET HEAD": 404, "*": 405},
     },
+    # The signed receipt as a file: Aino's own; to anyone else, as if it did not exist.
+    "my/consents/<uuid:consent_id>/receipts/<uuid:receipt_id>.jws": {
+        NO_SESSION: GET_LOGIN,
+        "aino": GET,
+        NOT_AINO: {"GET HEAD": 404, "*": 405},
+    },
     "my/consents/<uuid:consent_id>/<str:action> [pause]": _OWN_CONSENT_CHANGE,
     # Resuming sets data moving again: an auditor is refused before anything is looked up.
     "my/consents/<uuid:consent_id>/<str:action> [resume]": _OWN_REQUEST_ANSWER,

@@ -28,6 +28,7 @@ PUBLIC_KEYS = {
     "transparency",
     "algorithms",
     "transparency_page",
+    "retention",
 }
 
 

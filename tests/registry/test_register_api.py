@@ -75,3 +75,33 @@ def test_public_list_refuses_an_unknown_role(client, db):
 
     assert response.status_code == 400
     assert response.json()["fields"][0]["field"] == "role"
+
+
+def test_a_sink_states_its_retention_when_it_registers(sink_provider, data_types):
+    retention = {
+        "fi": "Poistamme 30 päivässä.",
+        "sv": "Vi raderar inom 30 dagar.",
+        "en": "30 days.",
+    }
+    response = api_as(sink_provider).post(
+        "/api/v1/services", sink_spec(retention=retention), format="json"
+    )
+
+    assert response.status_code == 201
+    assert response.json()["retention"] == retention
+
+
+def test_a_service_that_stated_no_retention_shows_null(sink_provider, data_types):
+    response = api_as(sink_provider).post("/api/v1/services", sink_spec(), format="json")
+
+    assert response.json()["retention"] is None
+
+
+def test_a_retention_statement_over_the_limit_is_refused(sink_provider, data_types):
+    retention = {"fi": "x" * 1001, "sv": "x", "en": "x"}
+    response = api_as(sink_provider).post(
+        "/api/v1/services", sink_spec(retention=retention), format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"][0]["field"] == "retention.fi"
