@@ -4,10 +4,10 @@ from django.urls import reverse
 
 from tests.portability.history import bulk_history, history
 
-# Session, user, checkpoint signing (integrating the queue, savepoints), account,
-# consents and their sources, links, keys, receipts and their proofs' nodes, transfers:
-# a few each, none per row.
-MAX_QUERIES = 32
+# Session, user, the resident's saved language, checkpoint signing (integrating the
+# queue, savepoints), account, consents and their sources, links, keys, receipts and
+# their proofs' nodes, transfers: a few each, none per row.
+MAX_QUERIES = 33
 
 
 def test_an_export_of_one_consent_reads_a_bounded_number_of_queries(
