@@ -5,7 +5,8 @@ relay, yet a consent's page lists the transfers made under it. So an app built
 on consent registers a section here from its AppConfig.ready(), and the page
 renders whatever is registered without knowing whose it is. The list of the
 resident's consents takes sections the same way (the histories imported from
-another operator).
+another operator), and closing an account erases what such an app holds about the
+resident by the same kind of registration.
 """
 
 from collections.abc import Callable
@@ -44,3 +45,20 @@ def my_consents_section_register(section: ListSection) -> None:
 
 def my_consents_sections(*, request: AuthenticatedHttpRequest) -> list[str]:
     return [section(request=request) for section in _list_sections]
+
+
+# Called as eraser(resident=...) inside account_close's transaction, after the account's
+# own fields are erased: what an app built on consent holds about the resident goes too.
+AccountEraser = Callable[..., None]
+
+_account_erasers: list[AccountEraser] = []
+
+
+def account_eraser_register(eraser: AccountEraser) -> None:
+    """Have `eraser` run when a resident closes their account, once however often called."""
+    if eraser not in _account_erasers:
+        _account_erasers.append(eraser)
+
+
+def account_erasers() -> list[AccountEraser]:
+    return list(_account_erasers)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from common.errors import Conflict
 from common.netguard import UnsafeURL, check_service_url, normalize_url
 from common.text import unprintable_character
+from consent import pages
 from consent.models import (
     Consent,
     ConsentRequest,
@@ -802,6 +803,8 @@ def _account_erase(resident: "User") -> None:
         subject_label=""
     )
     LanguagePreference.objects.filter(resident=resident).delete()
+    for eraser in pages.account_erasers():
+        eraser(resident=resident)
 
 
 # -- the resident's language ------------------------------------------------------------

@@ -14,7 +14,7 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import MAXYEAR, MINYEAR, UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
 RECEIPT_TYP = "consent-receipt+jwt"
 MAX_JWKS_BYTES = 256 * 1024
+# A log index and a tree size are stored in a BigIntegerField.
+MAX_TREE_SIZE = 2**63 - 1
+# The issuing operator's account id is stored in a column of this length.
+MAX_ACCOUNT_LENGTH = 64
 
 
 @dataclass(eq=False)
@@ -94,6 +98,9 @@ def _parse(data: bytes) -> dict[str, Any]:
     shapes = {"operator": str, "receipts": list, "consents": list, "keys": list,
               "checkpoint": dict, "account": dict, "transfers": list, "links": list}  # fmt: skip
     wrong = [name for name, kind in shapes.items() if not isinstance(export.get(name), kind)]
+    account = export.get("account")
+    if isinstance(account, dict) and not _account_id(account.get("id")):
+        wrong.append("account")
     if wrong or not isinstance(document.get("signature"), str):
         raise ImportRefused(
             "malformed",
@@ -101,6 +108,10 @@ def _parse(data: bytes) -> dict[str, Any]:
             % {"fields": ", ".join(wrong) or "signature"},
         )
     return document
+
+
+def _account_id(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_ACCOUNT_LENGTH
 
 
 def _keys(export: dict[str, Any]) -> dict[str, jwk.JWK]:
@@ -147,7 +158,8 @@ def _published(operator: str, keys: dict[str, jwk.JWK]) -> None:
         )  # fmt: skip
         if answer.status != 200:
             raise unknown
-        by_kid = {key["kid"]: key for key in json.loads(answer.body)["keys"]}
+        published = jsonlimits.loads(answer.body, max_bytes=MAX_JWKS_BYTES)
+        by_kid = {key["kid"]: key for key in published["keys"]}
     except outbound.OutboundError as error:
         raise ImportRefused(
             "operator_unreachable",
@@ -174,9 +186,31 @@ def _checkpoint(export: dict[str, Any], keys: dict[str, jwk.JWK]) -> tuple[bytes
         raise ImportRefused(
             "bad_checkpoint", _("The export's checkpoint does not verify.")
         ) from None
-    if payload.get("operator") != export["operator"] or not isinstance(size, int):
+    if payload.get("operator") != export["operator"] or not _tree_size(size):
         raise ImportRefused("bad_checkpoint", _("The export's checkpoint does not verify."))
     return root, size
+
+
+def _tree_size(value: object) -> bool:
+    # Every index proved under the checkpoint is below its size, so this bounds them too.
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TREE_SIZE
+
+
+def _moment(text: object) -> datetime:
+    """An ISO 8601 time with its offset that a database holds; ValueError otherwise."""
+    if not isinstance(text, str):
+        raise ValueError("not a time")
+    moment = datetime.fromisoformat(text)
+    if moment.utcoffset() is None:
+        raise ValueError("a time without its offset")
+    try:
+        # Within a day of the ends of Python's years, the time in UTC is past them.
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range") from None
+    if not MINYEAR < moment.year < MAXYEAR:
+        raise ValueError("out of range")
+    return moment
 
 
 def _hash(text: object) -> bytes:
@@ -230,7 +264,7 @@ def _store(
         with transaction.atomic():
             history = ImportedHistory.objects.create(
                 resident=resident, operator=export["operator"], account=str(account)[:64],
-                exported_at=datetime.fromisoformat(export["created_at"]),
+                exported_at=_moment(export["created_at"]),
                 sha256=digest, document=document,
             )  # fmt: skip
             ImportedConsent.objects.bulk_create(
@@ -285,8 +319,8 @@ def _consent(history: ImportedHistory, item: dict[str, Any]) -> ImportedConsent:
             }
             for part in item["sources"]
         ],
-        valid_until=datetime.fromisoformat(item["valid_until"]),
-        created_at=datetime.fromisoformat(item["created_at"]),
+        valid_until=_moment(item["valid_until"]),
+        created_at=_moment(item["created_at"]),
         terms={
             name: item.get(name)
             for name in ("purpose", "purpose_category", "frequency", "data_types", "language")

@@ -251,3 +251,38 @@ def test_an_account_closes_once(aino):
 
     assert raised.value.code == "account_closed"
     assert AuditEvent.objects.filter(action=AuditEvent.Action.ACCOUNT_CLOSED).count() == 1
+
+
+def _tables_naming(words: tuple[str, ...]) -> dict[str, list[str]]:
+    """Every model's rows, as text, that hold one of `words` (lower case)."""
+    from django.apps import apps
+
+    found: dict[str, list[str]] = {}
+    for model in apps.get_models():
+        fields = [f.attname for f in model._meta.concrete_fields]
+        for row in model.objects.values_list(*fields):
+            text = str(row).lower()
+            hits = [word for word in words if word in text]
+            if hits:
+                found.setdefault(model._meta.label, []).extend(hits)
+    return found
+
+
+def test_closing_leaves_no_table_naming_the_resident(aino_named, consent, joint, client):
+    from portability.models import ImportedHistory
+
+    signed_in = client.post("/accounts/login/", {"username": "aino", "password": PASSWORD})
+    assert signed_in.status_code == 302  # a login leaves its traces
+    client.get("/my/consents?lang=sv")
+    services.language_preference_set(resident=aino_named, language="sv")
+    account = {"id": "a" * 32, "username": "aino", "email": "aino@example.fi",
+               "first_name": "Aino", "last_name": "Virtanen"}  # fmt: skip
+    ImportedHistory.objects.create(
+        resident=aino_named, operator="https://operator.example.fi", account=account["id"],
+        exported_at=aino_named.date_joined, sha256="0" * 64,
+        document={"export": {"account": account}, "signature": ""},
+    )  # fmt: skip
+
+    close(client)
+
+    assert _tables_naming(("virtanen", "aino@example.fi", "'aino'")) == {}

@@ -5,7 +5,9 @@ loopback; the importing resident is Eero, as if at another operator (the move be
 two separate operators is tests/portability/test_moving.py).
 """
 
+import base64
 import json
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,11 +15,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from ledger import jws, keys
+from ledger import jws, keys, merkle
+from ledger.checkpoints import CHECKPOINT_TYP
 from portability.export import EXPORT_TYP
+from portability.imports import RECEIPT_TYP
 from portability.models import ImportedHistory
 from portability.views import IMPORT_CODE
 from tests.portability.history import history, sha256
+from tests.servers import Answer, WebhookReceiver
 
 # The refusals are read in English.
 ENGLISH = {"Accept-Language": "en"}
@@ -162,3 +167,179 @@ def test_an_upload_without_a_csrf_token_is_refused(eero, exported):
     response = _upload(browser, exported)
     assert response.status_code == 403
     assert not ImportedHistory.objects.exists()
+
+
+# -- an export from a hostile operator ---------------------------------------------------
+# One that signs whatever it likes with keys it publishes itself: everything in its file
+# is its choice, so what passes the signature must still be bounded before it is stored,
+# and the fetch of its keys stays under the URL guard's rules. It is a loopback server
+# that serves this test's own public keys at any path; its exports are Aino's, changed
+# and signed again.
+
+
+@pytest.fixture
+def hostile(operator, settings):
+    """A server that answers every request with this test's JWKS (or what it is told)."""
+    server = WebhookReceiver().start()
+    settings.OMADATA_ALLOWED_PORTS = (*settings.OMADATA_ALLOWED_PORTS, server.port)
+    yield server
+    server.stop()
+
+
+def _jwks_answer() -> Answer:
+    return Answer(
+        body=json.dumps(keys.jwks()).encode(), headers={"Content-Type": "application/json"}
+    )
+
+
+def _forged(data: bytes, operator_url: str, change=lambda export: None) -> bytes:
+    """Aino's export, claimed by `operator_url` and signed again with this test's key."""
+    document = json.loads(data)
+    export = document["export"]
+    export["operator"] = operator_url
+    export["receipts"] = []
+    checkpoint = jws.payload_of(export["checkpoint"]["jws"])
+    checkpoint["operator"] = operator_url
+    export["checkpoint"]["jws"] = jws.sign(checkpoint, typ=CHECKPOINT_TYP)
+    change(export)
+    payload = jws.payload_of(document["signature"])
+    payload["operator"], payload["sha256"] = operator_url, sha256(export)
+    document["signature"] = jws.sign(payload, typ=EXPORT_TYP)
+    return json.dumps(document).encode()
+
+
+def _refused(response, code_text: str = "") -> None:
+    assert response.status_code == 400, response.status_code
+    assert code_text in response.content.decode()
+    assert not ImportedHistory.objects.exists()
+
+
+def test_a_forged_export_from_a_hostile_operator_is_imported_when_well_formed(
+    importer, exported, hostile
+):
+    """The control: the forgery helper makes a file the importer takes."""
+    hostile.answers = [_jwks_answer()]
+    response = _upload(importer, _forged(exported, f"http://127.0.0.1:{hostile.port}"))
+    assert response.status_code == 302
+    assert ImportedHistory.objects.get().operator == f"http://127.0.0.1:{hostile.port}"
+
+
+def test_a_deeply_nested_jwks_answer_is_refused(importer, exported, hostile):
+    hostile.answers = [Answer(body=b"[" * 200_000)]
+    response = _upload(importer, _forged(exported, f"http://127.0.0.1:{hostile.port}"))
+    _refused(response, "does not publish")
+
+
+def test_a_jwks_answer_over_the_cap_is_refused(importer, exported, hostile):
+    hostile.answers = [Answer(flood=1024 * 1024)]
+    response = _upload(importer, _forged(exported, f"http://127.0.0.1:{hostile.port}"))
+    _refused(response, "could not be asked for its keys")
+
+
+def test_a_slow_jwks_answer_is_refused_at_the_deadline(importer, exported, hostile, settings):
+    settings.OMADATA_OUTBOUND_TIMEOUT = 0.5
+    hostile.answers = [Answer(stall=3.0)]
+    response = _upload(importer, _forged(exported, f"http://127.0.0.1:{hostile.port}"))
+    _refused(response, "could not be asked for its keys")
+
+
+def test_a_redirect_from_the_operator_is_not_followed(importer, exported, hostile, operator):
+    hostile.answers = [
+        Answer(status=302, body=b"", headers={"Location": f"{operator}/.well-known/jwks.json"})
+    ]
+    response = _upload(importer, _forged(exported, f"http://127.0.0.1:{hostile.port}"))
+    _refused(response)
+    assert len(hostile.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.1",
+        "http://169.254.169.254/latest/meta-data?x=",
+        "http://[::1]",
+        "http://0.0.0.0",
+        "file:///etc/passwd?",
+        "gopher://127.0.0.1:6379/",
+        "http://user:secret@example.invalid",
+    ],
+)
+def test_an_operator_url_the_guard_refuses_is_not_fetched(importer, exported, settings, url):
+    settings.OMADATA_ALLOW_LOOPBACK_URLS = False
+    response = _upload(importer, _forged(exported, url))
+    _refused(response)
+
+
+def test_a_loopback_operator_is_refused_when_loopback_is_not_allowed(
+    importer, exported, hostile, settings
+):
+    settings.OMADATA_ALLOW_LOOPBACK_URLS = False
+    hostile.answers = [_jwks_answer()]
+    response = _upload(importer, _forged(exported, f"http://127.0.0.1:{hostile.port}"))
+    _refused(response, "could not be asked for its keys")
+    assert hostile.requests == []
+
+
+def test_an_export_time_past_the_years_a_database_holds_is_refused(importer, exported, hostile):
+    def far_future(export):
+        export["created_at"] = "9999-12-31T23:59:59-14:00"
+
+    hostile.answers = [_jwks_answer()]
+    response = _upload(importer, _forged(exported, f"http://127.0.0.1:{hostile.port}", far_future))
+    _refused(response, "malformed")
+
+
+def test_a_consent_time_past_the_years_a_database_holds_is_refused(importer, exported, hostile):
+    def far_future(export):
+        export["consents"][0]["valid_until"] = "9999-12-31T23:59:59-14:00"
+
+    hostile.answers = [_jwks_answer()]
+    response = _upload(importer, _forged(exported, f"http://127.0.0.1:{hostile.port}", far_future))
+    _refused(response, "malformed")
+
+
+def test_a_receipt_index_past_a_bigint_is_refused(importer, exported, hostile):
+    operator_url = f"http://127.0.0.1:{hostile.port}"
+    index = 2**70  # the last leaf of a tree of 2**70 + 1: a proof of one node
+    receipt_id = str(uuid.uuid4())
+    token = jws.sign(
+        {"consentReceiptID": receipt_id, "omadata": {"operator": operator_url}}, typ=RECEIPT_TYP
+    )
+    sibling = b"\x01" * merkle.HASH_SIZE
+    root = merkle.node_hash(sibling, merkle.leaf_hash(token.encode()))
+
+    def huge_index(export):
+        export["checkpoint"]["jws"] = jws.sign(
+            {"operator": operator_url, "tree_size": index + 1,
+             "root": base64.b64encode(root).decode()},
+            typ=CHECKPOINT_TYP,
+        )  # fmt: skip
+        export["receipts"] = [
+            {"id": receipt_id, "event": "consent.granted", "consent": None,
+             "log_index": index, "jws": token, "inclusion": [base64.b64encode(sibling).decode()]}
+        ]  # fmt: skip
+
+    hostile.answers = [_jwks_answer()]
+    response = _upload(importer, _forged(exported, operator_url, huge_index))
+    _refused(response)
+
+
+def test_an_operator_url_longer_than_the_column_is_refused(importer, exported, hostile):
+    operator_url = f"http://127.0.0.1:{hostile.port}/?pad={'a' * 2100}"
+    hostile.answers = [_jwks_answer()]
+    response = _upload(importer, _forged(exported, operator_url))
+    _refused(response)
+
+
+def test_an_account_id_that_is_not_a_string_is_refused(importer, exported, hostile):
+    def account_object(export):
+        export["account"]["id"] = {"a": [1, 2]}
+
+    operator_url = f"http://127.0.0.1:{hostile.port}"
+    document = json.loads(_forged(exported, operator_url, account_object))
+    payload = jws.payload_of(document["signature"])
+    payload["account"] = {"a": [1, 2]}
+    document["signature"] = jws.sign(payload, typ=EXPORT_TYP)
+    hostile.answers = [_jwks_answer()]
+    response = _upload(importer, json.dumps(document).encode())
+    _refused(response)
