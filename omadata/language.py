@@ -30,7 +30,12 @@ def _without_lang(url: str) -> str:
 
 
 def _known(code: str) -> str | None:
-    return code if code in dict(settings.LANGUAGES) else None
+    """One of our languages for `code`: `sv`, and also `sv-FI` or `SV`, as services write it."""
+    code = code.strip().lower()
+    if code in dict(settings.LANGUAGES):
+        return code
+    primary = code.split("-", 1)[0]
+    return primary if "-" in code and primary in dict(settings.LANGUAGES) else None
 
 
 def _keep_in_browser(response: HttpResponse, language: str) -> None:

@@ -33,10 +33,25 @@ def test_a_services_lang_parameter_carries_over_to_the_next_page(client, aino, c
     assert language_of(response) == "sv"
 
 
-def test_an_unknown_lang_parameter_is_ignored(client, aino):
+@pytest.mark.parametrize(("given", "spoken"), [("sv-FI", "sv"), ("SV", "sv"), ("en-GB", "en")])
+def test_a_lang_parameter_with_a_region_or_in_capitals_is_understood(
+    client, aino, consent_request, given, spoken
+):
     client.force_login(aino)
 
-    response = client.get("/my/consents?lang=de", HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(
+        f"/consent/requests/{consent_request.id}?lang={given}", HTTP_ACCEPT_LANGUAGE="fi"
+    )
+
+    assert language_of(response) == spoken
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == spoken
+
+
+@pytest.mark.parametrize("given", ["de", "de-FI", "-", "x" * 300])
+def test_an_unknown_lang_parameter_is_ignored(client, aino, given):
+    client.force_login(aino)
+
+    response = client.get(f"/my/consents?lang={given}", HTTP_ACCEPT_LANGUAGE="en")
 
     assert language_of(response) == "en"
     assert settings.LANGUAGE_COOKIE_NAME not in response.cookies
