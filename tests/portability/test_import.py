@@ -79,9 +79,7 @@ def test_the_import_page_lists_the_imported_history_on_my_consents(importer, exp
     assert "Imported from" in page
 
 
-def test_my_consents_names_an_imported_consents_status_in_the_readers_language(
-    importer, exported
-):
+def test_my_consents_names_an_imported_consents_status_in_the_readers_language(importer, exported):
     _upload(importer, exported)
     page = importer.get(reverse("my-consents"), headers={"Accept-Language": "fi"})
     imported = page.content.decode().split("Tuotu operaattorilta", 1)[1]
