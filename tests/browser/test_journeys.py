@@ -194,7 +194,9 @@ def test_a_newcomer_brings_her_history_from_helsinki_and_the_page_names_the_city
     tab.get_by_label(operator_text(lang, "Password")).wait_for()
     log_in(tab, world, lang)
     link_button(tab, lang, helsinki).wait_for()
-    assert tab.get_by_text(operator_text(lang, "The data moves once.")).count() == 1
+    once = operator_text(lang, "once")
+    often = operator_text(lang, "How often the data moves: %(often)s.", often=once)
+    assert tab.get_by_text(often).count() == 1
     assert axe(tab) == []
     link_button(tab, lang, helsinki).click()
     link_at_the_source(tab, lang, axe)
