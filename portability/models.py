@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from consent.models import Consent
+
 
 class ImportedHistory(models.Model):
     """One export from another operator, verified and imported into a resident's account.
@@ -63,6 +65,13 @@ class ImportedConsent(models.Model):
 
     def __str__(self) -> str:
         return str(self.original_id)
+
+    def status_shown(self) -> str:
+        """The status in the reader's language, with this operator's words for a consent's;
+        one this operator has no word for is shown as the issuing operator wrote it."""
+        if self.status in Consent.Status.values:
+            return str(Consent.Status(self.status).label)
+        return self.status
 
 
 class ImportedReceipt(models.Model):

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +71,16 @@ def demo_world(
     settings.VAR_DIR = tmp_path / "var"
     with demo_running(operator=live_operator, environment=monkeypatch) as world:
         yield world
+
+
+@pytest.fixture(scope="session")
+def artefacts(tmp_path_factory) -> Path:
+    """Where browser tests write what a person looks at after a run (screenshots).
+
+    OMADATA_ARTEFACTS names the folder (CI keeps `artefacts/`); without it, this run's
+    pytest temporary directory, so that nothing lands in the checkout.
+    """
+    named = os.environ.get("OMADATA_ARTEFACTS")
+    folder = Path(named) if named else tmp_path_factory.getbasetemp() / "artefacts"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -146,32 +146,6 @@ def test_resident_withdraws_from_my_consents(page, live_server, peers, consent_r
     assert consent.status == "withdrawn"
 
 
-@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
-def test_my_consents_and_a_consents_page_pass_axe_in_each_language(
-    page, live_server, peers, consent_request, aino, axe, lang
-):
-    from consent.models import ServiceLink
-
-    [part] = consent_request.source_parts()
-    ServiceLink.objects.create(resident=aino, service=part.service, subject="s1", status="active")
-    consent = consent_services.consent_grant(
-        request=consent_request, resident=aino, language=lang, notice_text="n"
-    )
-    page.goto(f"{live_server.url}/my/consents?lang={lang}")
-    page.locator("#id_username").fill("aino")
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.stack button[type=submit]").click()
-    page.locator("#sinks-title").wait_for()
-    assert page.locator("html").get_attribute("lang") == lang
-    assert axe(page) == []
-
-    page.goto(f"{live_server.url}/my/consents/{consent.id}")
-
-    assert page.locator("html").get_attribute("lang") == lang
-    assert page.locator(".receipt time").count() >= 1
-    assert axe(page) == []
-
-
 def test_the_switcher_keeps_a_language_over_the_browsers(page, live_server, peers, aino):
     page.goto(f"{live_server.url}/my/consents")
     _log_in(page)

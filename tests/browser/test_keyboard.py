@@ -160,18 +160,3 @@ def test_closing_the_account_by_keyboard_alone(page, live_server, consent, aino)
     consent.refresh_from_db()
     assert consent.status == "withdrawn"
     assert not get_user_model().objects.get(pk=aino.pk).is_active
-
-
-@pytest.mark.parametrize(("locale", "lang"), [("fi-FI", "fi"), ("sv-FI", "sv"), ("en-GB", "en")])
-def test_the_close_account_page_passes_axe(browser, live_server, consent, axe, locale, lang):
-    context = browser.new_context(locale=locale)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/my/account/close")
-    page.locator("#id_username").fill("aino")
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.stack button[type=submit]").click()
-    page.locator("#confirm").wait_for()
-
-    assert page.locator("html").get_attribute("lang") == lang
-    assert axe(page) == []
-    context.close()

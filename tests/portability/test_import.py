@@ -84,6 +84,21 @@ def test_the_import_page_lists_the_imported_history_on_my_consents(importer, exp
     assert "Imported from" in page
 
 
+def test_my_consents_names_an_imported_consents_status_in_the_readers_language(importer, exported):
+    _upload(importer, exported)
+    page = importer.get(reverse("my-consents"), headers={"Accept-Language": "fi"})
+    imported = page.content.decode().split("Tuotu operaattorilta", 1)[1]
+    assert "— voimassa" in imported
+    assert "active" not in imported
+
+
+def test_a_refused_upload_points_the_file_field_to_the_reason(importer):
+    upload = SimpleUploadedFile("export.json", b"{", content_type="application/json")
+    page = importer.post(reverse("my-data-import"), {"export": upload}).content.decode()
+    assert 'id="import-error"' in page
+    assert 'aria-invalid="true" aria-describedby="import-error"' in page
+
+
 def test_an_export_changed_by_one_byte_is_refused(importer, exported):
     changed = exported.replace(b'"byte_count":12', b'"byte_count":13', 1)
     response = _upload(importer, changed)
