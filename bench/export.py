@@ -1,17 +1,19 @@
-"""A resident's export of 1,000 consents and 10,000 transfers, beside reading the same rows.
+"""A resident's export of 1,000 consents and 10,000 transfers, beside writing the same rows.
 
 The resident has linked a source and given one consent through the service layer
 (so real receipts are in the log); 999 more consents and 10,000 delivered transfers
 are written in bulk. The clock runs over the whole streamed file as the page sends
 it: the checkpoint, the canonical JSON, the receipts' inclusion proofs, the
-signature. The floor reads the same consent, transfer and part rows with the ORM,
-as plain tuples, and does nothing with them: what any export must at least do.
+signature. The floor reads the same consent, source, transfer and part rows with
+the ORM as plain values, every column, and writes them as one JSON text: what any
+export of them must at least do, without signatures, proofs or streaming.
 The issue asks only that the export be bounded and streamed; the aim is that the
-file cost no more than ten times the reading.
+file cost no more than three times that.
 
 Run with `make bench` (every benchmark) or as part of bench/run.py.
 """
 
+import json
 import time
 
 
@@ -23,8 +25,8 @@ def bench_export() -> None:
     from bench.receipts import _parties
     from bench.run import row
     from consent import services
-    from consent.models import Consent
-    from relay.models import Transfer
+    from consent.models import Consent, ConsentSource
+    from relay.models import Transfer, TransferPart
     from tests.portability.history import bulk_history
 
     source, sink, spec = _parties()
@@ -43,12 +45,18 @@ def bench_export() -> None:
     size = sum(map(len, client.get(reverse("my-data-export")).streaming_content))
     export = time.perf_counter() - started
     started = time.perf_counter()
-    list(Consent.objects.filter(resident=resident).values_list())
-    list(Transfer.objects.filter(consent__resident=resident).values_list("id", "parts__id"))
+    rows = {
+        "consents": list(Consent.objects.filter(resident=resident).values()),
+        "sources": list(ConsentSource.objects.filter(consent__resident=resident).values()),
+        "transfers": list(Transfer.objects.filter(consent__resident=resident).values()),
+        "parts": list(TransferPart.objects.filter(transfer__consent__resident=resident).values()),
+    }
+    floor_size = len(json.dumps(rows, default=str).encode())
     floor = time.perf_counter() - started
     row(
         "export of 1,000 consents and 10,000 transfers (streamed, signed)",
         f"{export:.2f} s ({size / 1e6:.1f} MB)",
-        f"reading the same rows: {floor:.2f} s",
-        export / floor, most="10.0",
+        f"the same rows read as plain values and written as JSON: {floor:.2f} s "
+        f"({floor_size / 1e6:.1f} MB)",
+        export / floor, most="3.0",
     )  # fmt: skip

@@ -58,12 +58,9 @@ def history_import(*, resident: "User", data: bytes, code: str) -> ImportedHisto
     """
     document = _parse(data)
     export = document["export"]
-    keys = _keys(export)
-    digest = hashlib.sha256(jws.canonical_json(export)).hexdigest()
-    _signature(document["signature"], export, keys, digest)
-    _published(export["operator"], keys)
-    root, size = _checkpoint(export, keys)
-    receipts = [_receipt(item, export["operator"], keys, root, size) for item in export["receipts"]]
+    # First, before anything is fetched: a file that is not this resident's is refused
+    # without this operator asking anyone for keys on its word. The signature, checked
+    # next, binds the code to the file.
     if (
         not code
         or not isinstance(export.get("recipient"), dict)
@@ -76,6 +73,12 @@ def history_import(*, resident: "User", data: bytes, code: str) -> ImportedHisto
                 "showed you. Download a new export with that code."
             ),
         )
+    keys = _keys(export)
+    digest = hashlib.sha256(jws.canonical_json(export)).hexdigest()
+    _signature(document["signature"], export, keys, digest)
+    _published(export["operator"], keys)
+    root, size = _checkpoint(export, keys)
+    receipts = [_receipt(item, export["operator"], keys, root, size) for item in export["receipts"]]
     return _store(resident=resident, document=document, digest=digest, receipts=receipts)
 
 
