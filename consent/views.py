@@ -33,6 +33,7 @@ from consent import pages, selectors, services
 from consent.models import ConsentRequest
 from consent.receipts import receipt_shown, sha256_hex
 from ledger.access import is_auditor
+from registry.models import reader_language
 from registry.selectors import algorithms_shown
 
 NOTICE_TEMPLATE = "consent/notice.html"
@@ -69,8 +70,7 @@ _ALGORITHM_TEXTS = ("name", "purpose", "logic", "human_oversight", "non_discrimi
 
 def _in_language(algorithms: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Algorithms as registry.selectors.algorithms_shown gives them, in the reader's language."""
-    language = (translation.get_language() or "fi")[:2]
-    language = language if language in ("fi", "sv", "en") else "en"
+    language = reader_language()
     return [
         {
             **{field: algorithm[field][language] for field in _ALGORITHM_TEXTS},

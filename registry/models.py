@@ -15,13 +15,17 @@ DATA_TYPE_KEY = RegexValidator(
 )
 
 
+def reader_language(language: str | None = None) -> str:
+    """The one of fi, sv and en to show `language` (default: the active one) a text in."""
+    language = (language or translation.get_language() or "fi")[:2]
+    return language if language in LANGUAGE_CODES else "en"
+
+
 class LocalizedMixin:
     """Models with `<field>_fi`, `<field>_sv` and `<field>_en` columns."""
 
     def localized(self, field: str, language: str | None = None) -> str:
-        language = (language or translation.get_language() or "fi")[:2]
-        if language not in LANGUAGE_CODES:
-            language = "en"
+        language = reader_language(language)
         return getattr(self, f"{field}_{language}") or getattr(self, f"{field}_en")
 
 

@@ -74,12 +74,10 @@ def request_hash(*, consent_id: UUID | str, data_types: list[str]) -> str:
 
 
 def _consent_keys(consent: Consent) -> list[str]:
-    # Through .all(): a relayed transfer's consent has its data types prefetched.
-    return sorted(data_type.key for data_type in consent.data_types.all())
+    """Every data type the consent's sources give (its data types), read from its sources.
 
-
-def _source_keys(consent: Consent) -> list[str]:
-    """Every data type the consent's sources give: its data types, read from its sources."""
+    Through .all(): the consent is read with its sources prefetched where it matters.
+    """
     return sorted({key for term in consent.sources.all() for key in term.data_types})
 
 
@@ -204,7 +202,7 @@ def _transfer_create(
         consent.sink.status != Service.Status.APPROVED
     ):
         raise Conflict("service_unavailable", _("A service in this consent is not in use."))
-    wanted = data_types if data_types is not None else _source_keys(consent)
+    wanted = data_types if data_types is not None else _consent_keys(consent)
     _check_frequency(consent, now)
     _check_unfinished(consent)
     try:
@@ -343,7 +341,7 @@ def _transfer_schedule(*, consent: Consent, now: datetime) -> Transfer | None:
                 return None
             return _transfer_create(
                 consent=locked, organisation=consent.sink.organisation, now=now,
-                digest=request_hash(consent_id=consent.pk, data_types=_consent_keys(consent)),
+                digest=request_hash(consent_id=consent.pk, data_types=_consent_keys(locked)),
                 scheduled=True,
             )  # fmt: skip
     except Conflict as refusal:
