@@ -766,8 +766,8 @@ def _record_outcome(
 
     Stopped by the consent: an attempt row, the run and its waiting parts
     cancelled. Otherwise from its parts: some still waiting, the run waits for
-    a backoff (or fails, its tries used up); none, it is delivered if every part
-    was, and failed otherwise, with the first failed part's code.
+    a backoff; none, it is delivered if every part was, and failed otherwise,
+    with the first failed part's code.
     """
     now = timezone.now()
     # As this try left them: each part's outcome was written as it came, under the fence.
@@ -783,11 +783,9 @@ def _record_outcome(
             error=error, duration_ms=outbox.duration_ms(started, now),
         )  # fmt: skip
     elif waiting:
-        error = waiting[0].error_code
-        result = outbox.verdict(
-            error=error or "source_unavailable", attempts=transfer.attempts,
-            max_attempts=settings.OMADATA_RELAY_MAX_ATTEMPTS,
-        )  # fmt: skip
+        # A part left waiting was judged worth another try (_record_part_outcome): a
+        # part past the last try, or failing for good, ended `failed` there.
+        result, error = TransferAttempt.Outcome.RETRY, waiting[0].error_code
     else:
         failed = [part for part in parts if part.status == TransferPart.Status.FAILED]
         error = failed[0].error_code if failed else ""
